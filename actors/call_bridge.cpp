@@ -1,0 +1,55 @@
+#include "actors/call_bridge.hpp"
+
+#include <thread>
+
+namespace rros {
+
+namespace {
+
+// Spin budget before parking. A reply normally arrives within a few
+// microseconds; beyond ~200 us the caller parks so that waiting threads do
+// not steal both cores from the actor workers.
+constexpr int pause_spins = 2000;
+constexpr auto spin_budget = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
+
+} // namespace
+
+void CallJob::wait() {
+  for (int i = 0; i < pause_spins; ++i) {
+    if (done_.load(std::memory_order_acquire))
+      return;
+    cpu_relax();
+  }
+  auto deadline = std::chrono::steady_clock::now() + spin_budget;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done_.load(std::memory_order_acquire))
+      return;
+    std::this_thread::yield();
+  }
+  std::unique_lock<std::mutex> guard{park_mutex_};
+  park_cv_.wait(guard, [this] { return done_.load(std::memory_order_acquire); });
+}
+
+void CallJob::complete() {
+  {
+    std::lock_guard<std::mutex> guard{park_mutex_};
+    done_.store(true, std::memory_order_release);
+  }
+  park_cv_.notify_one();
+}
+
+bridge_actor::behavior_type call_bridge(bridge_actor::pointer self) {
+  return {
+    [=](call_atom, call_job_ptr& job) { job->start(self); },
+  };
+}
+
+} // namespace rros

@@ -1,0 +1,101 @@
+// The bridge between plain threads and actors. A blocking caller hands a job
+// to the bridge actor, which sends the job's request as an ordinary actor
+// (so replies travel actor to actor) and completes the job from the reply
+// handler. The caller spins briefly on an atomic flag before parking: on
+// these machines waking a parked thread costs ~170 us, while most replies
+// arrive within a few microseconds.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <utility>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/expected.hpp>
+#include <caf/sec.hpp>
+
+#include "messages/actors.hpp"
+
+namespace rros {
+
+/// One blocking call in flight. Completed exactly once by the bridge actor.
+class CallJob : public std::enable_shared_from_this<CallJob> {
+public:
+  virtual ~CallJob() = default;
+
+  /// Runs inside the bridge actor: sends the request and installs the reply
+  /// handler, which must call complete().
+  virtual void start(bridge_actor::pointer self) = 0;
+
+  /// Blocks the calling thread until complete() ran: spin, then park.
+  void wait();
+
+protected:
+  void complete();
+
+private:
+  std::atomic<bool> done_{false};
+  // Only parks a caller that outlived its spin budget; no shared state is
+  // guarded here.
+  std::mutex park_mutex_;
+  std::condition_variable park_cv_;
+};
+
+/// A typed request `dest <- xs...` whose reply is a `Result`.
+template <class Result, class Handle, class... Ts>
+class RequestJob final : public CallJob {
+public:
+  RequestJob(Handle dest, caf::timespan timeout, Ts... xs)
+    : dest_(std::move(dest)), timeout_(timeout), args_(std::move(xs)...) {
+  }
+
+  void start(bridge_actor::pointer self) override {
+    auto keep_alive = shared_from_this();
+    std::apply(
+      [&](auto&... xs) {
+        self->request(dest_, timeout_, xs...)
+          .then(
+            [this, keep_alive](Result& reply) {
+              result_ = std::move(reply);
+              complete();
+            },
+            [this, keep_alive](caf::error& err) {
+              result_ = std::move(err);
+              complete();
+            });
+      },
+      args_);
+  }
+
+  caf::expected<Result>& result() {
+    return result_;
+  }
+
+private:
+  Handle dest_;
+  caf::timespan timeout_;
+  std::tuple<Ts...> args_;
+  caf::expected<Result> result_{caf::sec::unexpected_response};
+};
+
+/// The bridge's behavior (one bridge per facade).
+bridge_actor::behavior_type call_bridge(bridge_actor::pointer self);
+
+/// Sends `dest <- xs...` through `bridge` and blocks until the reply (or an
+/// error, including the timeout) arrives. Never call it from inside an actor.
+template <class Result, class Handle, class... Ts>
+caf::expected<Result> blocking_request(const bridge_actor& bridge,
+                                       const Handle& dest,
+                                       caf::timespan timeout, Ts... xs) {
+  auto job = std::make_shared<RequestJob<Result, Handle, Ts...>>(dest, timeout,
+                                                                 std::move(xs)...);
+  caf::anon_send(bridge, call_atom::value, call_job_ptr{job});
+  job->wait();
+  return std::move(job->result());
+}
+
+} // namespace rros

@@ -1,0 +1,139 @@
+#include "actors/manager.hpp"
+
+#include <memory>
+
+#include "actors/pool.hpp"
+#include "messages/error.hpp"
+
+namespace rros {
+
+namespace {
+
+using self_ptr = manager_actor::stateful_pointer<manager_state>;
+
+/// How long the manager waits for a child before reporting an error.
+constexpr auto child_timeout = std::chrono::seconds(10);
+
+/// Spawns the pool of `type`, linked so the manager hears of its death (and
+/// the pool dies with the manager).
+pool_actor spawn_pool(self_ptr self, ResourceType type) {
+  auto& st = self->state;
+  auto index = static_cast<std::size_t>(type);
+  st.pools[index] = self->spawn<caf::linked>(pool, type,
+                                             st.config.capacity_of(type));
+  return st.pools[index];
+}
+
+/// Sends the same request to every pool and delivers the replies in pool
+/// order, or the first error.
+template <class Reply, class... Ts>
+caf::result<std::vector<Reply>> ask_every_pool(self_ptr self, Ts... xs) {
+  auto promise = self->make_response_promise<std::vector<Reply>>();
+  auto replies = std::make_shared<std::vector<Reply>>(resource_type_count);
+  auto missing = std::make_shared<std::size_t>(resource_type_count);
+  for (std::size_t i = 0; i < resource_type_count; ++i) {
+    self->request(self->state.pools[i], child_timeout, xs...)
+      .then(
+        [=](Reply& reply) mutable {
+          (*replies)[i] = std::move(reply);
+          if (--*missing == 0)
+            promise.deliver(std::move(*replies));
+        },
+        [=](caf::error& err) mutable {
+          if (*missing > 0) {
+            *missing = 0; // deliver once
+            promise.deliver(std::move(err));
+          }
+        });
+  }
+  return promise;
+}
+
+/// One capacity change of a configuration update.
+struct CapacityChange {
+  std::size_t index;
+  double from;
+  double to;
+};
+
+/// Applies `changes[step..]` one pool at a time. The manager awaits each reply
+/// (other manager messages wait meanwhile), so updates never interleave. On a
+/// refusal the changes already made are rolled back and the error delivered.
+void apply_capacities(self_ptr self,
+                      std::shared_ptr<std::vector<CapacityChange>> changes,
+                      std::size_t step, Config target,
+                      caf::typed_response_promise<Config> promise) {
+  if (step == changes->size()) {
+    self->state.config = target;
+    promise.deliver(target);
+    return;
+  }
+  auto& change = (*changes)[step];
+  self->request(self->state.pools[change.index], child_timeout, capacity_atom::value,
+                change.to)
+    .await(
+      [=](const PoolStatus&) mutable {
+        apply_capacities(self, changes, step + 1, target, promise);
+      },
+      [=](caf::error& err) mutable {
+        for (std::size_t i = 0; i < step; ++i) {
+          auto& done = (*changes)[i];
+          caf::anon_send(self->state.pools[done.index], capacity_atom::value,
+                     done.from);
+        }
+        promise.deliver(std::move(err));
+      });
+}
+
+} // namespace
+
+manager_actor::behavior_type manager(self_ptr self, Config config) {
+  self->state.config = std::move(config);
+  for (auto type : all_resource_types)
+    spawn_pool(self, type);
+  // A linked child's exit arrives here instead of killing the manager.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& pools = self->state.pools;
+    for (auto type : all_resource_types) {
+      if (pools[static_cast<std::size_t>(type)].address() == msg.source) {
+        ++self->state.restarts;
+        spawn_pool(self, type);
+        return;
+      }
+    }
+    // Not a child: somebody asked the manager itself to exit.
+    self->quit(std::move(msg.reason));
+  });
+  return {
+    [=](pools_atom) -> PoolDirectory {
+      auto& pools = self->state.pools;
+      return PoolDirectory{{pools.begin(), pools.end()}};
+    },
+    [=](config_atom) -> Config { return self->state.config; },
+    [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
+      auto target = self->state.config.with(update);
+      if (!target)
+        return std::move(target.error());
+      auto changes = std::make_shared<std::vector<CapacityChange>>();
+      for (auto type : all_resource_types) {
+        auto from = self->state.config.capacity_of(type);
+        auto to = target->capacity_of(type);
+        if (from != to)
+          changes->push_back({static_cast<std::size_t>(type), from, to});
+      }
+      auto promise = self->make_response_promise<Config>();
+      apply_capacities(self, changes, 0, *target, promise);
+      return promise;
+    },
+    [=](status_atom) { return ask_every_pool<PoolStatus>(self, status_atom::value); },
+    [=](stats_atom) { return ask_every_pool<ResourceStats>(self, stats_atom::value); },
+    [=](reset_atom) { return ask_every_pool<PoolStatus>(self, reset_atom::value); },
+    [=](restarts_atom) { return self->state.restarts; },
+  };
+}
+
+manager_actor spawn_manager(caf::actor_system& sys, const Config& config) {
+  return sys.spawn(manager, config);
+}
+
+} // namespace rros

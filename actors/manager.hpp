@@ -1,0 +1,31 @@
+// The manager actor: spawns the five pools (and, later, the other subsystem
+// actors), hands out their handles, applies configuration and supervises its
+// children: a child that dies while the manager lives is replaced.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include <caf/all.hpp>
+
+#include "messages/actors.hpp"
+
+namespace rros {
+
+struct manager_state {
+  Config config;
+  std::array<pool_actor, resource_type_count> pools;
+  std::uint64_t restarts = 0;
+
+  static inline const char* name = "rros.manager";
+};
+
+manager_actor::behavior_type
+manager(manager_actor::stateful_pointer<manager_state> self, Config config);
+
+/// Spawns the whole manager inside an existing actor system (for example the
+/// host kernel's) and returns its handle. `config` must come from Config's
+/// validating constructors (with(), from_json(), from_file()).
+manager_actor spawn_manager(caf::actor_system& sys, const Config& config = {});
+
+} // namespace rros

@@ -1,0 +1,135 @@
+// rros::ResourceManager: the seed's synchronous API, kept for its users, as a
+// blocking client of the actors. Every call is a message round trip to a pool
+// or the manager; nothing reads actor state behind a mailbox's back. Safe to
+// call from many threads at once. Never call it from inside an actor (the
+// calling thread blocks until the reply).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/actors.hpp"
+#include "messages/error.hpp"
+
+namespace rros {
+
+class ResourceManager {
+public:
+  /// Owns a fresh actor system and a manager configured with the seed's keys.
+  /// Throws rros::Error (unknown_config_key, invalid_config_value) when the
+  /// configuration is bad; nothing is started then.
+  explicit ResourceManager(const ConfigMap& config = {});
+
+  /// Spawns a manager inside the host's actor system (call register_types()
+  /// on the host's config first if the manager is to be reached remotely).
+  ResourceManager(caf::actor_system& sys, const ConfigMap& config);
+
+  /// Attaches to an existing manager, local or remote; does not own it.
+  ResourceManager(caf::actor_system& sys, manager_actor manager);
+
+  ~ResourceManager();
+
+  ResourceManager(const ResourceManager&) = delete;
+  ResourceManager& operator=(const ResourceManager&) = delete;
+
+  // -- the seed's methods ------------------------------------------------------
+
+  /// Full grant when it fits; a CRITICAL request that does not fit gets what
+  /// is left (fully_satisfied = false); otherwise an allocation of 0. Use
+  /// try_allocate_resource() to learn why a request was refused.
+  ResourceAllocation allocate_resource(const ResourceRequest& request);
+
+  /// Gives back at most what the requester holds (the seed's rule). Bad input
+  /// changes nothing; try_release_resource() reports it.
+  void release_resource(const std::string& requester_id, ResourceType type,
+                        float amount);
+
+  /// Capacity minus what is held or reserved.
+  float get_available_resources(ResourceType type);
+
+  ResourceStats get_resource_stats(ResourceType type);
+
+  /// (held + reserved) / capacity per type.
+  std::unordered_map<ResourceType, float> get_utilization();
+
+  /// Applies the seed's configuration keys as a whole; capacity changes adjust
+  /// what is available. Throws rros::Error and changes nothing on a bad key,
+  /// a bad value, or a capacity below what is held and reserved.
+  void update_config(const std::unordered_map<std::string, float>& config);
+
+  /// Back to the initial state: nothing held or reserved, statistics cleared.
+  void reset();
+
+  /// avg_utilization, <type>_utilization, allocation_count, rejection_count.
+  std::unordered_map<std::string, float> get_metrics();
+
+  // -- the same with errors reported ---------------------------------------------
+
+  caf::expected<ResourceAllocation>
+  try_allocate_resource(const ResourceRequest& request);
+
+  caf::expected<ReleaseReceipt>
+  try_release_resource(const std::string& requester_id, ResourceType type,
+                       float amount, ReleaseMode mode = ReleaseMode::exact);
+
+  caf::expected<PoolStatus> try_reserve(const std::string& requester_id,
+                                        ResourceType type, float amount);
+
+  caf::expected<float> try_cancel_reservation(const std::string& requester_id,
+                                              ResourceType type);
+
+  caf::expected<Config> try_update_config(const ConfigMap& config);
+
+  // -- beyond the seed -------------------------------------------------------------
+
+  /// One pool's exact ledger (integer units).
+  caf::expected<PoolStatus> get_pool_status(ResourceType type);
+
+  /// Every pool's exact ledger, in ResourceType order.
+  caf::expected<std::vector<PoolStatus>> get_status();
+
+  /// What the requester holds of `type` now.
+  float get_holding(const std::string& requester_id, ResourceType type);
+
+  Config get_config();
+
+  caf::actor_system& system() {
+    return *sys_;
+  }
+
+  const manager_actor& manager() const {
+    return manager_;
+  }
+
+private:
+  void start(const Config& config);
+  void attach();
+
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> call(const Handle& dest, Ts... xs);
+
+  /// Calls the pool of `type`; refreshes the pool directory and retries once
+  /// when the pool was replaced after a crash.
+  template <class Result, class... Ts>
+  caf::expected<Result> call_pool(ResourceType type, Ts... xs);
+
+  std::shared_ptr<const PoolDirectory> directory();
+  caf::error refresh_directory();
+
+  std::unique_ptr<caf::actor_system_config> own_config_;
+  std::unique_ptr<caf::actor_system> own_system_;
+  caf::actor_system* sys_ = nullptr;
+  manager_actor manager_;
+  bool owns_manager_ = false;
+  bridge_actor bridge_;
+  // Replaced as a whole (std::atomic_load / atomic_store), never mutated.
+  std::shared_ptr<const PoolDirectory> directory_;
+};
+
+} // namespace rros

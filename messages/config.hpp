@@ -1,0 +1,97 @@
+// The manager's configuration: the seed's keys and defaults, validated as a
+// whole before anything is applied (nothing starts half-configured).
+#pragma once
+
+#include <array>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+#include <cereal/cereal.hpp>
+
+#include "messages/error.hpp"
+#include "messages/types.hpp"
+
+namespace rros {
+
+/// The seed's configuration map: key -> value.
+using ConfigMap = std::unordered_map<std::string, float>;
+
+struct Config {
+  /// Capacity per resource type, indexed by ResourceType.
+  std::array<double, resource_type_count> capacity{100.0, 1048576.0, 1.0, 100.0,
+                                                   100.0};
+  double alert_threshold = 0.85;   // utilization that raises an alert (0..1]
+  double gc_threshold = 0.9;       // MEMORY utilization that triggers GC (0..1]
+  double gc_age_threshold = 300.0; // seconds before a block may be collected
+
+  double capacity_of(ResourceType type) const {
+    return capacity[static_cast<std::size_t>(type)];
+  }
+
+  /// Every key this configuration reads, in a stable order.
+  static const std::vector<std::string>& keys();
+
+  /// The configuration key of a type's capacity ("memory_capacity", ...).
+  static std::string capacity_key(ResourceType type);
+
+  /// Returns a copy of `*this` with `update` applied, or the first problem
+  /// found (an unknown key, a value out of range), naming the key. `*this`
+  /// is never modified.
+  caf::expected<Config> with(const ConfigMap& update) const;
+
+  /// Parses a JSON object of key -> number (config/default.json's format) on
+  /// top of the defaults. Errors name the line and column or the key.
+  static caf::expected<Config> from_json(const std::string& text);
+
+  /// Reads and parses a JSON file; errors name the file.
+  static caf::expected<Config> from_file(const std::string& path);
+
+  /// The configuration as a JSON object, readable by from_json().
+  std::string to_json() const;
+
+  /// The configuration as the seed's map.
+  ConfigMap to_map() const;
+
+  friend bool operator==(const Config& x, const Config& y) {
+    return x.capacity == y.capacity && x.alert_threshold == y.alert_threshold
+           && x.gc_threshold == y.gc_threshold
+           && x.gc_age_threshold == y.gc_age_threshold;
+  }
+
+  // cereal: a flat JSON object, one member per key.
+  template <class Archive>
+  void save(Archive& ar) const {
+    for (auto type : all_resource_types)
+      ar(cereal::make_nvp(capacity_key(type), capacity_of(type)));
+    ar(cereal::make_nvp("alert_threshold", alert_threshold),
+       cereal::make_nvp("gc_threshold", gc_threshold),
+       cereal::make_nvp("gc_age_threshold", gc_age_threshold));
+  }
+
+  template <class Archive>
+  void load(Archive& ar) {
+    // Keys may be missing (defaults stay) and come in any order, so walk the
+    // object's members by name.
+    ConfigMap update;
+    while (const char* name = ar.getNodeName()) {
+      double value = 0;
+      ar(value);
+      update[name] = static_cast<float>(value);
+    }
+    auto result = with(update);
+    if (!result)
+      throw Error(static_cast<ec>(result.error().code()), describe(result.error()));
+    *this = *result;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Config& x) {
+  return f(caf::meta::type_name("Config"), x.capacity, x.alert_threshold,
+           x.gc_threshold, x.gc_age_threshold);
+}
+
+} // namespace rros

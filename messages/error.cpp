@@ -1,0 +1,68 @@
+#include "messages/error.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/deep_to_string.hpp>
+#include <caf/message.hpp>
+
+namespace rros {
+
+const char* to_string(ec x) {
+  switch (x) {
+    case ec::invalid_amount:
+      return "invalid_amount";
+    case ec::amount_too_large:
+      return "amount_too_large";
+    case ec::unknown_resource_type:
+      return "unknown_resource_type";
+    case ec::invalid_priority:
+      return "invalid_priority";
+    case ec::empty_requester:
+      return "empty_requester";
+    case ec::exceeds_capacity:
+      return "exceeds_capacity";
+    case ec::insufficient_resources:
+      return "insufficient_resources";
+    case ec::release_exceeds_holding:
+      return "release_exceeds_holding";
+    case ec::nothing_held:
+      return "nothing_held";
+    case ec::capacity_below_usage:
+      return "capacity_below_usage";
+    case ec::invalid_config_value:
+      return "invalid_config_value";
+    case ec::unknown_config_key:
+      return "unknown_config_key";
+    case ec::malformed_config:
+      return "malformed_config";
+    case ec::pool_unavailable:
+      return "pool_unavailable";
+    case ec::not_connected:
+      return "not_connected";
+  }
+  return "unknown_error_code";
+}
+
+bool is(const caf::error& err, ec code) {
+  return err.category() == caf::atom("rros")
+         && err.code() == static_cast<std::uint8_t>(code);
+}
+
+std::string describe(const caf::error& err) {
+  if (!err)
+    return "no error";
+  if (err.category() != caf::atom("rros"))
+    return caf::to_string(err);
+  std::string result = "rros.";
+  result += to_string(static_cast<ec>(err.code()));
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+    result += ": ";
+    result += ctx.get_as<std::string>(0);
+  } else if (!ctx.empty()) {
+    result += ": ";
+    result += caf::deep_to_string(ctx);
+  }
+  return result;
+}
+
+} // namespace rros

@@ -1,0 +1,42 @@
+// The CAF type-ID block of every type that crosses an actor boundary, so that
+// messages can travel to another node. register_types() announces them (and
+// the error category) to an actor_system_config.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/type_id.hpp>
+
+#include "messages/actors.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(rros, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(rros, (rros::ResourceType))
+  CAF_ADD_TYPE_ID(rros, (rros::Priority))
+  CAF_ADD_TYPE_ID(rros, (rros::LoadBalancingStrategy))
+  CAF_ADD_TYPE_ID(rros, (rros::ReleaseMode))
+  CAF_ADD_TYPE_ID(rros, (rros::ResourceRequest))
+  CAF_ADD_TYPE_ID(rros, (rros::ResourceAllocation))
+  CAF_ADD_TYPE_ID(rros, (rros::ResourceStats))
+  CAF_ADD_TYPE_ID(rros, (rros::ResourceAlert))
+  CAF_ADD_TYPE_ID(rros, (rros::ResourcePrediction))
+  CAF_ADD_TYPE_ID(rros, (rros::PoolStatus))
+  CAF_ADD_TYPE_ID(rros, (rros::ReleaseReceipt))
+  CAF_ADD_TYPE_ID(rros, (rros::Config))
+  CAF_ADD_TYPE_ID(rros, (rros::ConfigMap))
+  CAF_ADD_TYPE_ID(rros, (rros::PoolDirectory))
+  CAF_ADD_TYPE_ID(rros, (rros::pool_actor))
+  CAF_ADD_TYPE_ID(rros, (rros::manager_actor))
+
+CAF_END_TYPE_ID_BLOCK(rros)
+
+namespace rros {
+
+/// Announces every rros message type and the "rros" error category. Call it on
+/// the host's config before constructing the actor_system; required for
+/// remote use (both nodes), harmless locally.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace rros

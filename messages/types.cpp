@@ -1,0 +1,73 @@
+#include "messages/types.hpp"
+
+namespace rros {
+
+const char* to_string(ResourceType x) {
+  switch (x) {
+    case ResourceType::COMPUTATIONAL:
+      return "computational";
+    case ResourceType::MEMORY:
+      return "memory";
+    case ResourceType::ATTENTION:
+      return "attention";
+    case ResourceType::IO:
+      return "io";
+    case ResourceType::NETWORK:
+      return "network";
+  }
+  return "unknown";
+}
+
+const char* to_string(Priority x) {
+  switch (x) {
+    case Priority::CRITICAL:
+      return "CRITICAL";
+    case Priority::HIGH:
+      return "HIGH";
+    case Priority::NORMAL:
+      return "NORMAL";
+    case Priority::LOW:
+      return "LOW";
+    case Priority::IDLE:
+      return "IDLE";
+  }
+  return "unknown";
+}
+
+const char* to_string(LoadBalancingStrategy x) {
+  switch (x) {
+    case LoadBalancingStrategy::ROUND_ROBIN:
+      return "ROUND_ROBIN";
+    case LoadBalancingStrategy::LEAST_LOADED:
+      return "LEAST_LOADED";
+    case LoadBalancingStrategy::PRIORITY_BASED:
+      return "PRIORITY_BASED";
+    case LoadBalancingStrategy::PREDICTIVE:
+      return "PREDICTIVE";
+  }
+  return "unknown";
+}
+
+const char* to_string(ReleaseMode x) {
+  switch (x) {
+    case ReleaseMode::exact:
+      return "exact";
+    case ReleaseMode::up_to_held:
+      return "up_to_held";
+  }
+  return "unknown";
+}
+
+const char* to_string(ResourceAlert::Severity x) {
+  switch (x) {
+    case ResourceAlert::Severity::INFO:
+      return "INFO";
+    case ResourceAlert::Severity::WARNING:
+      return "WARNING";
+    case ResourceAlert::Severity::CRITICAL:
+      return "CRITICAL";
+  }
+  return "unknown";
+}
+
+} // namespace rros

@@ -1,0 +1,236 @@
+// Domain types of the resource manager, with the seed's names and fields.
+// Every type that crosses an actor boundary has an inspect() beside it so it
+// can travel to another node; its type ID lives in messages/type_ids.hpp.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace rros {
+
+// -- enumerations ------------------------------------------------------------
+
+enum class ResourceType : std::uint8_t {
+  COMPUTATIONAL,
+  MEMORY,
+  ATTENTION,
+  IO,
+  NETWORK,
+};
+
+/// Number of resource types; pools are indexed by the enum's value.
+constexpr std::size_t resource_type_count = 5;
+
+/// All resource types in declaration order (the order pools are listed in).
+constexpr std::array<ResourceType, resource_type_count> all_resource_types{
+  ResourceType::COMPUTATIONAL, ResourceType::MEMORY, ResourceType::ATTENTION,
+  ResourceType::IO, ResourceType::NETWORK};
+
+enum class Priority : std::uint8_t {
+  CRITICAL = 0,
+  HIGH = 1,
+  NORMAL = 2,
+  LOW = 3,
+  IDLE = 4,
+};
+
+enum class LoadBalancingStrategy : std::uint8_t {
+  ROUND_ROBIN,
+  LEAST_LOADED,
+  PRIORITY_BASED,
+  PREDICTIVE,
+};
+
+/// How a release treats an amount above what the requester holds.
+enum class ReleaseMode : std::uint8_t {
+  exact,       // refuse the release with ec::release_exceeds_holding
+  up_to_held,  // the seed's behaviour: give back at most what is held
+};
+
+/// Lower-case name ("computational", ...), as used in configuration keys.
+const char* to_string(ResourceType x);
+const char* to_string(Priority x);
+const char* to_string(LoadBalancingStrategy x);
+const char* to_string(ReleaseMode x);
+
+/// True when `x` names one of the five resource types. Enum values arriving
+/// from the network or a cast are checked with this before they index anything.
+inline bool is_valid(ResourceType x) {
+  return static_cast<std::size_t>(x) < resource_type_count;
+}
+inline bool is_valid(Priority x) {
+  return static_cast<std::uint8_t>(x) <= static_cast<std::uint8_t>(Priority::IDLE);
+}
+
+// -- time ---------------------------------------------------------------------
+
+/// Wall-clock stamps carried in messages (serializable, comparable across nodes).
+using wall_clock = std::chrono::system_clock;
+using wall_time = wall_clock::time_point;
+
+// -- value types ----------------------------------------------------------------
+
+struct ResourceRequest {
+  std::string requester_id;
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  Priority priority = Priority::NORMAL;
+  float amount = 0.0f;
+  std::chrono::milliseconds deadline{0}; // 0 = none
+  wall_time timestamp;
+
+  ResourceRequest() = default;
+  ResourceRequest(std::string id, ResourceType type, Priority prio, float amount,
+                  std::chrono::milliseconds deadline = std::chrono::milliseconds(0))
+    : requester_id(std::move(id)),
+      resource_type(type),
+      priority(prio),
+      amount(amount),
+      deadline(deadline),
+      timestamp(wall_clock::now()) {
+    // nop
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ResourceRequest& x) {
+  return f(caf::meta::type_name("ResourceRequest"), x.requester_id,
+           x.resource_type, x.priority, x.amount, x.deadline, x.timestamp);
+}
+
+struct ResourceAllocation {
+  std::string requester_id;
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  float allocated_amount = 0.0f;
+  bool fully_satisfied = false;
+  wall_time allocation_time;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ResourceAllocation& x) {
+  return f(caf::meta::type_name("ResourceAllocation"), x.requester_id,
+           x.resource_type, x.allocated_amount, x.fully_satisfied,
+           x.allocation_time);
+}
+
+struct ResourceStats {
+  ResourceType type = ResourceType::COMPUTATIONAL;
+  float total_capacity = 0.0f;
+  float current_usage = 0.0f; // held + reserved
+  float peak_usage = 0.0f;
+  float average_usage = 0.0f; // time-weighted since start or last reset
+  std::uint64_t allocation_count = 0;
+  std::uint64_t rejection_count = 0;
+  // The reference used whole milliseconds, which rounded every real figure to
+  // zero; nanoseconds keep the measurement (duration_cast still works).
+  std::chrono::nanoseconds avg_allocation_time{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ResourceStats& x) {
+  return f(caf::meta::type_name("ResourceStats"), x.type, x.total_capacity,
+           x.current_usage, x.peak_usage, x.average_usage, x.allocation_count,
+           x.rejection_count, x.avg_allocation_time);
+}
+
+struct ResourceAlert {
+  enum class Severity : std::uint8_t { INFO, WARNING, CRITICAL };
+  Severity severity = Severity::INFO;
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  std::string message;
+  float threshold_violated = 0.0f;
+  wall_time timestamp;
+};
+
+const char* to_string(ResourceAlert::Severity x);
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ResourceAlert& x) {
+  return f(caf::meta::type_name("ResourceAlert"), x.severity, x.resource_type,
+           x.message, x.threshold_violated, x.timestamp);
+}
+
+struct ResourcePrediction {
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  std::vector<float> predicted_usage; // one value per step of the horizon
+  float confidence = 0.0f;            // 0..1
+  std::chrono::milliseconds horizon{0};
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ResourcePrediction& x) {
+  return f(caf::meta::type_name("ResourcePrediction"), x.resource_type,
+           x.predicted_usage, x.confidence, x.horizon);
+}
+
+/// A task with a body. Local only: its std::function cannot cross nodes, so
+/// it never appears in a message type that has a type ID.
+struct ScheduledTask {
+  std::string task_id;
+  Priority priority = Priority::NORMAL;
+  std::function<void()> task_function;
+  std::chrono::high_resolution_clock::time_point deadline;
+  std::unordered_map<ResourceType, float> resource_requirements;
+  bool is_preemptable = false;
+};
+
+// -- ledger figures ----------------------------------------------------------------
+
+/// Amounts are kept as integer units inside the pools: one unit is one
+/// millionth of the API's float amount, so sums never drift.
+using units = std::int64_t;
+constexpr units units_per_amount = 1'000'000;
+
+/// Largest amount (in API terms) a capacity or request may have: keeps every
+/// sum of units far away from int64 overflow.
+constexpr double max_amount = 1e12;
+
+inline double to_amount(units x) {
+  return static_cast<double>(x) / static_cast<double>(units_per_amount);
+}
+
+/// An exact snapshot of one pool's ledger, in units.
+/// Invariant: capacity == held + reserved + available.
+struct PoolStatus {
+  ResourceType type = ResourceType::COMPUTATIONAL;
+  units capacity = 0;
+  units held = 0;
+  units reserved = 0;
+  units available = 0;
+  std::uint32_t holders = 0;
+
+  /// (held + reserved) / capacity, the seed's utilization.
+  double utilization() const {
+    return capacity > 0 ? static_cast<double>(held + reserved)
+                            / static_cast<double>(capacity)
+                        : 0.0;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, PoolStatus& x) {
+  return f(caf::meta::type_name("PoolStatus"), x.type, x.capacity, x.held,
+           x.reserved, x.available, x.holders);
+}
+
+/// What a release gave back.
+struct ReleaseReceipt {
+  std::string requester_id;
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  float released_amount = 0.0f;
+  float still_held = 0.0f;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ReleaseReceipt& x) {
+  return f(caf::meta::type_name("ReleaseReceipt"), x.requester_id,
+           x.resource_type, x.released_amount, x.still_held);
+}
+
+} // namespace rros
