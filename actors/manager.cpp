@@ -14,14 +14,13 @@ using self_ptr = manager_actor::stateful_pointer<manager_state>;
 /// How long the manager waits for a child before reporting an error.
 constexpr auto child_timeout = std::chrono::seconds(10);
 
-/// Spawns the pool of `type`, linked so the manager hears of its death (and
-/// the pool dies with the manager).
-pool_actor spawn_pool(self_ptr self, ResourceType type) {
+/// Spawns the pool of `type` and monitors it. Monitoring, not linking: CAF
+/// makes a linked child's `kill` fatal to its parent, a down message never is.
+void spawn_pool(self_ptr self, ResourceType type) {
   auto& st = self->state;
-  auto index = static_cast<std::size_t>(type);
-  st.pools[index] = self->spawn<caf::linked>(pool, type,
-                                             st.config.capacity_of(type));
-  return st.pools[index];
+  auto child = self->spawn<caf::monitored>(pool, type,
+                                           st.config.capacity_of(type));
+  (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
 }
 
 /// Sends the same request to every pool and delivers the replies in pool
@@ -32,7 +31,7 @@ caf::result<std::vector<Reply>> ask_every_pool(self_ptr self, Ts... xs) {
   auto replies = std::make_shared<std::vector<Reply>>(resource_type_count);
   auto missing = std::make_shared<std::size_t>(resource_type_count);
   for (std::size_t i = 0; i < resource_type_count; ++i) {
-    self->request(self->state.pools[i], child_timeout, xs...)
+    self->request((*self->state.pools)[i], child_timeout, xs...)
       .then(
         [=](Reply& reply) mutable {
           (*replies)[i] = std::move(reply);
@@ -69,7 +68,8 @@ void apply_capacities(self_ptr self,
     return;
   }
   auto& change = (*changes)[step];
-  self->request(self->state.pools[change.index], child_timeout, capacity_atom::value,
+  self->request((*self->state.pools)[change.index], child_timeout,
+                capacity_atom::value,
                 change.to)
     .await(
       [=](const PoolStatus&) mutable {
@@ -78,7 +78,7 @@ void apply_capacities(self_ptr self,
       [=](caf::error& err) mutable {
         for (std::size_t i = 0; i < step; ++i) {
           auto& done = (*changes)[i];
-          caf::anon_send(self->state.pools[done.index], capacity_atom::value,
+          caf::anon_send((*self->state.pools)[done.index], capacity_atom::value,
                      done.from);
         }
         promise.deliver(std::move(err));
@@ -91,9 +91,9 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   self->state.config = std::move(config);
   for (auto type : all_resource_types)
     spawn_pool(self, type);
-  // A linked child's exit arrives here instead of killing the manager.
-  self->set_exit_handler([=](caf::exit_msg& msg) {
-    auto& pools = self->state.pools;
+  // A child that dies while the manager lives is replaced.
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& pools = *self->state.pools;
     for (auto type : all_resource_types) {
       if (pools[static_cast<std::size_t>(type)].address() == msg.source) {
         ++self->state.restarts;
@@ -101,12 +101,15 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         return;
       }
     }
-    // Not a child: somebody asked the manager itself to exit.
-    self->quit(std::move(msg.reason));
+  });
+  // Whatever ends the manager ends its children.
+  self->attach_functor([pools = self->state.pools] {
+    for (auto& child : *pools)
+      caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
   });
   return {
     [=](pools_atom) -> PoolDirectory {
-      auto& pools = self->state.pools;
+      auto& pools = *self->state.pools;
       return PoolDirectory{{pools.begin(), pools.end()}};
     },
     [=](config_atom) -> Config { return self->state.config; },

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 
 #include <caf/all.hpp>
 
@@ -13,8 +14,11 @@
 namespace rros {
 
 struct manager_state {
+  using pool_array = std::array<pool_actor, resource_type_count>;
+
   Config config;
-  std::array<pool_actor, resource_type_count> pools;
+  // Shared with the manager's exit hook, which stops the pools it holds then.
+  std::shared_ptr<pool_array> pools = std::make_shared<pool_array>();
   std::uint64_t restarts = 0;
 
   static inline const char* name = "rros.manager";
