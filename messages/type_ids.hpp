@@ -29,6 +29,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(rros, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(rros, (rros::PoolDirectory))
   CAF_ADD_TYPE_ID(rros, (rros::pool_actor))
   CAF_ADD_TYPE_ID(rros, (rros::manager_actor))
+  CAF_ADD_TYPE_ID(rros, (std::vector<rros::PoolStatus>))
+  CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourceStats>))
+  CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourceAlert>))
+  CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourcePrediction>))
 
 CAF_END_TYPE_ID_BLOCK(rros)
 

@@ -1,0 +1,79 @@
+// Integration on real sockets: one actor system publishes the manager through
+// CAF's middleman on 127.0.0.1 (port 0: any free port); a second actor system
+// connects and allocates and releases through the pool proxies it is given.
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/manager.hpp"
+#include "actors/resource_manager.hpp"
+
+using namespace rros;
+
+namespace {
+
+caf::actor_system_config& networked(caf::actor_system_config& cfg) {
+  register_types(cfg);
+  cfg.load<caf::io::middleman>();
+  return cfg;
+}
+
+struct Node {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{networked(cfg)};
+};
+
+/// Stops the manager on every way out of the test, so that a failed assertion
+/// does not leave the server's actor system waiting for it forever.
+struct StopOnExit {
+  manager_actor manager;
+  ~StopOnExit() {
+    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+  }
+};
+
+} // namespace
+
+TEST(Loopback, ASecondNodeAllocatesAndReleasesThroughTheMiddleman) {
+  Node server;
+  auto manager = spawn_manager(server.sys, Config{});
+  StopOnExit stop{manager};
+  auto port = server.sys.middleman().publish(manager, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << describe(port.error());
+  ASSERT_NE(*port, 0);
+
+  Node client;
+  auto remote = client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << describe(remote.error());
+  {
+    ResourceManager facade(client.sys, *remote);
+    ResourceRequest req("remote_vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 30.0f);
+    auto grant = facade.try_allocate_resource(req);
+    ASSERT_TRUE(grant) << describe(grant.error());
+    EXPECT_TRUE(grant->fully_satisfied);
+    EXPECT_FLOAT_EQ(grant->allocated_amount, 30.0f);
+    // Errors travel back with their category and text.
+    auto refused = facade.try_allocate_resource(
+      {"remote_vision", ResourceType::COMPUTATIONAL, Priority::NORMAL, 500.0f});
+    ASSERT_FALSE(refused);
+    EXPECT_TRUE(is(refused.error(), ec::exceeds_capacity)) << describe(refused.error());
+    EXPECT_FLOAT_EQ(facade.get_available_resources(ResourceType::COMPUTATIONAL), 70.0f);
+    auto receipt = facade.try_release_resource("remote_vision",
+                                               ResourceType::COMPUTATIONAL, 30.0f);
+    ASSERT_TRUE(receipt) << describe(receipt.error());
+    EXPECT_FLOAT_EQ(receipt->released_amount, 30.0f);
+    auto status = facade.get_status();
+    ASSERT_TRUE(status);
+    EXPECT_EQ((*status)[0].available, (*status)[0].capacity);
+    EXPECT_EQ((*status)[0].held, 0);
+  }
+  // The server's own view agrees: the ledger is back at capacity.
+  caf::scoped_actor self{server.sys};
+  self->request(manager, caf::infinite, status_atom::value)
+    .receive(
+      [](const std::vector<PoolStatus>& pools) {
+        EXPECT_EQ(pools[0].held, 0);
+        EXPECT_EQ(pools[0].available, pools[0].capacity);
+      },
+      [](caf::error& err) { FAIL() << describe(err); });
+}
