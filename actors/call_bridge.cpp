@@ -35,7 +35,8 @@ void CallJob::wait() {
     std::this_thread::yield();
   }
   std::unique_lock<std::mutex> guard{park_mutex_};
-  park_cv_.wait(guard, [this] { return done_.load(std::memory_order_acquire); });
+  park_cv_.wait(guard,
+                [this] { return done_.load(std::memory_order_acquire); });
 }
 
 void CallJob::complete() {
@@ -48,7 +49,7 @@ void CallJob::complete() {
 
 bridge_actor::behavior_type call_bridge(bridge_actor::pointer self) {
   return {
-    [=](call_atom, call_job_ptr& job) { job->start(self); },
+      [=](call_atom, call_job_ptr& job) { job->start(self); },
   };
 }
 

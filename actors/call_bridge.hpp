@@ -50,25 +50,26 @@ template <class Result, class Handle, class... Ts>
 class RequestJob final : public CallJob {
 public:
   RequestJob(Handle dest, caf::timespan timeout, Ts... xs)
-    : dest_(std::move(dest)), timeout_(timeout), args_(std::move(xs)...) {
-  }
+    : dest_(std::move(dest))
+    , timeout_(timeout)
+    , args_(std::move(xs)...) {}
 
   void start(bridge_actor::pointer self) override {
     auto keep_alive = shared_from_this();
     std::apply(
-      [&](auto&... xs) {
-        self->request(dest_, timeout_, xs...)
-          .then(
-            [this, keep_alive](Result& reply) {
-              result_ = std::move(reply);
-              complete();
-            },
-            [this, keep_alive](caf::error& err) {
-              result_ = std::move(err);
-              complete();
-            });
-      },
-      args_);
+        [&](auto&... xs) {
+          self->request(dest_, timeout_, xs...)
+              .then(
+                  [this, keep_alive](Result& reply) {
+                    result_ = std::move(reply);
+                    complete();
+                  },
+                  [this, keep_alive](caf::error& err) {
+                    result_ = std::move(err);
+                    complete();
+                  });
+        },
+        args_);
   }
 
   caf::expected<Result>& result() {
@@ -91,8 +92,8 @@ template <class Result, class Handle, class... Ts>
 caf::expected<Result> blocking_request(const bridge_actor& bridge,
                                        const Handle& dest,
                                        caf::timespan timeout, Ts... xs) {
-  auto job = std::make_shared<RequestJob<Result, Handle, Ts...>>(dest, timeout,
-                                                                 std::move(xs)...);
+  auto job = std::make_shared<RequestJob<Result, Handle, Ts...>>(
+      dest, timeout, std::move(xs)...);
   caf::anon_send(bridge, call_atom::value, call_job_ptr{job});
   job->wait();
   return std::move(job->result());

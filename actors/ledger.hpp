@@ -17,8 +17,8 @@ units to_units(double amount);
 
 class Ledger {
 public:
-  explicit Ledger(units capacity = 0) : capacity_(capacity) {
-  }
+  explicit Ledger(units capacity = 0)
+    : capacity_(capacity) {}
 
   units capacity() const {
     return capacity_;

@@ -18,8 +18,8 @@ constexpr auto child_timeout = std::chrono::seconds(10);
 /// makes a linked child's `kill` fatal to its parent, a down message never is.
 void spawn_pool(self_ptr self, ResourceType type) {
   auto& st = self->state;
-  auto child = self->spawn<caf::monitored>(pool, type,
-                                           st.config.capacity_of(type));
+  auto child =
+      self->spawn<caf::monitored>(pool, type, st.config.capacity_of(type));
   (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
 }
 
@@ -32,18 +32,18 @@ caf::result<std::vector<Reply>> ask_every_pool(self_ptr self, Ts... xs) {
   auto missing = std::make_shared<std::size_t>(resource_type_count);
   for (std::size_t i = 0; i < resource_type_count; ++i) {
     self->request((*self->state.pools)[i], child_timeout, xs...)
-      .then(
-        [=](Reply& reply) mutable {
-          (*replies)[i] = std::move(reply);
-          if (--*missing == 0)
-            promise.deliver(std::move(*replies));
-        },
-        [=](caf::error& err) mutable {
-          if (*missing > 0) {
-            *missing = 0; // deliver once
-            promise.deliver(std::move(err));
-          }
-        });
+        .then(
+            [=](Reply& reply) mutable {
+              (*replies)[i] = std::move(reply);
+              if (--*missing == 0)
+                promise.deliver(std::move(*replies));
+            },
+            [=](caf::error& err) mutable {
+              if (*missing > 0) {
+                *missing = 0; // deliver once
+                promise.deliver(std::move(err));
+              }
+            });
   }
   return promise;
 }
@@ -69,20 +69,19 @@ void apply_capacities(self_ptr self,
   }
   auto& change = (*changes)[step];
   self->request((*self->state.pools)[change.index], child_timeout,
-                capacity_atom::value,
-                change.to)
-    .await(
-      [=](const PoolStatus&) mutable {
-        apply_capacities(self, changes, step + 1, target, promise);
-      },
-      [=](caf::error& err) mutable {
-        for (std::size_t i = 0; i < step; ++i) {
-          auto& done = (*changes)[i];
-          caf::anon_send((*self->state.pools)[done.index], capacity_atom::value,
-                     done.from);
-        }
-        promise.deliver(std::move(err));
-      });
+                capacity_atom::value, change.to)
+      .await(
+          [=](const PoolStatus&) mutable {
+            apply_capacities(self, changes, step + 1, target, promise);
+          },
+          [=](caf::error& err) mutable {
+            for (std::size_t i = 0; i < step; ++i) {
+              auto& done = (*changes)[i];
+              caf::anon_send((*self->state.pools)[done.index],
+                             capacity_atom::value, done.from);
+            }
+            promise.deliver(std::move(err));
+          });
 }
 
 } // namespace
@@ -108,30 +107,36 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
   });
   return {
-    [=](pools_atom) -> PoolDirectory {
-      auto& pools = *self->state.pools;
-      return PoolDirectory{{pools.begin(), pools.end()}};
-    },
-    [=](config_atom) -> Config { return self->state.config; },
-    [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
-      auto target = self->state.config.with(update);
-      if (!target)
-        return std::move(target.error());
-      auto changes = std::make_shared<std::vector<CapacityChange>>();
-      for (auto type : all_resource_types) {
-        auto from = self->state.config.capacity_of(type);
-        auto to = target->capacity_of(type);
-        if (from != to)
-          changes->push_back({static_cast<std::size_t>(type), from, to});
-      }
-      auto promise = self->make_response_promise<Config>();
-      apply_capacities(self, changes, 0, *target, promise);
-      return promise;
-    },
-    [=](status_atom) { return ask_every_pool<PoolStatus>(self, status_atom::value); },
-    [=](stats_atom) { return ask_every_pool<ResourceStats>(self, stats_atom::value); },
-    [=](reset_atom) { return ask_every_pool<PoolStatus>(self, reset_atom::value); },
-    [=](restarts_atom) { return self->state.restarts; },
+      [=](pools_atom) -> PoolDirectory {
+        auto& pools = *self->state.pools;
+        return PoolDirectory{{pools.begin(), pools.end()}};
+      },
+      [=](config_atom) -> Config { return self->state.config; },
+      [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
+        auto target = self->state.config.with(update);
+        if (!target)
+          return std::move(target.error());
+        auto changes = std::make_shared<std::vector<CapacityChange>>();
+        for (auto type : all_resource_types) {
+          auto from = self->state.config.capacity_of(type);
+          auto to = target->capacity_of(type);
+          if (from != to)
+            changes->push_back({static_cast<std::size_t>(type), from, to});
+        }
+        auto promise = self->make_response_promise<Config>();
+        apply_capacities(self, changes, 0, *target, promise);
+        return promise;
+      },
+      [=](status_atom) {
+        return ask_every_pool<PoolStatus>(self, status_atom::value);
+      },
+      [=](stats_atom) {
+        return ask_every_pool<ResourceStats>(self, stats_atom::value);
+      },
+      [=](reset_atom) {
+        return ask_every_pool<PoolStatus>(self, reset_atom::value);
+      },
+      [=](restarts_atom) { return self->state.restarts; },
   };
 }
 

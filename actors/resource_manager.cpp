@@ -21,16 +21,16 @@ template <class T>
 T value_or_throw(caf::expected<T>&& x) {
   if (!x)
     throw Error(x.error().category() == caf::atom("rros")
-                  ? static_cast<ec>(x.error().code())
-                  : ec::pool_unavailable,
+                    ? static_cast<ec>(x.error().code())
+                    : ec::pool_unavailable,
                 describe(x.error()));
   return std::move(*x);
 }
 
 caf::error invalid_type(ResourceType type) {
   return make_error(ec::unknown_resource_type,
-                    "resource type " + std::to_string(static_cast<int>(type))
-                      + " does not exist");
+                    "resource type " + std::to_string(static_cast<int>(type)) +
+                        " does not exist");
 }
 
 } // namespace
@@ -38,7 +38,8 @@ caf::error invalid_type(ResourceType type) {
 ResourceManager::ResourceManager(const ConfigMap& config) {
   own_config_ = std::make_unique<caf::actor_system_config>();
   register_types(*own_config_);
-  own_config_->set("work-stealing.aggressive-poll-attempts", owned_poll_attempts);
+  own_config_->set("work-stealing.aggressive-poll-attempts",
+                   owned_poll_attempts);
   // Validate before anything starts: a bad configuration starts nothing.
   auto checked = value_or_throw(Config{}.with(config));
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);
@@ -53,7 +54,8 @@ ResourceManager::ResourceManager(caf::actor_system& sys,
 }
 
 ResourceManager::ResourceManager(caf::actor_system& sys, manager_actor manager)
-  : sys_(&sys), manager_(std::move(manager)) {
+  : sys_(&sys)
+  , manager_(std::move(manager)) {
   attach();
 }
 
@@ -81,7 +83,8 @@ void ResourceManager::attach() {
 
 template <class Result, class Handle, class... Ts>
 caf::expected<Result> ResourceManager::call(const Handle& dest, Ts... xs) {
-  return blocking_request<Result>(bridge_, dest, call_timeout, std::move(xs)...);
+  return blocking_request<Result>(bridge_, dest, call_timeout,
+                                  std::move(xs)...);
 }
 
 template <class Result, class... Ts>
@@ -107,15 +110,16 @@ caf::error ResourceManager::refresh_directory() {
   if (!dir)
     return std::move(dir.error());
   if (dir->pools.size() != resource_type_count)
-    return make_error(ec::pool_unavailable, "the manager lists "
-                                              + std::to_string(dir->pools.size())
-                                              + " pools instead of 5");
-  std::atomic_store(&directory_, std::make_shared<const PoolDirectory>(
-                                   std::move(*dir)));
+    return make_error(ec::pool_unavailable,
+                      "the manager lists " + std::to_string(dir->pools.size()) +
+                          " pools instead of 5");
+  std::atomic_store(&directory_,
+                    std::make_shared<const PoolDirectory>(std::move(*dir)));
   return caf::none;
 }
 
-// -- the seed's methods ---------------------------------------------------------
+// -- the seed's methods
+// ---------------------------------------------------------
 
 ResourceAllocation
 ResourceManager::allocate_resource(const ResourceRequest& request) {
@@ -133,8 +137,8 @@ void ResourceManager::release_resource(const std::string& requester_id,
                                        ResourceType type, float amount) {
   // The seed's release never fails: bad input is reported only by
   // try_release_resource(), and changes nothing either way.
-  static_cast<void>(
-    try_release_resource(requester_id, type, amount, ReleaseMode::up_to_held));
+  static_cast<void>(try_release_resource(requester_id, type, amount,
+                                         ReleaseMode::up_to_held));
 }
 
 float ResourceManager::get_available_resources(ResourceType type) {
@@ -154,7 +158,7 @@ std::unordered_map<ResourceType, float> ResourceManager::get_utilization() {
 }
 
 void ResourceManager::update_config(
-  const std::unordered_map<std::string, float>& config) {
+    const std::unordered_map<std::string, float>& config) {
   value_or_throw(try_update_config(config));
 }
 
@@ -165,13 +169,13 @@ void ResourceManager::reset() {
 std::unordered_map<std::string, float> ResourceManager::get_metrics() {
   auto status = value_or_throw(get_status());
   auto stats = value_or_throw(
-    call<std::vector<ResourceStats>>(manager_, stats_atom::value));
+      call<std::vector<ResourceStats>>(manager_, stats_atom::value));
   std::unordered_map<std::string, float> result;
   double sum = 0;
   for (const auto& pool : status) {
     sum += pool.utilization();
-    result[std::string{to_string(pool.type)} + "_utilization"]
-      = static_cast<float>(pool.utilization());
+    result[std::string{to_string(pool.type)} + "_utilization"] =
+        static_cast<float>(pool.utilization());
   }
   result["avg_utilization"] = static_cast<float>(sum / status.size());
   std::uint64_t allocations = 0;
@@ -185,7 +189,8 @@ std::unordered_map<std::string, float> ResourceManager::get_metrics() {
   return result;
 }
 
-// -- the same with errors reported -----------------------------------------------
+// -- the same with errors reported
+// -----------------------------------------------
 
 caf::expected<ResourceAllocation>
 ResourceManager::try_allocate_resource(const ResourceRequest& request) {
@@ -202,8 +207,8 @@ ResourceManager::try_release_resource(const std::string& requester_id,
 }
 
 caf::expected<PoolStatus>
-ResourceManager::try_reserve(const std::string& requester_id,
-                             ResourceType type, float amount) {
+ResourceManager::try_reserve(const std::string& requester_id, ResourceType type,
+                             float amount) {
   return call_pool<PoolStatus>(type, reserve_atom::value, requester_id, amount);
 }
 
@@ -213,11 +218,13 @@ ResourceManager::try_cancel_reservation(const std::string& requester_id,
   return call_pool<float>(type, unreserve_atom::value, requester_id);
 }
 
-caf::expected<Config> ResourceManager::try_update_config(const ConfigMap& config) {
+caf::expected<Config>
+ResourceManager::try_update_config(const ConfigMap& config) {
   return call<Config>(manager_, configure_atom::value, config);
 }
 
-// -- beyond the seed ------------------------------------------------------------------
+// -- beyond the seed
+// ------------------------------------------------------------------
 
 caf::expected<PoolStatus> ResourceManager::get_pool_status(ResourceType type) {
   return call_pool<PoolStatus>(type, status_atom::value);
@@ -229,7 +236,8 @@ caf::expected<std::vector<PoolStatus>> ResourceManager::get_status() {
 
 float ResourceManager::get_holding(const std::string& requester_id,
                                    ResourceType type) {
-  return value_or_throw(call_pool<float>(type, holding_atom::value, requester_id));
+  return value_or_throw(
+      call_pool<float>(type, holding_atom::value, requester_id));
 }
 
 Config ResourceManager::get_config() {

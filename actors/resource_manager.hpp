@@ -38,7 +38,8 @@ public:
   ResourceManager(const ResourceManager&) = delete;
   ResourceManager& operator=(const ResourceManager&) = delete;
 
-  // -- the seed's methods ------------------------------------------------------
+  // -- the seed's methods
+  // ------------------------------------------------------
 
   /// Full grant when it fits; a CRITICAL request that does not fit gets what
   /// is left (fully_satisfied = false); otherwise an allocation of 0. Use
@@ -69,7 +70,8 @@ public:
   /// avg_utilization, <type>_utilization, allocation_count, rejection_count.
   std::unordered_map<std::string, float> get_metrics();
 
-  // -- the same with errors reported ---------------------------------------------
+  // -- the same with errors reported
+  // ---------------------------------------------
 
   caf::expected<ResourceAllocation>
   try_allocate_resource(const ResourceRequest& request);
@@ -86,7 +88,8 @@ public:
 
   caf::expected<Config> try_update_config(const ConfigMap& config);
 
-  // -- beyond the seed -------------------------------------------------------------
+  // -- beyond the seed
+  // -------------------------------------------------------------
 
   /// One pool's exact ledger (integer units).
   caf::expected<PoolStatus> get_pool_status(ResourceType type);

@@ -8,9 +8,10 @@
 namespace rros::app {
 
 struct NodeOptions {
-  std::string config_path;  // empty: config/default.json if present, else defaults
+  std::string
+      config_path; // empty: config/default.json if present, else defaults
   std::string host = "127.0.0.1";
-  std::uint16_t port = 0;   // 0 with publish: any free port
+  std::uint16_t port = 0; // 0 with publish: any free port
   bool publish = false;
 };
 
@@ -24,9 +25,9 @@ struct DemoOptions {
 };
 
 struct BenchOptions {
-  int runs = 5;                 // repetitions; medians are reported
-  int operations = 20000;       // allocate/release cycles per run and client
-  int threads = 2;              // plain threads for the facade figures
+  int runs = 5;           // repetitions; medians are reported
+  int operations = 20000; // allocate/release cycles per run and client
+  int threads = 2;        // plain threads for the facade figures
 };
 
 int run_node(const NodeOptions& opts);

@@ -34,22 +34,24 @@ int run_node(const NodeOptions& opts) {
   caf::actor_system sys{cfg};
   auto manager = spawn_manager(sys, *config);
   if (opts.publish) {
-    auto port = sys.middleman().publish(manager, opts.port, opts.host.c_str(), true);
+    auto port =
+        sys.middleman().publish(manager, opts.port, opts.host.c_str(), true);
     if (!port) {
-      std::cerr << "rros node: cannot publish on " << opts.host << ":" << opts.port
-                << ": " << describe(port.error()) << "\n";
+      std::cerr << "rros node: cannot publish on " << opts.host << ":"
+                << opts.port << ": " << describe(port.error()) << "\n";
       caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
       return 2;
     }
     std::cout << "rros node: manager published on " << opts.host << ":" << *port
               << std::endl;
   } else {
-    std::cout << "rros node: manager running (not published; use --port to publish)"
-              << std::endl;
+    std::cout
+        << "rros node: manager running (not published; use --port to publish)"
+        << std::endl;
   }
   for (auto type : all_resource_types)
-    std::cerr << "rros node: pool " << to_string(type) << " capacity " << std::setprecision(15)
-              << config->capacity_of(type) << "\n";
+    std::cerr << "rros node: pool " << to_string(type) << " capacity "
+              << std::setprecision(15) << config->capacity_of(type) << "\n";
   int received = 0;
   sigwait(&signals, &received);
   std::cerr << "rros node: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
@@ -63,7 +65,8 @@ int run_status(const StatusOptions& opts) {
   register_types(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  auto manager = sys.middleman().remote_actor<manager_actor>(opts.host, opts.port);
+  auto manager =
+      sys.middleman().remote_actor<manager_actor>(opts.host, opts.port);
   if (!manager) {
     std::cerr << "rros status: cannot reach a manager at " << opts.host << ":"
               << opts.port << ": " << describe(manager.error()) << "\n";

@@ -20,8 +20,8 @@ caf::expected<Config> load_config(const std::string& path,
 std::string utilization_bar(double fraction, int width) {
   fraction = std::clamp(fraction, 0.0, 1.0);
   auto filled = static_cast<int>(fraction * width + 0.5);
-  return "[" + std::string(static_cast<std::size_t>(filled), '#')
-         + std::string(static_cast<std::size_t>(width - filled), '.') + "]";
+  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
+         std::string(static_cast<std::size_t>(width - filled), '.') + "]";
 }
 
 void print_pool_table(std::ostream& out, const std::vector<PoolStatus>& pools) {
@@ -29,15 +29,16 @@ void print_pool_table(std::ostream& out, const std::vector<PoolStatus>& pools) {
   auto precision = out.precision();
   out << std::left << std::setw(14) << "type" << std::right << std::setw(14)
       << "capacity" << std::setw(14) << "held" << std::setw(14) << "reserved"
-      << std::setw(14) << "available" << "  utilization\n";
+      << std::setw(14) << "available"
+      << "  utilization\n";
   for (const auto& pool : pools) {
     out << std::left << std::setw(14) << to_string(pool.type) << std::right
         << std::fixed << std::setprecision(2) << std::setw(14)
         << to_amount(pool.capacity) << std::setw(14) << to_amount(pool.held)
         << std::setw(14) << to_amount(pool.reserved) << std::setw(14)
-        << to_amount(pool.available) << "  " << utilization_bar(pool.utilization())
-        << " " << std::setw(5) << std::setprecision(1) << pool.utilization() * 100
-        << "%\n";
+        << to_amount(pool.available) << "  "
+        << utilization_bar(pool.utilization()) << " " << std::setw(5)
+        << std::setprecision(1) << pool.utilization() * 100 << "%\n";
   }
   out.flags(flags);
   out.precision(precision);

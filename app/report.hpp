@@ -20,6 +20,7 @@ std::string utilization_bar(double fraction, int width = 20);
 
 /// Reads `path`, or config/default.json when `path` is empty and
 /// `fall_back_to_default` is set and the file exists, else the defaults.
-caf::expected<Config> load_config(const std::string& path, bool fall_back_to_default);
+caf::expected<Config> load_config(const std::string& path,
+                                  bool fall_back_to_default);
 
 } // namespace rros::app

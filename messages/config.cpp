@@ -44,7 +44,8 @@ const std::vector<std::string>& Config::keys() {
     std::vector<std::string> xs;
     for (auto type : all_resource_types)
       xs.push_back(capacity_key(type));
-    xs.insert(xs.end(), {"alert_threshold", "gc_threshold", "gc_age_threshold"});
+    xs.insert(xs.end(),
+              {"alert_threshold", "gc_threshold", "gc_age_threshold"});
     return xs;
   }();
   return result;
@@ -55,17 +56,19 @@ std::string Config::capacity_key(ResourceType type) {
 }
 
 caf::expected<Config> Config::with(const ConfigMap& update) const {
+  std::map<std::string, double> values;
+  for (const auto& [name, value] : update)
+    values.emplace(name, static_cast<double>(value));
+  return with(values);
+}
+
+caf::expected<Config>
+Config::with(const std::map<std::string, double>& update) const {
   Config result = *this;
-  // Visit keys in a stable order so the first error reported does not depend
-  // on the hash map's iteration order.
-  std::vector<std::string> names;
-  names.reserve(update.size());
-  for (const auto& kvp : update)
-    names.push_back(kvp.first);
-  std::sort(names.begin(), names.end());
+  // std::map visits keys in a stable order, so the first error reported does
+  // not depend on a hash map's iteration order.
   const auto& known = keys();
-  for (const auto& name : names) {
-    auto value = static_cast<double>(update.at(name));
+  for (const auto& [name, value] : update) {
     auto pos = std::find(known.begin(), known.end(), name);
     if (pos == known.end())
       return make_error(ec::unknown_config_key,
@@ -82,12 +85,15 @@ caf::expected<Config> Config::with(const ConfigMap& update) const {
     } else if (name == "gc_age_threshold") {
       if (value < 0)
         return bad_value(name, value, "must not be negative");
+      // Beyond ~31 years the age would overflow the clocks it is used with.
+      if (value > 1e9)
+        return bad_value(name, value, "must be at most 1e9 seconds");
       result.gc_age_threshold = value;
     } else {
       if (value <= 0 || value > 1)
         return bad_value(name, value, "must be a fraction in (0, 1]");
-      (name == "alert_threshold" ? result.alert_threshold : result.gc_threshold)
-        = value;
+      (name == "alert_threshold" ? result.alert_threshold
+                                 : result.gc_threshold) = value;
     }
   }
   return result;
@@ -122,7 +128,7 @@ caf::expected<Config> Config::from_json(const std::string& text) {
     result.load(archive);
     return result;
   } catch (const Error& err) {
-    return make_error(err.code(), err.what());
+    return make_error(err.code(), err.what()); // what() is the context only
   } catch (const std::exception& err) {
     return make_error(ec::malformed_config, err.what());
   }
@@ -140,10 +146,9 @@ caf::expected<Config> Config::from_file(const std::string& path) {
     auto code = static_cast<ec>(result.error().code());
     auto text = describe(result.error());
     auto colon = text.find(": ");
-    return make_error(code, path + ": "
-                              + (colon == std::string::npos
-                                   ? text
-                                   : text.substr(colon + 2)));
+    return make_error(
+        code, path + ": " +
+                  (colon == std::string::npos ? text : text.substr(colon + 2)));
   }
   return result;
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +43,11 @@ struct Config {
   /// is never modified.
   caf::expected<Config> with(const ConfigMap& update) const;
 
+  /// The same with values in double precision (files are read this way, so
+  /// that 0.85 stays 0.85 and not the float nearest to it).
+  caf::expected<Config>
+  with(const std::map<std::string, double>& update) const;
+
   /// Parses a JSON object of key -> number (config/default.json's format) on
   /// top of the defaults. Errors name the line and column or the key.
   static caf::expected<Config> from_json(const std::string& text);
@@ -56,9 +62,9 @@ struct Config {
   ConfigMap to_map() const;
 
   friend bool operator==(const Config& x, const Config& y) {
-    return x.capacity == y.capacity && x.alert_threshold == y.alert_threshold
-           && x.gc_threshold == y.gc_threshold
-           && x.gc_age_threshold == y.gc_age_threshold;
+    return x.capacity == y.capacity && x.alert_threshold == y.alert_threshold &&
+           x.gc_threshold == y.gc_threshold &&
+           x.gc_age_threshold == y.gc_age_threshold;
   }
 
   // cereal: a flat JSON object, one member per key.
@@ -75,15 +81,16 @@ struct Config {
   void load(Archive& ar) {
     // Keys may be missing (defaults stay) and come in any order, so walk the
     // object's members by name.
-    ConfigMap update;
+    std::map<std::string, double> update;
     while (const char* name = ar.getNodeName()) {
       double value = 0;
       ar(value);
-      update[name] = static_cast<float>(value);
+      update[name] = value;
     }
     auto result = with(update);
     if (!result)
-      throw Error(static_cast<ec>(result.error().code()), describe(result.error()));
+      throw Error(static_cast<ec>(result.error().code()),
+                  context_of(result.error()));
     *this = *result;
   }
 };

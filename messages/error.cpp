@@ -43,8 +43,17 @@ const char* to_string(ec x) {
 }
 
 bool is(const caf::error& err, ec code) {
-  return err.category() == caf::atom("rros")
-         && err.code() == static_cast<std::uint8_t>(code);
+  return err.category() == caf::atom("rros") &&
+         err.code() == static_cast<std::uint8_t>(code);
+}
+
+std::string context_of(const caf::error& err) {
+  if (!err || err.category() != caf::atom("rros"))
+    return describe(err);
+  const auto& ctx = err.context();
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return ctx.empty() ? std::string{} : caf::deep_to_string(ctx);
 }
 
 std::string describe(const caf::error& err) {
@@ -54,13 +63,10 @@ std::string describe(const caf::error& err) {
     return caf::to_string(err);
   std::string result = "rros.";
   result += to_string(static_cast<ec>(err.code()));
-  const auto& ctx = err.context();
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0)) {
+  auto context = context_of(err);
+  if (!context.empty()) {
     result += ": ";
-    result += ctx.get_as<std::string>(0);
-  } else if (!ctx.empty()) {
-    result += ": ";
-    result += caf::deep_to_string(ctx);
+    result += context;
   }
   return result;
 }

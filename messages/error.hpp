@@ -16,21 +16,21 @@ namespace rros {
 
 enum class ec : std::uint8_t {
   // 0 means "no error" to CAF, so codes start at 1.
-  invalid_amount = 1,       // NaN, infinite, negative or zero amount
-  amount_too_large,         // beyond the representable range (max_amount)
-  unknown_resource_type,    // enum value outside the five types
-  invalid_priority,         // enum value outside CRITICAL..IDLE
-  empty_requester,          // requester id is the empty string
-  exceeds_capacity,         // can never fit: more than the pool's capacity
-  insufficient_resources,   // does not fit now (refused, rejection counted)
-  release_exceeds_holding,  // exact release of more than the requester holds
-  nothing_held,             // release by a requester that holds nothing
-  capacity_below_usage,     // new capacity smaller than held + reserved
-  invalid_config_value,     // a configuration value out of range
-  unknown_config_key,       // a configuration key nobody reads
-  malformed_config,         // unreadable configuration text
-  pool_unavailable,         // the pool actor is down and no replacement exists
-  not_connected,            // a remote manager could not be reached
+  invalid_amount = 1,      // NaN, infinite, negative or zero amount
+  amount_too_large,        // beyond the representable range (max_amount)
+  unknown_resource_type,   // enum value outside the five types
+  invalid_priority,        // enum value outside CRITICAL..IDLE
+  empty_requester,         // requester id is the empty string
+  exceeds_capacity,        // can never fit: more than the pool's capacity
+  insufficient_resources,  // does not fit now (refused, rejection counted)
+  release_exceeds_holding, // exact release of more than the requester holds
+  nothing_held,            // release by a requester that holds nothing
+  capacity_below_usage,    // new capacity smaller than held + reserved
+  invalid_config_value,    // a configuration value out of range
+  unknown_config_key,      // a configuration key nobody reads
+  malformed_config,        // unreadable configuration text
+  pool_unavailable,        // the pool actor is down and no replacement exists
+  not_connected,           // a remote manager could not be reached
 };
 
 const char* to_string(ec x);
@@ -38,6 +38,10 @@ const char* to_string(ec x);
 /// Renders any caf::error: "rros.exceeds_capacity: <context>" for ours,
 /// CAF's own text for the others.
 std::string describe(const caf::error& err);
+
+/// The human-readable context of an rros error (its message without the
+/// "rros.<code>: " prefix); describe(err) for any other error.
+std::string context_of(const caf::error& err);
 
 /// True when `err` carries the given code of the rros category.
 bool is(const caf::error& err, ec code);
@@ -47,8 +51,8 @@ bool is(const caf::error& err, ec code);
 class Error : public std::runtime_error {
 public:
   Error(ec code, const std::string& what)
-    : std::runtime_error(what), code_(code) {
-  }
+    : std::runtime_error(what)
+    , code_(code) {}
   ec code() const noexcept {
     return code_;
   }

@@ -30,8 +30,8 @@ constexpr std::size_t resource_type_count = 5;
 
 /// All resource types in declaration order (the order pools are listed in).
 constexpr std::array<ResourceType, resource_type_count> all_resource_types{
-  ResourceType::COMPUTATIONAL, ResourceType::MEMORY, ResourceType::ATTENTION,
-  ResourceType::IO, ResourceType::NETWORK};
+    ResourceType::COMPUTATIONAL, ResourceType::MEMORY, ResourceType::ATTENTION,
+    ResourceType::IO, ResourceType::NETWORK};
 
 enum class Priority : std::uint8_t {
   CRITICAL = 0,
@@ -50,8 +50,8 @@ enum class LoadBalancingStrategy : std::uint8_t {
 
 /// How a release treats an amount above what the requester holds.
 enum class ReleaseMode : std::uint8_t {
-  exact,       // refuse the release with ec::release_exceeds_holding
-  up_to_held,  // the seed's behaviour: give back at most what is held
+  exact,      // refuse the release with ec::release_exceeds_holding
+  up_to_held, // the seed's behaviour: give back at most what is held
 };
 
 /// Lower-case name ("computational", ...), as used in configuration keys.
@@ -66,16 +66,19 @@ inline bool is_valid(ResourceType x) {
   return static_cast<std::size_t>(x) < resource_type_count;
 }
 inline bool is_valid(Priority x) {
-  return static_cast<std::uint8_t>(x) <= static_cast<std::uint8_t>(Priority::IDLE);
+  return static_cast<std::uint8_t>(x) <=
+         static_cast<std::uint8_t>(Priority::IDLE);
 }
 
 // -- time ---------------------------------------------------------------------
 
-/// Wall-clock stamps carried in messages (serializable, comparable across nodes).
+/// Wall-clock stamps carried in messages (serializable, comparable across
+/// nodes).
 using wall_clock = std::chrono::system_clock;
 using wall_time = wall_clock::time_point;
 
-// -- value types ----------------------------------------------------------------
+// -- value types
+// ----------------------------------------------------------------
 
 struct ResourceRequest {
   std::string requester_id;
@@ -86,14 +89,15 @@ struct ResourceRequest {
   wall_time timestamp;
 
   ResourceRequest() = default;
-  ResourceRequest(std::string id, ResourceType type, Priority prio, float amount,
-                  std::chrono::milliseconds deadline = std::chrono::milliseconds(0))
-    : requester_id(std::move(id)),
-      resource_type(type),
-      priority(prio),
-      amount(amount),
-      deadline(deadline),
-      timestamp(wall_clock::now()) {
+  ResourceRequest(
+      std::string id, ResourceType type, Priority prio, float amount,
+      std::chrono::milliseconds deadline = std::chrono::milliseconds(0))
+    : requester_id(std::move(id))
+    , resource_type(type)
+    , priority(prio)
+    , amount(amount)
+    , deadline(deadline)
+    , timestamp(wall_clock::now()) {
     // nop
   }
 };
@@ -180,7 +184,8 @@ struct ScheduledTask {
   bool is_preemptable = false;
 };
 
-// -- ledger figures ----------------------------------------------------------------
+// -- ledger figures
+// ----------------------------------------------------------------
 
 /// Amounts are kept as integer units inside the pools: one unit is one
 /// millionth of the API's float amount, so sums never drift.
@@ -207,8 +212,8 @@ struct PoolStatus {
 
   /// (held + reserved) / capacity, the seed's utilization.
   double utilization() const {
-    return capacity > 0 ? static_cast<double>(held + reserved)
-                            / static_cast<double>(capacity)
+    return capacity > 0 ? static_cast<double>(held + reserved) /
+                              static_cast<double>(capacity)
                         : 0.0;
   }
 };

@@ -15,7 +15,8 @@
 
 namespace rros::test {
 
-inline caf::actor_system_config& deterministic_config(caf::actor_system_config& cfg) {
+inline caf::actor_system_config&
+deterministic_config(caf::actor_system_config& cfg) {
   register_types(cfg);
   cfg.set("scheduler.policy", caf::atom("testing"));
   return cfg;
@@ -24,10 +25,9 @@ inline caf::actor_system_config& deterministic_config(caf::actor_system_config& 
 class DeterministicFixture : public ::testing::Test {
 public:
   DeterministicFixture()
-    : sys(deterministic_config(cfg)),
-      self(sys, true),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
-  }
+    : sys(deterministic_config(cfg))
+    , self(sys, true)
+    , sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {}
 
   /// Handles every pending message (and nothing more).
   void run() {
@@ -80,10 +80,12 @@ inline ResourceRequest request(std::string requester, ResourceType type,
 template <class T>
 ::testing::AssertionResult fails_with(const caf::expected<T>& x, ec code) {
   if (x)
-    return ::testing::AssertionFailure() << "succeeded, expected " << to_string(code);
+    return ::testing::AssertionFailure()
+           << "succeeded, expected " << to_string(code);
   if (!is(x.error(), code))
     return ::testing::AssertionFailure()
-           << "failed with " << describe(x.error()) << ", expected " << to_string(code);
+           << "failed with " << describe(x.error()) << ", expected "
+           << to_string(code);
   return ::testing::AssertionSuccess();
 }
 

@@ -17,24 +17,26 @@ using namespace rros;
 namespace {
 
 const ConfigMap seed_config = {
-  {"computational_capacity", 100.0f}, {"memory_capacity", 1048576.0f},
-  {"attention_capacity", 1.0f},       {"alert_threshold", 0.85f},
-  {"gc_age_threshold", 300.0f},
+    {"computational_capacity", 100.0f}, {"memory_capacity", 1048576.0f},
+    {"attention_capacity", 1.0f},       {"alert_threshold", 0.85f},
+    {"gc_age_threshold", 300.0f},
 };
 
 ::testing::AssertionResult fails_with(const caf::error& err, ec code) {
   if (!err)
-    return ::testing::AssertionFailure() << "succeeded, expected " << to_string(code);
-  if (!is(err, code))
     return ::testing::AssertionFailure()
-           << "failed with " << describe(err) << ", expected " << to_string(code);
+           << "succeeded, expected " << to_string(code);
+  if (!is(err, code))
+    return ::testing::AssertionFailure() << "failed with " << describe(err)
+                                         << ", expected " << to_string(code);
   return ::testing::AssertionSuccess();
 }
 
 template <class T>
 ::testing::AssertionResult fails_with(const caf::expected<T>& x, ec code) {
   if (x)
-    return ::testing::AssertionFailure() << "succeeded, expected " << to_string(code);
+    return ::testing::AssertionFailure()
+           << "succeeded, expected " << to_string(code);
   return fails_with(x.error(), code);
 }
 
@@ -43,7 +45,7 @@ void expect_exact_ledger(ResourceManager& manager) {
   ASSERT_TRUE(status) << describe(status.error());
   for (const auto& pool : *status)
     EXPECT_EQ(pool.capacity, pool.held + pool.reserved + pool.available)
-      << to_string(pool.type);
+        << to_string(pool.type);
 }
 
 } // namespace
@@ -55,28 +57,31 @@ TEST(Facade, SeedAllocationAndReleaseExample) {
   auto allocation = manager.allocate_resource(req);
   ASSERT_TRUE(allocation.fully_satisfied);
   EXPECT_FLOAT_EQ(allocation.allocated_amount, 25.0f);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 75.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  75.0f);
   manager.release_resource("my_module", ResourceType::COMPUTATIONAL, 25.0f);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 100.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  100.0f);
 }
 
 TEST(Facade, SeedErrorHandlingExamplePartialCriticalAndRefusal) {
   ResourceManager manager(seed_config);
   ASSERT_TRUE(manager
-                .allocate_resource({"bulk", ResourceType::COMPUTATIONAL,
-                                    Priority::NORMAL, 90.0f})
-                .fully_satisfied);
+                  .allocate_resource({"bulk", ResourceType::COMPUTATIONAL,
+                                      Priority::NORMAL, 90.0f})
+                  .fully_satisfied);
   // NORMAL that does not fit: refused with nothing allocated.
   auto refused = manager.allocate_resource(
-    {"late", ResourceType::COMPUTATIONAL, Priority::NORMAL, 20.0f});
+      {"late", ResourceType::COMPUTATIONAL, Priority::NORMAL, 20.0f});
   EXPECT_FALSE(refused.fully_satisfied);
   EXPECT_FLOAT_EQ(refused.allocated_amount, 0.0f);
   // CRITICAL that does not fit: what is left.
   auto partial = manager.allocate_resource(
-    {"safety", ResourceType::COMPUTATIONAL, Priority::CRITICAL, 20.0f});
+      {"safety", ResourceType::COMPUTATIONAL, Priority::CRITICAL, 20.0f});
   EXPECT_FALSE(partial.fully_satisfied);
   EXPECT_FLOAT_EQ(partial.allocated_amount, 10.0f);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 0.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  0.0f);
   auto stats = manager.get_resource_stats(ResourceType::COMPUTATIONAL);
   EXPECT_EQ(stats.allocation_count, 2u);
   EXPECT_EQ(stats.rejection_count, 1u);
@@ -84,8 +89,10 @@ TEST(Facade, SeedErrorHandlingExamplePartialCriticalAndRefusal) {
 
 TEST(Facade, SeedMonitoringExample) {
   ResourceManager manager(seed_config);
-  manager.allocate_resource({"vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 40.0f});
-  manager.allocate_resource({"vision", ResourceType::ATTENTION, Priority::HIGH, 0.5f});
+  manager.allocate_resource(
+      {"vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 40.0f});
+  manager.allocate_resource(
+      {"vision", ResourceType::ATTENTION, Priority::HIGH, 0.5f});
   auto utilization = manager.get_utilization();
   ASSERT_EQ(utilization.size(), resource_type_count);
   EXPECT_FLOAT_EQ(utilization[ResourceType::COMPUTATIONAL], 0.4f);
@@ -106,14 +113,20 @@ TEST(Facade, SeedMonitoringExample) {
 
 TEST(Facade, SeedConfigurationUpdateAndReset) {
   ResourceManager manager(seed_config);
-  manager.allocate_resource({"m", ResourceType::COMPUTATIONAL, Priority::NORMAL, 30.0f});
+  manager.allocate_resource(
+      {"m", ResourceType::COMPUTATIONAL, Priority::NORMAL, 30.0f});
   manager.update_config({{"computational_capacity", 200.0f}});
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 170.0f);
-  EXPECT_DOUBLE_EQ(manager.get_config().capacity_of(ResourceType::COMPUTATIONAL), 200.0);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  170.0f);
+  EXPECT_DOUBLE_EQ(
+      manager.get_config().capacity_of(ResourceType::COMPUTATIONAL), 200.0);
   manager.reset();
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 200.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  200.0f);
   EXPECT_FLOAT_EQ(manager.get_holding("m", ResourceType::COMPUTATIONAL), 0.0f);
-  EXPECT_EQ(manager.get_resource_stats(ResourceType::COMPUTATIONAL).allocation_count, 0u);
+  EXPECT_EQ(
+      manager.get_resource_stats(ResourceType::COMPUTATIONAL).allocation_count,
+      0u);
 }
 
 TEST(Facade, SeedReleaseGivesBackAtMostWhatIsHeld) {
@@ -130,14 +143,15 @@ TEST(Facade, SeedReleaseGivesBackAtMostWhatIsHeld) {
 TEST(Facade, BadInputGetsItsErrorAndChangesNothing) {
   ResourceManager manager;
   ASSERT_TRUE(manager.try_allocate_resource(
-    {"vision", ResourceType::COMPUTATIONAL, Priority::NORMAL, 10.0f}));
+      {"vision", ResourceType::COMPUTATIONAL, Priority::NORMAL, 10.0f}));
   auto before = manager.get_status();
   ASSERT_TRUE(before);
   auto alloc = [&](const std::string& who, ResourceType type, float amount) {
     return manager.try_allocate_resource({who, type, Priority::NORMAL, amount});
   };
-  EXPECT_TRUE(fails_with(alloc("vision", ResourceType::COMPUTATIONAL, std::nanf("")),
-                         ec::invalid_amount));
+  EXPECT_TRUE(
+      fails_with(alloc("vision", ResourceType::COMPUTATIONAL, std::nanf("")),
+                 ec::invalid_amount));
   EXPECT_TRUE(fails_with(alloc("vision", ResourceType::COMPUTATIONAL, INFINITY),
                          ec::invalid_amount));
   EXPECT_TRUE(fails_with(alloc("vision", ResourceType::COMPUTATIONAL, -1.0f),
@@ -150,18 +164,20 @@ TEST(Facade, BadInputGetsItsErrorAndChangesNothing) {
                          ec::unknown_resource_type));
   EXPECT_TRUE(fails_with(alloc("", ResourceType::COMPUTATIONAL, 1.0f),
                          ec::empty_requester));
-  EXPECT_TRUE(fails_with(manager.try_release_resource("vision", ResourceType::COMPUTATIONAL,
-                                                      11.0f),
+  EXPECT_TRUE(fails_with(manager.try_release_resource(
+                             "vision", ResourceType::COMPUTATIONAL, 11.0f),
                          ec::release_exceeds_holding));
-  EXPECT_TRUE(fails_with(manager.try_release_resource("nobody", ResourceType::COMPUTATIONAL,
-                                                      1.0f),
-                         ec::nothing_held));
+  EXPECT_TRUE(fails_with(
+      manager.try_release_resource("nobody", ResourceType::COMPUTATIONAL, 1.0f),
+      ec::nothing_held));
   // The seed's signatures stay quiet and change nothing either.
-  auto refused = manager.allocate_resource(
-    {"vision", ResourceType::COMPUTATIONAL, Priority::CRITICAL, std::nanf("")});
+  auto refused =
+      manager.allocate_resource({"vision", ResourceType::COMPUTATIONAL,
+                                 Priority::CRITICAL, std::nanf("")});
   EXPECT_FLOAT_EQ(refused.allocated_amount, 0.0f);
   manager.release_resource("vision", ResourceType::COMPUTATIONAL, -3.0f);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(static_cast<ResourceType>(42)), 0.0f);
+  EXPECT_FLOAT_EQ(
+      manager.get_available_resources(static_cast<ResourceType>(42)), 0.0f);
   auto after = manager.get_status();
   ASSERT_TRUE(after);
   for (std::size_t i = 0; i < resource_type_count; ++i) {
@@ -177,23 +193,28 @@ TEST(Facade, BadConfigurationIsRefusedAsAWhole) {
     FAIL() << "a negative capacity was accepted";
   } catch (const Error& err) {
     EXPECT_EQ(err.code(), ec::invalid_config_value);
-    EXPECT_NE(std::string{err.what()}.find("computational_capacity"), std::string::npos);
+    EXPECT_NE(std::string{err.what()}.find("computational_capacity"),
+              std::string::npos);
   }
   EXPECT_THROW(ResourceManager({{"no_such_key", 1.0f}}), Error);
   ResourceManager manager;
-  manager.allocate_resource({"m", ResourceType::NETWORK, Priority::NORMAL, 60.0f});
+  manager.allocate_resource(
+      {"m", ResourceType::NETWORK, Priority::NORMAL, 60.0f});
   // update_config throws and changes nothing: unknown key, bad value, and a
   // capacity below what is held.
-  EXPECT_THROW(manager.update_config({{"io_capacity", 50.0f}, {"typo", 1.0f}}), Error);
+  EXPECT_THROW(manager.update_config({{"io_capacity", 50.0f}, {"typo", 1.0f}}),
+               Error);
   EXPECT_THROW(manager.update_config({{"alert_threshold", 1.5f}}), Error);
-  EXPECT_TRUE(fails_with(manager.try_update_config({{"io_capacity", 50.0f},
-                                                    {"network_capacity", 40.0f}}),
-                         ec::capacity_below_usage));
+  EXPECT_TRUE(
+      fails_with(manager.try_update_config(
+                     {{"io_capacity", 50.0f}, {"network_capacity", 40.0f}}),
+                 ec::capacity_below_usage));
   auto config = manager.get_config();
   EXPECT_DOUBLE_EQ(config.capacity_of(ResourceType::IO), 100.0);
   EXPECT_DOUBLE_EQ(config.capacity_of(ResourceType::NETWORK), 100.0);
   EXPECT_DOUBLE_EQ(config.alert_threshold, 0.85);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::NETWORK), 40.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::NETWORK),
+                  40.0f);
 }
 
 TEST(Facade, TenThreadsMakingTenGrantsOfFiveAllSucceedExactly) {
@@ -248,7 +269,8 @@ TEST(Facade, EightThreadsRacingForTwoHundredGrantsGetExactlyOneHundred) {
   auto stats = manager.get_resource_stats(ResourceType::COMPUTATIONAL);
   EXPECT_EQ(stats.allocation_count, 100u);
   EXPECT_EQ(stats.rejection_count, 100u);
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL), 0.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  0.0f);
   expect_exact_ledger(manager);
 }
 
@@ -258,19 +280,20 @@ TEST(Facade, RunsInsideAHostActorSystemAndSurvivesAPoolCrash) {
   caf::actor_system sys{cfg};
   ResourceManager manager(sys, ConfigMap{{"memory_capacity", 4096.0f}});
   ASSERT_TRUE(manager.try_allocate_resource(
-    {"m", ResourceType::MEMORY, Priority::NORMAL, 100.0f}));
+      {"m", ResourceType::MEMORY, Priority::NORMAL, 100.0f}));
   // Kill the memory pool behind the facade's back: the next call finds the
   // replacement through the manager.
   caf::scoped_actor self{sys};
   PoolDirectory pools;
   self->request(manager.manager(), caf::infinite, pools_atom::value)
-    .receive([&](PoolDirectory& d) { pools = std::move(d); },
-             [&](caf::error& err) { FAIL() << describe(err); });
+      .receive([&](PoolDirectory& d) { pools = std::move(d); },
+               [&](caf::error& err) { FAIL() << describe(err); });
   self->monitor(pools[ResourceType::MEMORY]);
   caf::anon_send_exit(pools[ResourceType::MEMORY], caf::exit_reason::kill);
   self->receive([](caf::down_msg&) {});
   auto grant = manager.try_allocate_resource(
-    {"m", ResourceType::MEMORY, Priority::NORMAL, 100.0f});
+      {"m", ResourceType::MEMORY, Priority::NORMAL, 100.0f});
   ASSERT_TRUE(grant) << describe(grant.error());
-  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::MEMORY), 3996.0f);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::MEMORY),
+                  3996.0f);
 }

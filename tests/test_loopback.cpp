@@ -43,23 +43,28 @@ TEST(Loopback, ASecondNodeAllocatesAndReleasesThroughTheMiddleman) {
   ASSERT_NE(*port, 0);
 
   Node client;
-  auto remote = client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+  auto remote =
+      client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
   ASSERT_TRUE(remote) << describe(remote.error());
   {
     ResourceManager facade(client.sys, *remote);
-    ResourceRequest req("remote_vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 30.0f);
+    ResourceRequest req("remote_vision", ResourceType::COMPUTATIONAL,
+                        Priority::HIGH, 30.0f);
     auto grant = facade.try_allocate_resource(req);
     ASSERT_TRUE(grant) << describe(grant.error());
     EXPECT_TRUE(grant->fully_satisfied);
     EXPECT_FLOAT_EQ(grant->allocated_amount, 30.0f);
     // Errors travel back with their category and text.
-    auto refused = facade.try_allocate_resource(
-      {"remote_vision", ResourceType::COMPUTATIONAL, Priority::NORMAL, 500.0f});
+    auto refused = facade.try_allocate_resource({"remote_vision",
+                                                 ResourceType::COMPUTATIONAL,
+                                                 Priority::NORMAL, 500.0f});
     ASSERT_FALSE(refused);
-    EXPECT_TRUE(is(refused.error(), ec::exceeds_capacity)) << describe(refused.error());
-    EXPECT_FLOAT_EQ(facade.get_available_resources(ResourceType::COMPUTATIONAL), 70.0f);
-    auto receipt = facade.try_release_resource("remote_vision",
-                                               ResourceType::COMPUTATIONAL, 30.0f);
+    EXPECT_TRUE(is(refused.error(), ec::exceeds_capacity))
+        << describe(refused.error());
+    EXPECT_FLOAT_EQ(facade.get_available_resources(ResourceType::COMPUTATIONAL),
+                    70.0f);
+    auto receipt = facade.try_release_resource(
+        "remote_vision", ResourceType::COMPUTATIONAL, 30.0f);
     ASSERT_TRUE(receipt) << describe(receipt.error());
     EXPECT_FLOAT_EQ(receipt->released_amount, 30.0f);
     auto status = facade.get_status();
@@ -70,10 +75,10 @@ TEST(Loopback, ASecondNodeAllocatesAndReleasesThroughTheMiddleman) {
   // The server's own view agrees: the ledger is back at capacity.
   caf::scoped_actor self{server.sys};
   self->request(manager, caf::infinite, status_atom::value)
-    .receive(
-      [](const std::vector<PoolStatus>& pools) {
-        EXPECT_EQ(pools[0].held, 0);
-        EXPECT_EQ(pools[0].available, pools[0].capacity);
-      },
-      [](caf::error& err) { FAIL() << describe(err); });
+      .receive(
+          [](const std::vector<PoolStatus>& pools) {
+            EXPECT_EQ(pools[0].held, 0);
+            EXPECT_EQ(pools[0].available, pools[0].capacity);
+          },
+          [](caf::error& err) { FAIL() << describe(err); });
 }

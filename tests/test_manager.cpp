@@ -45,7 +45,8 @@ TEST_F(ManagerTest, HandsOutOnePoolPerTypeWithTheConfiguredCapacity) {
   for (auto type : all_resource_types) {
     auto i = static_cast<std::size_t>(type);
     EXPECT_EQ(all[i].type, type);
-    EXPECT_EQ(all[i].capacity, static_cast<units>(defaults.capacity[i] * units_per_amount));
+    EXPECT_EQ(all[i].capacity,
+              static_cast<units>(defaults.capacity[i] * units_per_amount));
     EXPECT_EQ(all[i].available, all[i].capacity);
     // The handle reaches the right pool in one hop.
     EXPECT_EQ(ask_ok<PoolStatus>(pools_[type], status_atom::value).type, type);
@@ -70,16 +71,18 @@ TEST_F(ManagerTest, BadConfigurationChangesNothing) {
   auto before = status();
   auto config_before = ask_ok<Config>(manager_, config_atom::value);
   // A good key beside an unknown one: neither is applied.
-  EXPECT_TRUE(fails_with(ask<Config>(manager_, configure_atom::value,
-                                     ConfigMap{{"computational_capacity", 300.0f},
-                                               {"warp_drive", 1.0f}}),
-                         ec::unknown_config_key));
+  EXPECT_TRUE(
+      fails_with(ask<Config>(manager_, configure_atom::value,
+                             ConfigMap{{"computational_capacity", 300.0f},
+                                       {"warp_drive", 1.0f}}),
+                 ec::unknown_config_key));
   EXPECT_TRUE(fails_with(ask<Config>(manager_, configure_atom::value,
                                      ConfigMap{{"io_capacity", 300.0f},
                                                {"memory_capacity", -1.0f}}),
                          ec::invalid_config_value));
   for (auto pool : status())
-    EXPECT_EQ(pool.capacity, before[static_cast<std::size_t>(pool.type)].capacity);
+    EXPECT_EQ(pool.capacity,
+              before[static_cast<std::size_t>(pool.type)].capacity);
   EXPECT_EQ(ask_ok<Config>(manager_, config_atom::value), config_before);
 }
 
@@ -96,7 +99,7 @@ TEST_F(ManagerTest, CapacityBelowUsageRollsBackEveryChangeOfTheUpdate) {
   EXPECT_EQ(all[4].capacity, 100 * units_per_amount);
   EXPECT_EQ(all[4].held, 80 * units_per_amount);
   EXPECT_DOUBLE_EQ(ask_ok<Config>(manager_, config_atom::value)
-                     .capacity_of(ResourceType::COMPUTATIONAL),
+                       .capacity_of(ResourceType::COMPUTATIONAL),
                    100.0);
 }
 
@@ -109,7 +112,8 @@ TEST_F(ManagerTest, ResetEmptiesEveryPool) {
     EXPECT_EQ(pool.held, 0);
     EXPECT_EQ(pool.available, pool.capacity);
   }
-  for (const auto& stats : ask_ok<std::vector<ResourceStats>>(manager_, stats_atom::value))
+  for (const auto& stats :
+       ask_ok<std::vector<ResourceStats>>(manager_, stats_atom::value))
     EXPECT_EQ(stats.allocation_count, 0u);
 }
 
@@ -126,15 +130,18 @@ TEST_F(ManagerTest, ACrashedPoolIsReplacedWithItsConfiguredCapacity) {
   auto fresh = ask_ok<PoolDirectory>(manager_, pools_atom::value);
   EXPECT_NE(fresh[ResourceType::MEMORY], old_pool);
   // Capacity (configuration) survives; the dead pool's holdings do not.
-  auto status = ask_ok<PoolStatus>(fresh[ResourceType::MEMORY], status_atom::value);
+  auto status =
+      ask_ok<PoolStatus>(fresh[ResourceType::MEMORY], status_atom::value);
   EXPECT_EQ(status.capacity, 4096 * units_per_amount);
   EXPECT_EQ(status.held, 0);
   // The other pools were untouched.
-  EXPECT_EQ(fresh[ResourceType::COMPUTATIONAL], pools_[ResourceType::COMPUTATIONAL]);
+  EXPECT_EQ(fresh[ResourceType::COMPUTATIONAL],
+            pools_[ResourceType::COMPUTATIONAL]);
   // The old handle now fails cleanly; the new one serves.
   EXPECT_FALSE(ask<PoolStatus>(old_pool, status_atom::value));
-  EXPECT_TRUE(ask<ResourceAllocation>(fresh[ResourceType::MEMORY], allocate_atom::value,
-                                      request("m", ResourceType::MEMORY, 10.0f)));
+  EXPECT_TRUE(
+      ask<ResourceAllocation>(fresh[ResourceType::MEMORY], allocate_atom::value,
+                              request("m", ResourceType::MEMORY, 10.0f)));
 }
 
 TEST_F(ManagerTest, StoppingTheManagerStopsItsPools) {

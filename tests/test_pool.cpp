@@ -18,7 +18,8 @@ public:
     run();
   }
 
-  caf::expected<ResourceAllocation> allocate(const std::string& who, float amount,
+  caf::expected<ResourceAllocation> allocate(const std::string& who,
+                                             float amount,
                                              Priority prio = Priority::NORMAL) {
     return ask<ResourceAllocation>(pool_, allocate_atom::value,
                                    request(who, compute, amount, prio));
@@ -63,8 +64,8 @@ TEST_F(PoolTest, GrantsInFullWhenTheRequestFits) {
   EXPECT_EQ(grant->requester_id, "vision");
   EXPECT_EQ(grant->resource_type, compute);
   expect_ledger(status(), 25 * units_per_amount, 0);
-  EXPECT_FLOAT_EQ(ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}),
-                  25.0f);
+  EXPECT_FLOAT_EQ(
+      ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}), 25.0f);
 }
 
 TEST_F(PoolTest, CriticalRequestThatDoesNotFitGetsWhatIsLeft) {
@@ -83,8 +84,10 @@ TEST_F(PoolTest, CriticalRequestThatDoesNotFitGetsWhatIsLeft) {
 
 TEST_F(PoolTest, NonCriticalRequestThatDoesNotFitIsRefusedAndCounted) {
   ASSERT_TRUE(allocate("reasoning", 80.0f));
-  for (auto prio : {Priority::HIGH, Priority::NORMAL, Priority::LOW, Priority::IDLE})
-    EXPECT_TRUE(fails_with(allocate("audio", 30.0f, prio), ec::insufficient_resources));
+  for (auto prio :
+       {Priority::HIGH, Priority::NORMAL, Priority::LOW, Priority::IDLE})
+    EXPECT_TRUE(
+        fails_with(allocate("audio", 30.0f, prio), ec::insufficient_resources));
   expect_ledger(status(), 80 * units_per_amount, 0);
   auto s = stats();
   EXPECT_EQ(s.allocation_count, 1u);
@@ -95,8 +98,8 @@ TEST_F(PoolTest, TenGrantsOfOneTenthFillACapacityOfOneExactly) {
   auto small = sys.spawn(rros::pool, ResourceType::ATTENTION, 1.0);
   for (int i = 0; i < 10; ++i) {
     auto grant = ask<ResourceAllocation>(
-      small, allocate_atom::value,
-      request("focus" + std::to_string(i), ResourceType::ATTENTION, 0.1f));
+        small, allocate_atom::value,
+        request("focus" + std::to_string(i), ResourceType::ATTENTION, 0.1f));
     ASSERT_TRUE(grant) << "grant " << i << ": " << describe(grant.error());
     EXPECT_TRUE(grant->fully_satisfied);
   }
@@ -104,9 +107,10 @@ TEST_F(PoolTest, TenGrantsOfOneTenthFillACapacityOfOneExactly) {
   EXPECT_EQ(s.available, 0);
   EXPECT_EQ(s.held, s.capacity);
   // The eleventh finds nothing left.
-  EXPECT_TRUE(fails_with(ask<ResourceAllocation>(small, allocate_atom::value,
-                                                 request("late", ResourceType::ATTENTION, 0.1f)),
-                         ec::insufficient_resources));
+  EXPECT_TRUE(fails_with(
+      ask<ResourceAllocation>(small, allocate_atom::value,
+                              request("late", ResourceType::ATTENTION, 0.1f)),
+      ec::insufficient_resources));
   caf::anon_send_exit(small, caf::exit_reason::user_shutdown);
 }
 
@@ -116,7 +120,8 @@ TEST_F(PoolTest, AMillionAlternatingGrantsAndReleasesEndExactlyAtCapacity) {
   constexpr int batch = 20'000;
   for (int done = 0; done < total; done += batch) {
     for (int i = 0; i < batch; ++i) {
-      caf::anon_send(pool_, allocate_atom::value, request("cycler", compute, 0.1f));
+      caf::anon_send(pool_, allocate_atom::value,
+                     request("cycler", compute, 0.1f));
       caf::anon_send(pool_, release_atom::value, std::string{"cycler"}, 0.1f,
                      ReleaseMode::exact);
     }
@@ -155,11 +160,13 @@ TEST_F(PoolTest, ReleaseGivesBackExactlyOrUpToWhatIsHeld) {
 }
 
 TEST_F(PoolTest, ReservationIsUnavailableToOthersAndUsedFirstByItsOwner) {
-  auto reserved = ask<PoolStatus>(pool_, reserve_atom::value, std::string{"planner"}, 40.0f);
+  auto reserved = ask<PoolStatus>(pool_, reserve_atom::value,
+                                  std::string{"planner"}, 40.0f);
   ASSERT_TRUE(reserved);
   expect_ledger(*reserved, 0, 40 * units_per_amount);
   // Others see only 60.
-  EXPECT_TRUE(fails_with(allocate("vision", 61.0f), ec::insufficient_resources));
+  EXPECT_TRUE(
+      fails_with(allocate("vision", 61.0f), ec::insufficient_resources));
   ASSERT_TRUE(allocate("vision", 60.0f));
   // The owner's grant comes out of its reservation first.
   auto grant = allocate("planner", 30.0f);
@@ -167,15 +174,18 @@ TEST_F(PoolTest, ReservationIsUnavailableToOthersAndUsedFirstByItsOwner) {
   EXPECT_TRUE(grant->fully_satisfied);
   expect_ledger(status(), 90 * units_per_amount, 10 * units_per_amount);
   // Cancelling returns the unused rest.
-  auto returned = ask<float>(pool_, unreserve_atom::value, std::string{"planner"});
+  auto returned =
+      ask<float>(pool_, unreserve_atom::value, std::string{"planner"});
   ASSERT_TRUE(returned);
   EXPECT_FLOAT_EQ(*returned, 10.0f);
   expect_ledger(status(), 90 * units_per_amount, 0);
-  EXPECT_TRUE(fails_with(ask<float>(pool_, unreserve_atom::value, std::string{"planner"}),
-                         ec::nothing_held));
+  EXPECT_TRUE(fails_with(
+      ask<float>(pool_, unreserve_atom::value, std::string{"planner"}),
+      ec::nothing_held));
   // A reservation is never partial.
-  EXPECT_TRUE(fails_with(ask<PoolStatus>(pool_, reserve_atom::value, std::string{"x"}, 11.0f),
-                         ec::insufficient_resources));
+  EXPECT_TRUE(fails_with(
+      ask<PoolStatus>(pool_, reserve_atom::value, std::string{"x"}, 11.0f),
+      ec::insufficient_resources));
 }
 
 TEST_F(PoolTest, CapacityChangesAdjustAvailabilityButNeverDropBelowUsage) {
@@ -191,7 +201,7 @@ TEST_F(PoolTest, CapacityChangesAdjustAvailabilityButNeverDropBelowUsage) {
   for (double bad : {0.0, -1.0, std::nan(""), HUGE_VAL, 2e12})
     EXPECT_TRUE(fails_with(ask<PoolStatus>(pool_, capacity_atom::value, bad),
                            ec::invalid_config_value))
-      << bad;
+        << bad;
   auto s = status();
   EXPECT_EQ(s.capacity, 60 * units_per_amount);
   expect_ledger(s, 60 * units_per_amount, 0);
@@ -199,7 +209,8 @@ TEST_F(PoolTest, CapacityChangesAdjustAvailabilityButNeverDropBelowUsage) {
 
 TEST_F(PoolTest, ResetReturnsToTheInitialState) {
   ASSERT_TRUE(allocate("vision", 60.0f));
-  ASSERT_TRUE(ask<PoolStatus>(pool_, reserve_atom::value, std::string{"p"}, 10.0f));
+  ASSERT_TRUE(
+      ask<PoolStatus>(pool_, reserve_atom::value, std::string{"p"}, 10.0f));
   EXPECT_FALSE(allocate("audio", 90.0f));
   auto after = ask_ok<PoolStatus>(pool_, reset_atom::value);
   expect_ledger(after, 0, 0);
@@ -208,7 +219,8 @@ TEST_F(PoolTest, ResetReturnsToTheInitialState) {
   EXPECT_EQ(s.allocation_count, 0u);
   EXPECT_EQ(s.rejection_count, 0u);
   EXPECT_FLOAT_EQ(s.peak_usage, 0.0f);
-  EXPECT_FLOAT_EQ(ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}), 0.0f);
+  EXPECT_FLOAT_EQ(
+      ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}), 0.0f);
 }
 
 TEST_F(PoolTest, StatisticsTrackPeakAndTimeWeightedAverageOnTheVirtualClock) {
@@ -230,7 +242,8 @@ TEST_F(PoolTest, StatisticsTrackPeakAndTimeWeightedAverageOnTheVirtualClock) {
   EXPECT_GT(s.avg_allocation_time.count(), 0);
 }
 
-// -- bad input: each gets its error and leaves ledger and statistics as they were
+// -- bad input: each gets its error and leaves ledger and statistics as they
+// were
 
 TEST_F(PoolTest, BadAmountsAreRefusedAndChangeNothing) {
   ASSERT_TRUE(allocate("vision", 10.0f));
@@ -241,23 +254,24 @@ TEST_F(PoolTest, BadAmountsAreRefusedAndChangeNothing) {
     ec code;
   };
   const Case cases[] = {
-    {std::nanf(""), ec::invalid_amount},
-    {HUGE_VALF, ec::invalid_amount},
-    {-HUGE_VALF, ec::invalid_amount},
-    {-5.0f, ec::invalid_amount},
-    {0.0f, ec::invalid_amount},
-    {1e-9f, ec::invalid_amount}, // below the ledger's resolution
-    {2e12f, ec::amount_too_large},
+      {std::nanf(""), ec::invalid_amount},
+      {HUGE_VALF, ec::invalid_amount},
+      {-HUGE_VALF, ec::invalid_amount},
+      {-5.0f, ec::invalid_amount},
+      {0.0f, ec::invalid_amount},
+      {1e-9f, ec::invalid_amount}, // below the ledger's resolution
+      {2e12f, ec::amount_too_large},
   };
   for (const auto& c : cases) {
     EXPECT_TRUE(fails_with(allocate("vision", c.amount), c.code)) << c.amount;
-    EXPECT_TRUE(fails_with(allocate("vision", c.amount, Priority::CRITICAL), c.code))
-      << c.amount;
+    EXPECT_TRUE(
+        fails_with(allocate("vision", c.amount, Priority::CRITICAL), c.code))
+        << c.amount;
     EXPECT_TRUE(fails_with(release("vision", c.amount), c.code)) << c.amount;
     EXPECT_TRUE(fails_with(ask<PoolStatus>(pool_, reserve_atom::value,
                                            std::string{"vision"}, c.amount),
                            c.code))
-      << c.amount;
+        << c.amount;
   }
   auto after = status();
   EXPECT_EQ(after.held, before.held);
@@ -270,7 +284,8 @@ TEST_F(PoolTest, BadAmountsAreRefusedAndChangeNothing) {
 
 TEST_F(PoolTest, AboveCapacityIsRefusedForEveryPriorityAndCounted) {
   for (auto prio : {Priority::CRITICAL, Priority::HIGH, Priority::IDLE})
-    EXPECT_TRUE(fails_with(allocate("greedy", 100.5f, prio), ec::exceeds_capacity));
+    EXPECT_TRUE(
+        fails_with(allocate("greedy", 100.5f, prio), ec::exceeds_capacity));
   expect_ledger(status(), 0, 0);
   EXPECT_EQ(stats().rejection_count, 3u);
 }
@@ -278,19 +293,23 @@ TEST_F(PoolTest, AboveCapacityIsRefusedForEveryPriorityAndCounted) {
 TEST_F(PoolTest, BadRequestersTypesAndPrioritiesAreRefused) {
   EXPECT_TRUE(fails_with(allocate("", 1.0f), ec::empty_requester));
   EXPECT_TRUE(fails_with(release("", 1.0f), ec::empty_requester));
-  EXPECT_TRUE(fails_with(ask<PoolStatus>(pool_, reserve_atom::value, std::string{}, 1.0f),
-                         ec::empty_requester));
+  EXPECT_TRUE(fails_with(
+      ask<PoolStatus>(pool_, reserve_atom::value, std::string{}, 1.0f),
+      ec::empty_requester));
   auto req = request("vision", compute, 1.0f);
   req.resource_type = static_cast<ResourceType>(9);
-  EXPECT_TRUE(fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
-                         ec::unknown_resource_type));
+  EXPECT_TRUE(
+      fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
+                 ec::unknown_resource_type));
   req.resource_type = ResourceType::MEMORY; // a real type, but the wrong pool
-  EXPECT_TRUE(fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
-                         ec::unknown_resource_type));
+  EXPECT_TRUE(
+      fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
+                 ec::unknown_resource_type));
   req = request("vision", compute, 1.0f);
   req.priority = static_cast<Priority>(7);
-  EXPECT_TRUE(fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
-                         ec::invalid_priority));
+  EXPECT_TRUE(
+      fails_with(ask<ResourceAllocation>(pool_, allocate_atom::value, req),
+                 ec::invalid_priority));
   expect_ledger(status(), 0, 0);
   auto s = stats();
   EXPECT_EQ(s.allocation_count, 0u);
