@@ -1,5 +1,7 @@
 #include "actors/resource_manager.hpp"
 
+#include <cmath>
+
 #include <caf/all.hpp>
 
 #include "actors/call_bridge.hpp"
@@ -25,6 +27,17 @@ T value_or_throw(caf::expected<T>&& x) {
                     : ec::pool_unavailable,
                 describe(x.error()));
   return std::move(*x);
+}
+
+/// Plain float message arguments cross nodes through CAF 0.17's pack754,
+/// which turns NaN into 1.0 and loops forever on infinities: refuse them here,
+/// before anything is sent (the pool refuses them too).
+caf::error check_finite(float amount) {
+  if (std::isfinite(amount))
+    return caf::none;
+  return make_error(ec::invalid_amount,
+                    "amount must be a finite number above 0, got " +
+                        std::to_string(amount));
 }
 
 caf::error invalid_type(ResourceType type) {
@@ -202,6 +215,8 @@ caf::expected<ReleaseReceipt>
 ResourceManager::try_release_resource(const std::string& requester_id,
                                       ResourceType type, float amount,
                                       ReleaseMode mode) {
+  if (auto err = check_finite(amount))
+    return err;
   return call_pool<ReleaseReceipt>(type, release_atom::value, requester_id,
                                    amount, mode);
 }
@@ -209,6 +224,8 @@ ResourceManager::try_release_resource(const std::string& requester_id,
 caf::expected<PoolStatus>
 ResourceManager::try_reserve(const std::string& requester_id, ResourceType type,
                              float amount) {
+  if (auto err = check_finite(amount))
+    return err;
   return call_pool<PoolStatus>(type, reserve_atom::value, requester_id, amount);
 }
 

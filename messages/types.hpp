@@ -6,12 +6,16 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 
 namespace rros {
 
@@ -77,6 +81,24 @@ inline bool is_valid(Priority x) {
 using wall_clock = std::chrono::system_clock;
 using wall_time = wall_clock::time_point;
 
+// -- wire format of amounts
+
+/// CAF 0.17's float serialization (pack754) turns NaN into 1.0 and never
+/// returns on infinities. A requested amount therefore travels as its raw
+/// IEEE-754 bits, so that a bad amount reaches the pool intact and is refused
+/// there instead of being granted as 1.0.
+inline std::uint32_t float_bits(float x) {
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
+inline float float_from_bits(std::uint32_t bits) {
+  float x = 0;
+  std::memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
 // -- value types
 // ----------------------------------------------------------------
 
@@ -104,8 +126,14 @@ struct ResourceRequest {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ResourceRequest& x) {
+  auto amount_bits = float_bits(x.amount);
+  auto restore_amount = [&]() -> caf::error {
+    x.amount = float_from_bits(amount_bits);
+    return caf::none;
+  };
   return f(caf::meta::type_name("ResourceRequest"), x.requester_id,
-           x.resource_type, x.priority, x.amount, x.deadline, x.timestamp);
+           x.resource_type, x.priority, amount_bits, x.deadline, x.timestamp,
+           caf::meta::load_callback(restore_amount));
 }
 
 struct ResourceAllocation {

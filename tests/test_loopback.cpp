@@ -1,6 +1,8 @@
 // Integration on real sockets: one actor system publishes the manager through
 // CAF's middleman on 127.0.0.1 (port 0: any free port); a second actor system
 // connects and allocates and releases through the pool proxies it is given.
+#include <cmath>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <gtest/gtest.h>
