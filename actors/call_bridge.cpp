@@ -1,5 +1,6 @@
 #include "actors/call_bridge.hpp"
 
+#include <algorithm>
 #include <thread>
 
 namespace rros {
@@ -22,21 +23,24 @@ inline void cpu_relax() {
 
 } // namespace
 
-void CallJob::wait() {
+bool CallJob::wait(caf::timespan timeout) {
   for (int i = 0; i < pause_spins; ++i) {
     if (done_.load(std::memory_order_acquire))
-      return;
+      return true;
     cpu_relax();
   }
-  auto deadline = std::chrono::steady_clock::now() + spin_budget;
-  while (std::chrono::steady_clock::now() < deadline) {
+  auto now = std::chrono::steady_clock::now();
+  auto deadline = now + timeout;
+  auto spin_until = std::min(deadline, now + spin_budget);
+  while (std::chrono::steady_clock::now() < spin_until) {
     if (done_.load(std::memory_order_acquire))
-      return;
+      return true;
     std::this_thread::yield();
   }
   std::unique_lock<std::mutex> guard{park_mutex_};
-  park_cv_.wait(guard,
-                [this] { return done_.load(std::memory_order_acquire); });
+  return park_cv_.wait_until(guard, deadline, [this] {
+    return done_.load(std::memory_order_acquire);
+  });
 }
 
 void CallJob::complete() {

@@ -1,6 +1,8 @@
 #include "actors/resource_manager.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <thread>
 
 #include <caf/all.hpp>
 
