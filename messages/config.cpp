@@ -44,10 +44,29 @@ const std::vector<std::string>& Config::keys() {
     std::vector<std::string> xs;
     for (auto type : all_resource_types)
       xs.push_back(capacity_key(type));
-    xs.insert(xs.end(),
-              {"alert_threshold", "gc_threshold", "gc_age_threshold"});
+    for (const auto& setting : settings())
+      xs.emplace_back(setting.key);
     return xs;
   }();
+  return result;
+}
+
+const std::vector<Config::Setting>& Config::settings() {
+  static const std::vector<Setting> result{
+    {"alert_threshold", &Config::alert_threshold, 0, false, 1,
+     "must be a fraction in (0, 1]"},
+    {"gc_threshold", &Config::gc_threshold, 0, false, 1,
+     "must be a fraction in (0, 1]"},
+    // Beyond ~31 years a duration would overflow the clocks it is used with.
+    {"gc_age_threshold", &Config::gc_age_threshold, 0, true, 1e9,
+     "must be in [0, 1e9] seconds"},
+    {"aging_interval", &Config::aging_interval, 0, false, 1e9,
+     "must be in (0, 1e9] seconds"},
+    {"preemption_grace", &Config::preemption_grace, 0, true, 1e9,
+     "must be in [0, 1e9] seconds"},
+    {"max_preemptions_per_round", &Config::max_preemptions_per_round, 1, true,
+     1e6, "must be a whole number in [1, 1e6]"},
+  };
   return result;
 }
 
@@ -77,23 +96,22 @@ Config::with(const std::map<std::string, double>& update) const {
       return bad_value(name, value, "must be a finite number");
     auto index = static_cast<std::size_t>(pos - known.begin());
     if (index < first_non_capacity_key) {
-      if (value * units_per_amount < 1.0)
-        return bad_value(name, value, "capacity must be at least 0.000001");
       if (value > max_amount)
         return bad_value(name, value, "capacity must be at most 1e12");
+      // At least one unit, with room for a float's rounding (1e-6f is
+      // 0.99999999747 units).
+      if (value * units_per_amount < 0.999999)
+        return bad_value(name, value, "capacity must be at least 0.000001");
       result.capacity[index] = value;
-    } else if (name == "gc_age_threshold") {
-      if (value < 0)
-        return bad_value(name, value, "must not be negative");
-      // Beyond ~31 years the age would overflow the clocks it is used with.
-      if (value > 1e9)
-        return bad_value(name, value, "must be at most 1e9 seconds");
-      result.gc_age_threshold = value;
     } else {
-      if (value <= 0 || value > 1)
-        return bad_value(name, value, "must be a fraction in (0, 1]");
-      (name == "alert_threshold" ? result.alert_threshold
-                                 : result.gc_threshold) = value;
+      const auto& setting = settings()[index - first_non_capacity_key];
+      bool above_min = setting.min_inclusive ? value >= setting.min
+                                             : value > setting.min;
+      bool whole = setting.member != &Config::max_preemptions_per_round
+                   || value == std::floor(value);
+      if (!above_min || value > setting.max || !whole)
+        return bad_value(name, value, setting.rule);
+      result.*setting.member = value;
     }
   }
   return result;
@@ -166,9 +184,8 @@ ConfigMap Config::to_map() const {
   ConfigMap result;
   for (auto type : all_resource_types)
     result[capacity_key(type)] = static_cast<float>(capacity_of(type));
-  result["alert_threshold"] = static_cast<float>(alert_threshold);
-  result["gc_threshold"] = static_cast<float>(gc_threshold);
-  result["gc_age_threshold"] = static_cast<float>(gc_age_threshold);
+  for (const auto& setting : settings())
+    result[setting.key] = static_cast<float>(this->*setting.member);
   return result;
 }
 

@@ -27,6 +27,24 @@ struct Config {
   double alert_threshold = 0.85;   // utilization that raises an alert (0..1]
   double gc_threshold = 0.9;       // MEMORY utilization that triggers GC (0..1]
   double gc_age_threshold = 300.0; // seconds before a block may be collected
+  double aging_interval = 1.0;     // seconds a waiting request needs to rise
+                                   // one priority level
+  double preemption_grace = 0.25;  // seconds between a revoke notice and the
+                                   // reclaim
+  double max_preemptions_per_round = 4; // victims one request may preempt
+
+  /// A scalar (non-capacity) setting: its key, member and valid range.
+  struct Setting {
+    const char* key;
+    double Config::*member;
+    double min;
+    bool min_inclusive;
+    double max;
+    const char* rule; // said when a value is out of range
+  };
+
+  /// The scalar settings in key order after the capacities.
+  static const std::vector<Setting>& settings();
 
   double capacity_of(ResourceType type) const {
     return capacity[static_cast<std::size_t>(type)];
@@ -62,9 +80,12 @@ struct Config {
   ConfigMap to_map() const;
 
   friend bool operator==(const Config& x, const Config& y) {
-    return x.capacity == y.capacity && x.alert_threshold == y.alert_threshold &&
-           x.gc_threshold == y.gc_threshold &&
-           x.gc_age_threshold == y.gc_age_threshold;
+    if (x.capacity != y.capacity)
+      return false;
+    for (const auto& setting : settings())
+      if (x.*setting.member != y.*setting.member)
+        return false;
+    return true;
   }
 
   // cereal: a flat JSON object, one member per key.
@@ -72,9 +93,8 @@ struct Config {
   void save(Archive& ar) const {
     for (auto type : all_resource_types)
       ar(cereal::make_nvp(capacity_key(type), capacity_of(type)));
-    ar(cereal::make_nvp("alert_threshold", alert_threshold),
-       cereal::make_nvp("gc_threshold", gc_threshold),
-       cereal::make_nvp("gc_age_threshold", gc_age_threshold));
+    for (const auto& setting : settings())
+      ar(cereal::make_nvp(setting.key, this->*setting.member));
   }
 
   template <class Archive>
@@ -98,7 +118,8 @@ struct Config {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Config& x) {
   return f(caf::meta::type_name("Config"), x.capacity, x.alert_threshold,
-           x.gc_threshold, x.gc_age_threshold);
+           x.gc_threshold, x.gc_age_threshold, x.aging_interval,
+           x.preemption_grace, x.max_preemptions_per_round);
 }
 
 } // namespace rros

@@ -102,7 +102,9 @@ TEST(ConfigTest, KeysAreTheSeedsInAStableOrder) {
       "computational_capacity", "memory_capacity",
       "attention_capacity",     "io_capacity",
       "network_capacity",       "alert_threshold",
-      "gc_threshold",           "gc_age_threshold"};
+      "gc_threshold",           "gc_age_threshold",
+      "aging_interval",         "preemption_grace",
+      "max_preemptions_per_round"};
   EXPECT_EQ(Config::keys(), expected);
   EXPECT_EQ(Config::capacity_key(ResourceType::MEMORY), "memory_capacity");
   EXPECT_EQ(Config::capacity_key(ResourceType::IO), "io_capacity");
