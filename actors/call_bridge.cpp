@@ -54,6 +54,9 @@ void CallJob::complete() {
 bridge_actor::behavior_type call_bridge(bridge_actor::pointer self) {
   return {
       [=](call_atom, call_job_ptr& job) { job->start(self); },
+      [](revoke_atom, const GrantNotice&) {
+        // Facade callers have no mailbox to tell; the ledger shows the change.
+      },
   };
 }
 

@@ -74,6 +74,18 @@ units Ledger::cancel_reservation(const std::string& requester) {
   return amount;
 }
 
+bool Ledger::unreserve(const std::string& requester, units amount) {
+  auto reservation = reservations_.find(requester);
+  if (amount <= 0 || reservation == reservations_.end() ||
+      amount > reservation->second)
+    return false;
+  reservation->second -= amount;
+  reserved_ -= amount;
+  if (reservation->second == 0)
+    reservations_.erase(reservation);
+  return true;
+}
+
 bool Ledger::set_capacity(units capacity) {
   if (capacity < held_ + reserved_)
     return false;

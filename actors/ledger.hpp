@@ -57,6 +57,10 @@ public:
   /// Returns the requester's whole reservation; the amount returned.
   units cancel_reservation(const std::string& requester);
 
+  /// Returns `amount` (<= reserved_for(requester)) of the requester's
+  /// reservation to the pool; false (no change) otherwise.
+  bool unreserve(const std::string& requester, units amount);
+
   /// Changes the capacity; false (no change) below held + reserved.
   bool set_capacity(units capacity);
 

@@ -18,8 +18,8 @@ constexpr auto child_timeout = std::chrono::seconds(10);
 /// makes a linked child's `kill` fatal to its parent, a down message never is.
 void spawn_pool(self_ptr self, ResourceType type) {
   auto& st = self->state;
-  auto child =
-      self->spawn<caf::monitored>(pool, type, st.config.capacity_of(type));
+  auto child = self->spawn<caf::monitored>(
+      pool, type, st.config.capacity_of(type), st.config.pool_policy());
   (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
 }
 
@@ -64,6 +64,8 @@ void apply_capacities(self_ptr self,
                       caf::typed_response_promise<Config> promise) {
   if (step == changes->size()) {
     self->state.config = target;
+    for (auto& child : *self->state.pools)
+      caf::anon_send(child, policy_atom::value, target.pool_policy());
     promise.deliver(target);
     return;
   }

@@ -1,5 +1,6 @@
 #include "actors/pool.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -67,6 +68,7 @@ void restart_statistics(pool_state& st, caf::actor_clock::time_point now) {
   st.last_change = now;
   st.allocation_count = 0;
   st.rejection_count = 0;
+  st.preemption_count = 0;
   st.allocation_time_total = std::chrono::nanoseconds{0};
 }
 
@@ -101,34 +103,101 @@ ResourceStats make_stats(const pool_state& st,
   return result;
 }
 
-/// The seed's allocation rule on a validated request.
-caf::result<ResourceAllocation>
-decide(self_ptr self, const ResourceRequest& req, units amount) {
-  auto& st = self->state;
-  auto refuse = [&](ec code,
-                    std::string why) -> caf::result<ResourceAllocation> {
-    ++st.rejection_count;
-    return make_error(code, std::move(why));
-  };
-  if (amount > st.ledger.capacity())
-    return refuse(ec::exceeds_capacity,
-                  "requested " + format_amount(req.amount) + " of " +
-                      to_string(st.type) + " but its capacity is " +
-                      format_amount(to_amount(st.ledger.capacity())));
-  auto grantable = st.ledger.grantable_to(req.requester_id);
-  auto granted = amount;
-  if (amount > grantable) {
-    if (req.priority != Priority::CRITICAL || grantable == 0)
-      return refuse(ec::insufficient_resources,
-                    "requested " + format_amount(req.amount) + " of " +
-                        to_string(st.type) + ", " +
-                        format_amount(to_amount(grantable)) + " available");
-    granted = grantable; // CRITICAL takes what is left
+caf::error check_duration(std::chrono::nanoseconds x, const char* what) {
+  if (x.count() < 0)
+    return make_error(ec::invalid_duration,
+                      std::string{what} + " must not be negative, got " +
+                          std::to_string(x.count()) + " ns");
+  return caf::none;
+}
+
+caf::error unknown_grant(GrantId id, ResourceType type) {
+  return make_error(ec::unknown_grant, "no grant " + std::to_string(id) +
+                                           " in the " + to_string(type) +
+                                           " pool (never made, or returned)");
+}
+
+// -- leases ------------------------------------------------------------------
+
+void watch(self_ptr self, const caf::actor_addr& holder) {
+  if (holder && self->state.monitored.insert(holder).second)
+    self->monitor(holder);
+}
+
+/// Tells a grant's holder (when it is an actor) that the grant is taken back.
+void notify(self_ptr self, GrantId id, const Lease& lease, RevokeReason reason,
+            std::chrono::nanoseconds grace) {
+  if (!lease.holder)
+    return;
+  GrantNotice notice{id,
+                     lease.requester,
+                     self->state.type,
+                     static_cast<float>(to_amount(lease.amount)),
+                     reason,
+                     grace};
+  caf::anon_send(caf::actor_cast<grant_holder_actor>(lease.holder),
+                 revoke_atom::value, std::move(notice));
+}
+
+/// Takes `amount` out of the requester's reservations: preemption reserves
+/// first, then those that expire soonest, then the rest.
+void consume_reservations(pool_state& st, const std::string& requester,
+                          units amount) {
+  std::vector<std::map<std::uint64_t, Reservation>::iterator> mine;
+  for (auto i = st.reservations.begin(); i != st.reservations.end(); ++i)
+    if (i->second.requester == requester)
+      mine.push_back(i);
+  std::sort(mine.begin(), mine.end(), [](auto x, auto y) {
+    auto rank = [](const Reservation& r) {
+      return r.preemption != 0 ? 0 : (r.expires ? 1 : 2);
+    };
+    if (rank(x->second) != rank(y->second))
+      return rank(x->second) < rank(y->second);
+    if (x->second.expires && y->second.expires)
+      return x->second.expires_at < y->second.expires_at;
+    return x->first < y->first;
+  });
+  for (auto i : mine) {
+    if (amount == 0)
+      break;
+    auto taken = std::min(amount, i->second.remaining);
+    i->second.remaining -= taken;
+    amount -= taken;
+    if (i->second.remaining == 0)
+      st.reservations.erase(i);
   }
-  advance_clock(st, self->clock().now());
-  st.ledger.grant(req.requester_id, granted);
+}
+
+/// Records a grant of `amount` (already known to fit) and returns its id.
+GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
+              const caf::actor_addr& holder) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  advance_clock(st, now);
+  consume_reservations(
+      st, req.requester_id,
+      std::min(amount, st.ledger.reserved_for(req.requester_id)));
+  st.ledger.grant(req.requester_id, amount);
   note_usage(st);
   ++st.allocation_count;
+  auto id = st.next_id++;
+  Lease lease{
+      req.requester_id,    holder,        amount, req.priority, req.preemptable,
+      req.ttl.count() > 0, now + req.ttl, 0};
+  st.leases.emplace(id, std::move(lease));
+  st.leases_of_requester[req.requester_id].push_back(id);
+  if (holder) {
+    st.leases_of_holder[holder].insert(id);
+    watch(self, holder);
+  }
+  if (req.ttl.count() > 0)
+    self->delayed_send(self, req.ttl, expire_atom::value, id);
+  return id;
+}
+
+ResourceAllocation allocation_of(const pool_state& st,
+                                 const ResourceRequest& req, units amount,
+                                 units granted, GrantId id) {
   ResourceAllocation result;
   result.requester_id = req.requester_id;
   result.resource_type = st.type;
@@ -136,112 +205,489 @@ decide(self_ptr self, const ResourceRequest& req, units amount) {
       granted == amount ? req.amount : static_cast<float>(to_amount(granted));
   result.fully_satisfied = granted == amount;
   result.allocation_time = wall_clock::now();
+  result.grant_id = id;
   return result;
+}
+
+void serve_waiting(self_ptr self);
+
+/// Returns `amount` of lease `id` to the pool (all of it removes the lease).
+/// Capacity freed by a lease under preemption goes to the request that
+/// preempted it, never to a bystander.
+void shrink_lease(self_ptr self, GrantId id, units amount) {
+  auto& st = self->state;
+  auto i = st.leases.find(id);
+  if (i == st.leases.end())
+    return;
+  auto& lease = i->second;
+  advance_clock(st, self->clock().now());
+  st.ledger.release(lease.requester, amount);
+  lease.amount -= amount;
+  if (lease.revoked_by != 0) {
+    auto p = st.preemptions.find(lease.revoked_by);
+    if (p != st.preemptions.end() &&
+        st.ledger.reserve(p->second.asker, amount)) {
+      Reservation r;
+      r.requester = p->second.asker;
+      r.remaining = amount;
+      r.preemption = lease.revoked_by;
+      st.reservations.emplace(st.next_id++, std::move(r));
+    }
+  }
+  if (lease.amount > 0)
+    return;
+  auto& ids = st.leases_of_requester[lease.requester];
+  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  if (ids.empty())
+    st.leases_of_requester.erase(lease.requester);
+  if (lease.holder) {
+    auto h = st.leases_of_holder.find(lease.holder);
+    if (h != st.leases_of_holder.end()) {
+      h->second.erase(id);
+      if (h->second.empty())
+        st.leases_of_holder.erase(h);
+    }
+  }
+  st.leases.erase(i);
+}
+
+/// Returns every reservation a finished preemption still keeps, and takes
+/// back the revoke marks of victims it no longer needs.
+void end_preemption(self_ptr self, std::uint64_t id) {
+  auto& st = self->state;
+  auto p = st.preemptions.find(id);
+  if (p == st.preemptions.end())
+    return;
+  for (auto victim : p->second.victims) {
+    auto lease = st.leases.find(victim);
+    if (lease != st.leases.end() && lease->second.revoked_by == id)
+      lease->second.revoked_by = 0;
+  }
+  for (auto i = st.reservations.begin(); i != st.reservations.end();) {
+    if (i->second.preemption == id) {
+      st.ledger.unreserve(i->second.requester, i->second.remaining);
+      i = st.reservations.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  st.preemptions.erase(p);
+}
+
+/// Removes a waiter and whatever it had set in motion.
+void drop_waiter(self_ptr self, std::vector<Waiter>::iterator w) {
+  auto preemption = w->preemption;
+  self->state.waiting.erase(w);
+  if (preemption != 0)
+    end_preemption(self, preemption);
+}
+
+// -- waiting and preemption ---------------------------------------------------
+
+/// Aging: a waiting request rises one priority level per aging interval
+/// waited, up to CRITICAL's level.
+int effective_level(const pool_state& st, const Waiter& w, pool_time now) {
+  auto level = static_cast<int>(w.request.priority);
+  auto interval = st.policy.aging_interval.count();
+  if (interval > 0) {
+    auto waited =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.enqueued)
+            .count();
+    level -= static_cast<int>(std::min<std::int64_t>(waited / interval, 4));
+  }
+  return std::max(level, 0);
+}
+
+/// Orders the queue: effective priority, then deadline, then arrival.
+void sort_waiting(pool_state& st, pool_time now) {
+  std::sort(st.waiting.begin(), st.waiting.end(),
+            [&](const Waiter& x, const Waiter& y) {
+              auto lx = effective_level(st, x, now);
+              auto ly = effective_level(st, y, now);
+              if (lx != ly)
+                return lx < ly;
+              if (x.deadline != y.deadline)
+                return x.deadline < y.deadline;
+              return x.seq < y.seq;
+            });
+}
+
+/// Backfilling: a request may pass a blocked better-ranked one only when its
+/// own lease is guaranteed to end (time-to-live) before that one's deadline,
+/// so it cannot be what makes the blocked request miss it.
+bool may_pass(const ResourceRequest& req, pool_time now,
+              pool_time blocked_deadline) {
+  return req.ttl.count() > 0 && now + req.ttl <= blocked_deadline;
+}
+
+/// Starts preempting for `w` when lower-priority preemptable grants can cover
+/// what it lacks: notices now, reclaim after the grace period.
+void try_preempt(self_ptr self, Waiter& w) {
+  auto& st = self->state;
+  if (w.preemption != 0)
+    return;
+  auto lacking = w.amount - st.ledger.grantable_to(w.request.requester_id);
+  if (lacking <= 0)
+    return;
+  std::vector<std::map<GrantId, Lease>::iterator> candidates;
+  for (auto i = st.leases.begin(); i != st.leases.end(); ++i) {
+    auto& lease = i->second;
+    if (lease.preemptable && lease.revoked_by == 0 &&
+        lease.priority > w.request.priority &&
+        lease.requester != w.request.requester_id)
+      candidates.push_back(i);
+  }
+  // Lowest priority first; within it the largest, so that fewest are taken.
+  std::sort(candidates.begin(), candidates.end(), [](auto x, auto y) {
+    if (x->second.priority != y->second.priority)
+      return x->second.priority > y->second.priority;
+    if (x->second.amount != y->second.amount)
+      return x->second.amount > y->second.amount;
+    return x->first < y->first;
+  });
+  std::vector<GrantId> victims;
+  units covered = 0;
+  for (auto i : candidates) {
+    if (covered >= lacking ||
+        victims.size() >= st.policy.max_preemptions_per_round)
+      break;
+    victims.push_back(i->first);
+    covered += i->second.amount;
+  }
+  if (covered < lacking)
+    return; // preempting could not satisfy it: take nothing
+  auto id = st.next_id++;
+  w.preemption = id;
+  st.preemptions.emplace(id,
+                         Preemption{w.seq, w.request.requester_id, victims});
+  st.preemption_count += victims.size();
+  for (auto victim : victims) {
+    auto& lease = st.leases.at(victim);
+    lease.revoked_by = id;
+    notify(self, victim, lease, RevokeReason::preempted,
+           st.policy.preemption_grace);
+  }
+  self->delayed_send(self, st.policy.preemption_grace, reclaim_atom::value, id);
+}
+
+/// Grants waiting requests that fit, best-ranked first; starts preemption for
+/// the first one that is blocked.
+void serve_waiting(self_ptr self) {
+  auto& st = self->state;
+  if (st.waiting.empty())
+    return;
+  auto now = self->clock().now();
+  sort_waiting(st, now);
+  bool blocked = false;
+  pool_time blocked_deadline;
+  for (std::size_t i = 0; i < st.waiting.size();) {
+    auto& w = st.waiting[i];
+    auto fits = w.amount <= st.ledger.grantable_to(w.request.requester_id);
+    if (fits && (!blocked || may_pass(w.request, now, blocked_deadline))) {
+      auto id = grant(self, w.request, w.amount, w.holder);
+      w.promise.deliver(allocation_of(st, w.request, w.amount, w.amount, id));
+      drop_waiter(self, st.waiting.begin() + static_cast<std::ptrdiff_t>(i));
+      continue;
+    }
+    if (!blocked) {
+      try_preempt(self, w);
+      blocked = true;
+      blocked_deadline = w.deadline;
+    }
+    ++i;
+  }
+}
+
+/// Where a new request would stand in the queue: the deadline of the
+/// better-ranked blocked request it would have to pass, if any.
+bool blocked_ahead(const pool_state& st, const ResourceRequest& req,
+                   pool_time now, pool_time deadline, pool_time& blocker) {
+  auto level = static_cast<int>(req.priority);
+  bool found = false;
+  for (const auto& w : st.waiting) {
+    auto l = effective_level(st, w, now);
+    if (l < level || (l == level && w.deadline <= deadline)) {
+      if (!found || w.deadline < blocker)
+        blocker = w.deadline;
+      found = true;
+    }
+  }
+  return found;
+}
+
+// -- handlers -----------------------------------------------------------------
+
+caf::result<ResourceAllocation> allocate(self_ptr self,
+                                         const ResourceRequest& req) {
+  auto& st = self->state;
+  if (!is_valid(req.resource_type))
+    return make_error(ec::unknown_resource_type,
+                      "resource type " +
+                          std::to_string(static_cast<int>(req.resource_type)) +
+                          " does not exist");
+  if (req.resource_type != st.type)
+    return make_error(ec::unknown_resource_type,
+                      std::string{"the "} + to_string(st.type) +
+                          " pool got a request for " +
+                          to_string(req.resource_type));
+  if (auto err = check_requester(req.requester_id))
+    return err;
+  if (!is_valid(req.priority))
+    return make_error(ec::invalid_priority,
+                      "priority " +
+                          std::to_string(static_cast<int>(req.priority)) +
+                          " does not exist");
+  caf::error err;
+  auto amount = checked_units(req.amount, err);
+  if (err)
+    return err;
+  if (auto bad = check_duration(req.ttl, "time-to-live"))
+    return bad;
+  if (auto bad = check_duration(req.deadline, "deadline"))
+    return bad;
+  if (amount > st.ledger.capacity()) {
+    ++st.rejection_count;
+    return make_error(ec::exceeds_capacity,
+                      "requested " + format_amount(req.amount) + " of " +
+                          to_string(st.type) + " but its capacity is " +
+                          format_amount(to_amount(st.ledger.capacity())));
+  }
+  auto now = self->clock().now();
+  auto deadline = now + req.deadline;
+  auto holder = self->current_sender() ? self->current_sender()->address()
+                                       : caf::actor_addr{};
+  auto grantable = st.ledger.grantable_to(req.requester_id);
+  pool_time blocker;
+  auto may_go = st.waiting.empty() ||
+                !blocked_ahead(st, req, now, deadline, blocker) ||
+                may_pass(req, now, blocker);
+  if (amount <= grantable && may_go)
+    return allocation_of(st, req, amount, amount,
+                         grant(self, req, amount, holder));
+  if (req.deadline.count() > 0) {
+    // Wait for capacity until the deadline.
+    Waiter w;
+    w.seq = st.next_id++;
+    w.request = req;
+    w.amount = amount;
+    w.holder = holder;
+    w.promise = self->make_response_promise<ResourceAllocation>();
+    w.enqueued = now;
+    w.deadline = deadline;
+    auto promise = w.promise;
+    watch(self, holder);
+    self->delayed_send(self, req.deadline, deadline_atom::value, w.seq);
+    st.waiting.push_back(std::move(w));
+    serve_waiting(self);
+    return promise;
+  }
+  if (req.priority == Priority::CRITICAL && grantable > 0 && may_go)
+    return allocation_of(st, req, amount, grantable,
+                         grant(self, req, grantable, holder));
+  ++st.rejection_count;
+  return make_error(
+      ec::insufficient_resources,
+      "requested " + format_amount(req.amount) + " of " + to_string(st.type) +
+          ", " + format_amount(to_amount(may_go ? grantable : 0)) +
+          " available" +
+          (may_go ? "" : " before better-ranked waiting requests"));
+}
+
+ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
+                          units returned) {
+  ReleaseReceipt receipt;
+  receipt.requester_id = requester;
+  receipt.resource_type = st.type;
+  receipt.released_amount = static_cast<float>(to_amount(returned));
+  receipt.still_held =
+      static_cast<float>(to_amount(st.ledger.held_by(requester)));
+  return receipt;
+}
+
+caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
+                                    float amount, ReleaseMode mode) {
+  auto& st = self->state;
+  if (auto err = check_requester(requester))
+    return err;
+  caf::error err;
+  auto wanted = checked_units(amount, err);
+  if (err)
+    return err;
+  auto held = st.ledger.held_by(requester);
+  if (held == 0)
+    return make_error(ec::nothing_held,
+                      "'" + requester + "' holds no " + to_string(st.type));
+  if (wanted > held && mode == ReleaseMode::exact)
+    return make_error(ec::release_exceeds_holding,
+                      "'" + requester + "' releases " + format_amount(amount) +
+                          " of " + to_string(st.type) + " but holds " +
+                          format_amount(to_amount(held)));
+  auto returned = std::min(wanted, held);
+  // Newest grants first.
+  auto ids = st.leases_of_requester[requester];
+  auto left = returned;
+  for (auto i = ids.rbegin(); i != ids.rend() && left > 0; ++i) {
+    auto part = std::min(left, st.leases.at(*i).amount);
+    shrink_lease(self, *i, part);
+    left -= part;
+  }
+  auto receipt = receipt_of(st, requester, returned);
+  serve_waiting(self);
+  return receipt;
+}
+
+caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
+                                float amount, std::chrono::nanoseconds ttl) {
+  auto& st = self->state;
+  if (auto err = check_requester(requester))
+    return err;
+  caf::error err;
+  auto wanted = checked_units(amount, err);
+  if (err)
+    return err;
+  if (auto bad = check_duration(ttl, "reservation time-to-live"))
+    return bad;
+  if (wanted > st.ledger.available())
+    return make_error(ec::insufficient_resources,
+                      "cannot reserve " + format_amount(amount) + " of " +
+                          to_string(st.type) + ", " +
+                          format_amount(to_amount(st.ledger.available())) +
+                          " available");
+  auto now = self->clock().now();
+  advance_clock(st, now);
+  st.ledger.reserve(requester, wanted);
+  note_usage(st);
+  Reservation r;
+  r.requester = requester;
+  r.remaining = wanted;
+  r.expires = ttl.count() > 0;
+  r.expires_at = now + ttl;
+  auto id = st.next_id++;
+  st.reservations.emplace(id, std::move(r));
+  if (ttl.count() > 0)
+    self->delayed_send(self, ttl, resexpire_atom::value, id);
+  return st.ledger.status(st.type);
+}
+
+/// Everything a holder had returns; its waiting requests are dropped.
+void holder_down(self_ptr self, const caf::actor_addr& holder) {
+  auto& st = self->state;
+  st.monitored.erase(holder);
+  auto h = st.leases_of_holder.find(holder);
+  if (h != st.leases_of_holder.end()) {
+    std::vector<GrantId> ids{h->second.begin(), h->second.end()};
+    for (auto id : ids)
+      shrink_lease(self, id, st.leases.at(id).amount);
+  }
+  for (auto w = st.waiting.begin(); w != st.waiting.end();) {
+    if (w->holder == holder) {
+      drop_waiter(self, w);
+      w = st.waiting.begin(); // drop_waiter may have changed the vector
+    } else {
+      ++w;
+    }
+  }
+  serve_waiting(self);
 }
 
 } // namespace
 
 pool_actor::behavior_type pool(self_ptr self, ResourceType type,
-                               double capacity) {
+                               double capacity, PoolPolicy policy) {
   auto& st = self->state;
   st.type = type;
+  st.policy = policy;
   st.ledger = Ledger{to_units(capacity)};
   restart_statistics(st, self->clock().now());
+  self->set_down_handler(
+      [=](caf::down_msg& msg) { holder_down(self, msg.source); });
   return {
       [=](allocate_atom,
           const ResourceRequest& req) -> caf::result<ResourceAllocation> {
         auto started = std::chrono::steady_clock::now();
-        auto& st = self->state;
-        if (!is_valid(req.resource_type))
-          return make_error(
-              ec::unknown_resource_type,
-              "resource type " +
-                  std::to_string(static_cast<int>(req.resource_type)) +
-                  " does not exist");
-        if (req.resource_type != st.type)
-          return make_error(ec::unknown_resource_type,
-                            std::string{"the "} + to_string(st.type) +
-                                " pool got a request for " +
-                                to_string(req.resource_type));
-        if (auto err = check_requester(req.requester_id))
-          return err;
-        if (!is_valid(req.priority))
-          return make_error(ec::invalid_priority,
-                            "priority " +
-                                std::to_string(static_cast<int>(req.priority)) +
-                                " does not exist");
-        caf::error err;
-        auto amount = checked_units(req.amount, err);
-        if (err)
-          return err;
-        auto result = decide(self, req, amount);
-        st.allocation_time_total +=
+        auto result = allocate(self, req);
+        self->state.allocation_time_total +=
             std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now() - started);
         return result;
       },
       [=](release_atom, const std::string& requester, float amount,
-          ReleaseMode mode) -> caf::result<ReleaseReceipt> {
+          ReleaseMode mode) { return release(self, requester, amount, mode); },
+      [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
         auto& st = self->state;
-        if (auto err = check_requester(requester))
-          return err;
-        caf::error err;
-        auto wanted = checked_units(amount, err);
-        if (err)
-          return err;
-        auto held = st.ledger.held_by(requester);
-        if (held == 0)
-          return make_error(ec::nothing_held, "'" + requester + "' holds no " +
-                                                  to_string(st.type));
-        if (wanted > held && mode == ReleaseMode::exact)
-          return make_error(ec::release_exceeds_holding,
-                            "'" + requester + "' releases " +
-                                format_amount(amount) + " of " +
-                                to_string(st.type) + " but holds " +
-                                format_amount(to_amount(held)));
-        auto returned = std::min(wanted, held);
-        advance_clock(st, self->clock().now());
-        st.ledger.release(requester, returned);
-        ReleaseReceipt receipt;
-        receipt.requester_id = requester;
-        receipt.resource_type = st.type;
-        receipt.released_amount = static_cast<float>(to_amount(returned));
-        receipt.still_held =
-            static_cast<float>(to_amount(st.ledger.held_by(requester)));
+        auto i = st.leases.find(id);
+        if (i == st.leases.end())
+          return unknown_grant(id, st.type);
+        auto requester = i->second.requester;
+        auto amount = i->second.amount;
+        shrink_lease(self, id, amount);
+        auto receipt = receipt_of(st, requester, amount);
+        serve_waiting(self);
         return receipt;
       },
-      [=](reserve_atom, const std::string& requester,
-          float amount) -> caf::result<PoolStatus> {
+      [=](renew_atom, GrantId id,
+          std::chrono::nanoseconds ttl) -> caf::result<ResourceAllocation> {
         auto& st = self->state;
-        if (auto err = check_requester(requester))
-          return err;
-        caf::error err;
-        auto wanted = checked_units(amount, err);
-        if (err)
-          return err;
-        if (wanted > st.ledger.available())
-          return make_error(
-              ec::insufficient_resources,
-              "cannot reserve " + format_amount(amount) + " of " +
-                  to_string(st.type) + ", " +
-                  format_amount(to_amount(st.ledger.available())) +
-                  " available");
-        advance_clock(st, self->clock().now());
-        st.ledger.reserve(requester, wanted);
-        note_usage(st);
-        return st.ledger.status(st.type);
+        if (ttl.count() <= 0)
+          return make_error(ec::invalid_duration,
+                            "a renewal needs a positive time-to-live");
+        auto i = st.leases.find(id);
+        if (i == st.leases.end())
+          return unknown_grant(id, st.type);
+        i->second.has_ttl = true;
+        i->second.expires_at = self->clock().now() + ttl;
+        self->delayed_send(self, ttl, expire_atom::value, id);
+        ResourceRequest req;
+        req.requester_id = i->second.requester;
+        req.amount = static_cast<float>(to_amount(i->second.amount));
+        return allocation_of(st, req, i->second.amount, i->second.amount, id);
+      },
+      [=](cancel_atom, const std::string& requester,
+          std::uint64_t request_id) -> caf::result<bool> {
+        auto& st = self->state;
+        auto w = std::find_if(st.waiting.begin(), st.waiting.end(),
+                              [&](const Waiter& x) {
+                                return x.request.requester_id == requester &&
+                                       x.request.request_id == request_id;
+                              });
+        if (w == st.waiting.end())
+          return make_error(ec::unknown_request,
+                            "'" + requester + "' has no waiting request " +
+                                std::to_string(request_id));
+        w->promise.deliver(
+            make_error(ec::cancelled, "cancelled by '" + requester + "'"));
+        drop_waiter(self, w);
+        serve_waiting(self);
+        return true;
+      },
+      [=](reserve_atom, const std::string& requester, float amount) {
+        return reserve(self, requester, amount, std::chrono::nanoseconds{0});
+      },
+      [=](reserve_atom, const std::string& requester, float amount,
+          std::chrono::nanoseconds ttl) {
+        return reserve(self, requester, amount, ttl);
       },
       [=](unreserve_atom, const std::string& requester) -> caf::result<float> {
         auto& st = self->state;
         if (auto err = check_requester(requester))
           return err;
-        if (st.ledger.reserved_for(requester) == 0)
+        units returned = 0;
+        for (auto i = st.reservations.begin(); i != st.reservations.end();) {
+          if (i->second.requester == requester && i->second.preemption == 0) {
+            returned += i->second.remaining;
+            i = st.reservations.erase(i);
+          } else {
+            ++i;
+          }
+        }
+        if (returned == 0)
           return make_error(ec::nothing_held, "'" + requester +
                                                   "' has no reservation of " +
                                                   to_string(st.type));
         advance_clock(st, self->clock().now());
-        return static_cast<float>(
-            to_amount(st.ledger.cancel_reservation(requester)));
+        st.ledger.unreserve(requester, returned);
+        serve_waiting(self);
+        return static_cast<float>(to_amount(returned));
       },
       [=](holding_atom, const std::string& requester) -> float {
         return static_cast<float>(
@@ -268,13 +714,72 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
                                 " cannot drop to " + format_amount(capacity) +
                                 " while " + format_amount(to_amount(usage)) +
                                 " is held or reserved");
+        serve_waiting(self);
         return st.ledger.status(st.type);
+      },
+      [=](policy_atom, const PoolPolicy& policy) {
+        self->state.policy = policy;
       },
       [=](reset_atom) -> PoolStatus {
         auto& st = self->state;
+        for (auto& w : st.waiting)
+          w.promise.deliver(make_error(ec::cancelled, "the pool was reset"));
+        st.waiting.clear();
+        st.preemptions.clear();
+        st.reservations.clear();
+        st.leases.clear();
+        st.leases_of_requester.clear();
+        st.leases_of_holder.clear();
         st.ledger.clear();
         restart_statistics(st, self->clock().now());
         return st.ledger.status(st.type);
+      },
+      [=](expire_atom, GrantId id) {
+        auto& st = self->state;
+        auto i = st.leases.find(id);
+        if (i == st.leases.end() || !i->second.has_ttl ||
+            self->clock().now() < i->second.expires_at)
+          return; // returned already, or renewed since
+        notify(self, id, i->second, RevokeReason::expired,
+               std::chrono::nanoseconds{0});
+        shrink_lease(self, id, i->second.amount);
+        serve_waiting(self);
+      },
+      [=](deadline_atom, std::uint64_t seq) {
+        auto& st = self->state;
+        auto w = std::find_if(st.waiting.begin(), st.waiting.end(),
+                              [&](const Waiter& x) { return x.seq == seq; });
+        if (w == st.waiting.end())
+          return; // granted or cancelled before
+        ++st.rejection_count;
+        w->promise.deliver(make_error(
+            ec::deadline_expired,
+            "not granted within the deadline of " +
+                std::to_string(w->request.deadline.count()) + " ms"));
+        drop_waiter(self, w);
+        serve_waiting(self);
+      },
+      [=](reclaim_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto p = st.preemptions.find(id);
+        if (p == st.preemptions.end())
+          return; // the request it served is gone
+        for (auto victim : p->second.victims) {
+          auto lease = st.leases.find(victim);
+          if (lease != st.leases.end() && lease->second.revoked_by == id)
+            shrink_lease(self, victim, lease->second.amount);
+        }
+        serve_waiting(self);
+      },
+      [=](resexpire_atom, std::uint64_t id) {
+        auto& st = self->state;
+        auto r = st.reservations.find(id);
+        if (r == st.reservations.end())
+          return; // used up or cancelled
+        advance_clock(st, self->clock().now());
+        st.ledger.unreserve(r->second.requester, r->second.remaining);
+        st.reservations.erase(r);
+        serve_waiting(self);
       },
   };
 }

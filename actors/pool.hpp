@@ -1,9 +1,15 @@
-// One pool actor per resource type: owns the type's exact ledger and its
-// statistics. The mailbox serializes every change, so no lock guards it.
+// One pool actor per resource type: owns the type's exact ledger, the leases
+// behind it, the queue of waiting requests and the preemptions in flight.
+// The mailbox serializes every change, so no lock guards any of it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
@@ -13,17 +19,74 @@
 
 namespace rros {
 
+using pool_clock = caf::actor_clock::clock_type;
+using pool_time = caf::actor_clock::time_point;
+
+/// One grant. The ledger holds the sum per requester; leases say who holds
+/// what, for how long and whether it may be preempted.
+struct Lease {
+  std::string requester;
+  caf::actor_addr holder; // monitored; null for anonymous senders
+  units amount = 0;
+  Priority priority = Priority::NORMAL;
+  bool preemptable = false;
+  bool has_ttl = false;
+  pool_time expires_at;
+  std::uint64_t revoked_by = 0; // the preemption reclaiming it, 0 = none
+};
+
+/// Capacity set aside for a requester: by reserve_atom (maybe expiring) or
+/// by a preemption (what its victims freed, kept for the request it serves).
+struct Reservation {
+  std::string requester;
+  units remaining = 0;
+  bool expires = false;
+  pool_time expires_at;
+  std::uint64_t preemption = 0; // 0 = an ordinary reservation
+};
+
+/// A request waiting for capacity until its deadline.
+struct Waiter {
+  std::uint64_t seq = 0; // arrival order and timer key
+  ResourceRequest request;
+  units amount = 0;
+  caf::actor_addr holder;
+  caf::typed_response_promise<ResourceAllocation> promise;
+  pool_time enqueued;
+  pool_time deadline;
+  std::uint64_t preemption = 0; // the preemption serving it, 0 = none
+};
+
+/// Victims notified for one waiting request, reclaimed after the grace period.
+struct Preemption {
+  std::uint64_t waiter = 0;
+  std::string asker;
+  std::vector<GrantId> victims;
+};
+
 struct pool_state {
   ResourceType type = ResourceType::COMPUTATIONAL;
+  PoolPolicy policy;
   Ledger ledger;
+
+  std::map<GrantId, Lease> leases; // ids grow: newest last
+  std::unordered_map<std::string, std::vector<GrantId>> leases_of_requester;
+  std::unordered_map<caf::actor_addr, std::unordered_set<GrantId>>
+      leases_of_holder;
+  std::unordered_set<caf::actor_addr> monitored;
+  std::map<std::uint64_t, Reservation> reservations;
+  std::vector<Waiter> waiting;
+  std::map<std::uint64_t, Preemption> preemptions;
+  std::uint64_t next_id = 1; // grants, reservations, waiters, preemptions
 
   // Statistics since spawn or the last reset. Usage is held + reserved.
   units peak_usage = 0;
   double usage_integral = 0; // units x nanoseconds, for the time-weighted mean
-  caf::actor_clock::time_point since;
-  caf::actor_clock::time_point last_change;
+  pool_time since;
+  pool_time last_change;
   std::uint64_t allocation_count = 0;
   std::uint64_t rejection_count = 0;
+  std::uint64_t preemption_count = 0;
   std::chrono::nanoseconds allocation_time_total{0};
 
   static inline const char* name = "rros.pool";
@@ -31,6 +94,7 @@ struct pool_state {
 
 /// The pool's behavior; `capacity` is in API amounts (validated by the caller).
 pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
-                               ResourceType type, double capacity);
+                               ResourceType type, double capacity,
+                               PoolPolicy policy);
 
 } // namespace rros

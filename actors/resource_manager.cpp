@@ -57,8 +57,9 @@ ResourceManager::ResourceManager(const ConfigMap& config) {
                    owned_poll_attempts);
   // CAF starts at least four workers; on fewer cores, polling workers only
   // take turns on the CPU with the threads that wait for replies.
-  own_config_->set("scheduler.max-threads",
-                   std::max<std::size_t>(1, std::thread::hardware_concurrency()));
+  own_config_->set(
+      "scheduler.max-threads",
+      std::max<std::size_t>(1, std::thread::hardware_concurrency()));
   // Validate before anything starts: a bad configuration starts nothing.
   auto checked = value_or_throw(Config{}.with(config));
   own_system_ = std::make_unique<caf::actor_system>(*own_config_);

@@ -18,23 +18,43 @@
 
 namespace rros {
 
-/// One resource type's budget with an exact ledger.
+/// One resource type's budget with an exact ledger, leases, a queue of
+/// waiting requests and preemption with notice (docs/semantics.md).
 using pool_actor = caf::typed_actor<
     // Grants the request in full when it fits (using the requester's own
-    // reservation first); a CRITICAL request that does not fit gets what is
-    // left (fully_satisfied = false). Errors: invalid_amount, amount_too_large,
-    // empty_requester, invalid_priority, unknown_resource_type,
-    // exceeds_capacity and insufficient_resources (both counted as rejections).
+    // reservation first) and no better-ranked request waits. A grant is a lease
+    // with an id, tied to the sender's life (an actor sender is monitored: when
+    // it ends, or its node disconnects, its grants return), optionally with a
+    // time-to-live. A request that does not fit: CRITICAL without a deadline
+    // gets what is left (fully_satisfied = false); one with a deadline waits,
+    // may preempt lower-priority preemptable grants, and fails with
+    // deadline_expired; any other is refused (insufficient_resources). Errors:
+    // invalid_amount, amount_too_large, empty_requester, invalid_priority,
+    // unknown_resource_type, invalid_duration, exceeds_capacity (never fits).
     caf::replies_to<allocate_atom, ResourceRequest>::with<ResourceAllocation>,
-    // Gives back `amount` held by the requester. ReleaseMode::exact refuses
-    // more than is held (release_exceeds_holding); up_to_held returns at most
-    // what is held. A requester that holds nothing gets nothing_held.
+    // Gives back `amount` held by the requester, newest grants first.
+    // ReleaseMode::exact refuses more than is held (release_exceeds_holding);
+    // up_to_held returns at most what is held. A requester that holds nothing
+    // gets nothing_held.
     caf::replies_to<release_atom, std::string, float,
                     ReleaseMode>::with<ReleaseReceipt>,
+    // Returns one whole grant by id; unknown_grant when it is not (or no
+    // longer) held, so nothing is ever credited twice.
+    caf::replies_to<release_atom, GrantId>::with<ReleaseReceipt>,
+    // Restarts a grant's time-to-live from now (invalid_duration when not
+    // positive, unknown_grant when gone).
+    caf::replies_to<renew_atom, GrantId,
+                    std::chrono::nanoseconds>::with<ResourceAllocation>,
+    // Cancels the requester's waiting request with that request_id: it fails
+    // with `cancelled`. Replies true; unknown_request when none waits.
+    caf::replies_to<cancel_atom, std::string, std::uint64_t>::with<bool>,
     // Sets `amount` aside for the requester: unavailable to others, consumed
     // first by the requester's own grants. Never partial.
     caf::replies_to<reserve_atom, std::string, float>::with<PoolStatus>,
-    // Returns the requester's unused reservation to the pool; replies with the
+    // The same, returning to the pool after `ttl` unless used (ttl > 0).
+    caf::replies_to<reserve_atom, std::string, float,
+                    std::chrono::nanoseconds>::with<PoolStatus>,
+    // Returns the requester's unused reservations to the pool; replies with the
     // amount returned (nothing_held when there was none).
     caf::replies_to<unreserve_atom, std::string>::with<float>,
     // How much the requester holds now (0 when nothing).
@@ -47,9 +67,25 @@ using pool_actor = caf::typed_actor<
     // Changes the capacity; refused (capacity_below_usage) below held +
     // reserved.
     caf::replies_to<capacity_atom, double>::with<PoolStatus>,
-    // Back to the initial state: nothing held or reserved, statistics cleared,
-    // the configured capacity kept.
-    caf::replies_to<reset_atom>::with<PoolStatus>>;
+    // Replaces the waiting and preemption policy.
+    caf::reacts_to<policy_atom, PoolPolicy>,
+    // Back to the initial state: nothing held, reserved or waiting (waiting
+    // requests fail with `cancelled`), statistics cleared, capacity kept.
+    caf::replies_to<reset_atom>::with<PoolStatus>,
+    // Timers the pool sends itself (not for clients): a lease's time-to-live,
+    // a waiting request's deadline, a preemption's grace period, and a
+    // reservation's expiry.
+    caf::reacts_to<expire_atom, GrantId>,
+    caf::reacts_to<deadline_atom, std::uint64_t>,
+    caf::reacts_to<reclaim_atom, std::uint64_t>,
+    caf::reacts_to<resexpire_atom, std::uint64_t>>;
+
+/// What a grant's holder may receive from a pool (an actor that takes grants
+/// should handle it; others drop it).
+using grant_holder_actor = caf::typed_actor<
+    // The grant is taken back: expired (already reclaimed) or preempted (to be
+    // reclaimed after notice.grace; releasing it earlier is welcome).
+    caf::reacts_to<revoke_atom, GrantNotice>>;
 
 /// Handles of the five pools, indexed by ResourceType, so that a client
 /// reaches a pool in one hop.
@@ -94,7 +130,10 @@ using call_job_ptr = std::shared_ptr<CallJob>;
 /// reply without a scoped_actor's condition-variable wake-up per call.
 using bridge_actor = caf::typed_actor<
     // Starts the job's request; the job's reply handler wakes the caller.
-    caf::reacts_to<call_atom, call_job_ptr>>;
+    caf::reacts_to<call_atom, call_job_ptr>,
+    // Grants made through the facade are held by the bridge; their revoke
+    // notices end here (facade users see the effect in the ledger).
+    caf::reacts_to<revoke_atom, GrantNotice>>;
 
 } // namespace rros
 

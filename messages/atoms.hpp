@@ -19,5 +19,14 @@ using config_atom = caf::atom_constant<caf::atom("config")>;
 using configure_atom = caf::atom_constant<caf::atom("configure")>;
 using restarts_atom = caf::atom_constant<caf::atom("restarts")>;
 using call_atom = caf::atom_constant<caf::atom("call")>;
+using renew_atom = caf::atom_constant<caf::atom("renew")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using policy_atom = caf::atom_constant<caf::atom("policy")>;
+// Timers a pool sends itself.
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
+using reclaim_atom = caf::atom_constant<caf::atom("reclaim")>;
+using resexpire_atom = caf::atom_constant<caf::atom("resexpire")>;
 
 } // namespace rros

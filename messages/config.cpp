@@ -53,19 +53,19 @@ const std::vector<std::string>& Config::keys() {
 
 const std::vector<Config::Setting>& Config::settings() {
   static const std::vector<Setting> result{
-    {"alert_threshold", &Config::alert_threshold, 0, false, 1,
-     "must be a fraction in (0, 1]"},
-    {"gc_threshold", &Config::gc_threshold, 0, false, 1,
-     "must be a fraction in (0, 1]"},
-    // Beyond ~31 years a duration would overflow the clocks it is used with.
-    {"gc_age_threshold", &Config::gc_age_threshold, 0, true, 1e9,
-     "must be in [0, 1e9] seconds"},
-    {"aging_interval", &Config::aging_interval, 0, false, 1e9,
-     "must be in (0, 1e9] seconds"},
-    {"preemption_grace", &Config::preemption_grace, 0, true, 1e9,
-     "must be in [0, 1e9] seconds"},
-    {"max_preemptions_per_round", &Config::max_preemptions_per_round, 1, true,
-     1e6, "must be a whole number in [1, 1e6]"},
+      {"alert_threshold", &Config::alert_threshold, 0, false, 1,
+       "must be a fraction in (0, 1]"},
+      {"gc_threshold", &Config::gc_threshold, 0, false, 1,
+       "must be a fraction in (0, 1]"},
+      // Beyond ~31 years a duration would overflow the clocks it is used with.
+      {"gc_age_threshold", &Config::gc_age_threshold, 0, true, 1e9,
+       "must be in [0, 1e9] seconds"},
+      {"aging_interval", &Config::aging_interval, 0, false, 1e9,
+       "must be in (0, 1e9] seconds"},
+      {"preemption_grace", &Config::preemption_grace, 0, true, 1e9,
+       "must be in [0, 1e9] seconds"},
+      {"max_preemptions_per_round", &Config::max_preemptions_per_round, 1, true,
+       1e6, "must be a whole number in [1, 1e6]"},
   };
   return result;
 }
@@ -105,10 +105,10 @@ Config::with(const std::map<std::string, double>& update) const {
       result.capacity[index] = value;
     } else {
       const auto& setting = settings()[index - first_non_capacity_key];
-      bool above_min = setting.min_inclusive ? value >= setting.min
-                                             : value > setting.min;
-      bool whole = setting.member != &Config::max_preemptions_per_round
-                   || value == std::floor(value);
+      bool above_min =
+          setting.min_inclusive ? value >= setting.min : value > setting.min;
+      bool whole = setting.member != &Config::max_preemptions_per_round ||
+                   value == std::floor(value);
       if (!above_min || value > setting.max || !whole)
         return bad_value(name, value, setting.rule);
       result.*setting.member = value;

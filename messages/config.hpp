@@ -50,6 +50,21 @@ struct Config {
     return capacity[static_cast<std::size_t>(type)];
   }
 
+  /// The waiting and preemption policy the pools apply.
+  PoolPolicy pool_policy() const {
+    using seconds = std::chrono::duration<double>;
+    PoolPolicy result;
+    result.aging_interval =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            seconds{aging_interval});
+    result.preemption_grace =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+            seconds{preemption_grace});
+    result.max_preemptions_per_round =
+        static_cast<std::uint32_t>(max_preemptions_per_round);
+    return result;
+  }
+
   /// Every key this configuration reads, in a stable order.
   static const std::vector<std::string>& keys();
 
@@ -63,8 +78,7 @@ struct Config {
 
   /// The same with values in double precision (files are read this way, so
   /// that 0.85 stays 0.85 and not the float nearest to it).
-  caf::expected<Config>
-  with(const std::map<std::string, double>& update) const;
+  caf::expected<Config> with(const std::map<std::string, double>& update) const;
 
   /// Parses a JSON object of key -> number (config/default.json's format) on
   /// top of the defaults. Errors name the line and column or the key.

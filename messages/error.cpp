@@ -38,6 +38,16 @@ const char* to_string(ec x) {
       return "pool_unavailable";
     case ec::not_connected:
       return "not_connected";
+    case ec::unknown_grant:
+      return "unknown_grant";
+    case ec::invalid_duration:
+      return "invalid_duration";
+    case ec::deadline_expired:
+      return "deadline_expired";
+    case ec::cancelled:
+      return "cancelled";
+    case ec::unknown_request:
+      return "unknown_request";
   }
   return "unknown_error_code";
 }

@@ -31,6 +31,11 @@ enum class ec : std::uint8_t {
   malformed_config,        // unreadable configuration text
   pool_unavailable,        // the pool actor is down and no replacement exists
   not_connected,           // a remote manager could not be reached
+  unknown_grant,           // no such grant (never made, or already returned)
+  invalid_duration,        // negative deadline or time-to-live
+  deadline_expired,        // a waiting request was not granted in time
+  cancelled,               // a waiting request was cancelled
+  unknown_request,         // no waiting request with that id
 };
 
 const char* to_string(ec x);

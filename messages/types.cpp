@@ -70,4 +70,14 @@ const char* to_string(ResourceAlert::Severity x) {
   return "unknown";
 }
 
+const char* to_string(RevokeReason x) {
+  switch (x) {
+    case RevokeReason::expired:
+      return "expired";
+    case RevokeReason::preempted:
+      return "preempted";
+  }
+  return "unknown";
+}
+
 } // namespace rros

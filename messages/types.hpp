@@ -102,6 +102,9 @@ inline float float_from_bits(std::uint32_t bits) {
 // -- value types
 // ----------------------------------------------------------------
 
+/// Names one grant of one pool; ids are unique per pool and never reused.
+using GrantId = std::uint64_t;
+
 struct ResourceRequest {
   std::string requester_id;
   ResourceType resource_type = ResourceType::COMPUTATIONAL;
@@ -109,6 +112,11 @@ struct ResourceRequest {
   float amount = 0.0f;
   std::chrono::milliseconds deadline{0}; // 0 = none
   wall_time timestamp;
+  // Beyond the seed:
+  std::chrono::nanoseconds ttl{0}; // lease time-to-live, 0 = none; renewable
+  bool preemptable = false;        // may be revoked, with notice, for a
+                                   // higher priority
+  std::uint64_t request_id = 0;    // the caller's id, to cancel while waiting
 
   ResourceRequest() = default;
   ResourceRequest(
@@ -133,6 +141,7 @@ typename Inspector::result_type inspect(Inspector& f, ResourceRequest& x) {
   };
   return f(caf::meta::type_name("ResourceRequest"), x.requester_id,
            x.resource_type, x.priority, amount_bits, x.deadline, x.timestamp,
+           x.ttl, x.preemptable, x.request_id,
            caf::meta::load_callback(restore_amount));
 }
 
@@ -142,13 +151,14 @@ struct ResourceAllocation {
   float allocated_amount = 0.0f;
   bool fully_satisfied = false;
   wall_time allocation_time;
+  GrantId grant_id = 0; // beyond the seed: names the grant (0 = none)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ResourceAllocation& x) {
   return f(caf::meta::type_name("ResourceAllocation"), x.requester_id,
            x.resource_type, x.allocated_amount, x.fully_satisfied,
-           x.allocation_time);
+           x.allocation_time, x.grant_id);
 }
 
 struct ResourceStats {
@@ -264,6 +274,43 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ReleaseReceipt& x) {
   return f(caf::meta::type_name("ReleaseReceipt"), x.requester_id,
            x.resource_type, x.released_amount, x.still_held);
+}
+
+/// Why a holder loses a grant.
+enum class RevokeReason : std::uint8_t {
+  expired,   // its time-to-live ran out (reclaimed already)
+  preempted, // a higher priority needs it: reclaimed after `grace`
+};
+
+const char* to_string(RevokeReason x);
+
+/// Sent to a grant's holder (revoke_atom) when the grant is taken back.
+struct GrantNotice {
+  GrantId grant_id = 0;
+  std::string requester_id;
+  ResourceType resource_type = ResourceType::COMPUTATIONAL;
+  float amount = 0.0f;
+  RevokeReason reason = RevokeReason::expired;
+  std::chrono::nanoseconds grace{0}; // time left to release it early
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, GrantNotice& x) {
+  return f(caf::meta::type_name("GrantNotice"), x.grant_id, x.requester_id,
+           x.resource_type, x.amount, x.reason, x.grace);
+}
+
+/// How a pool orders waiting requests and preempts.
+struct PoolPolicy {
+  std::chrono::nanoseconds aging_interval = std::chrono::seconds(1);
+  std::chrono::nanoseconds preemption_grace = std::chrono::milliseconds(250);
+  std::uint32_t max_preemptions_per_round = 4;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, PoolPolicy& x) {
+  return f(caf::meta::type_name("PoolPolicy"), x.aging_interval,
+           x.preemption_grace, x.max_preemptions_per_round);
 }
 
 } // namespace rros

@@ -862,7 +862,7 @@ RC_GTEST_FIXTURE_PROP(PoolPropertyFixture,
                       ()) {
   const auto initial = static_cast<double>(*rc::gen::inRange(1, 200));
   const auto ops = *op_sequence(pool_op());
-  pool_ = sys.spawn(rros::pool, pool_type, initial);
+  pool_ = sys.spawn(rros::pool, pool_type, initial, PoolPolicy{});
   run();
   PoolModel model;
   model.capacity = to_units(initial);

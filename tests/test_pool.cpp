@@ -14,7 +14,7 @@ constexpr auto compute = ResourceType::COMPUTATIONAL;
 class PoolTest : public DeterministicFixture {
 public:
   PoolTest() {
-    pool_ = sys.spawn(rros::pool, compute, 100.0);
+    pool_ = sys.spawn(rros::pool, compute, 100.0, PoolPolicy{});
     run();
   }
 
@@ -95,7 +95,7 @@ TEST_F(PoolTest, NonCriticalRequestThatDoesNotFitIsRefusedAndCounted) {
 }
 
 TEST_F(PoolTest, TenGrantsOfOneTenthFillACapacityOfOneExactly) {
-  auto small = sys.spawn(rros::pool, ResourceType::ATTENTION, 1.0);
+  auto small = sys.spawn(rros::pool, ResourceType::ATTENTION, 1.0, PoolPolicy{});
   for (int i = 0; i < 10; ++i) {
     auto grant = ask<ResourceAllocation>(
         small, allocate_atom::value,

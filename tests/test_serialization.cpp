@@ -257,7 +257,7 @@ public:
   PoolDirectory spawn_pools() {
     PoolDirectory dir;
     for (auto type : all_resource_types)
-      dir.pools.push_back(sys.spawn(rros::pool, type, 10.0));
+      dir.pools.push_back(sys.spawn(rros::pool, type, 10.0, PoolPolicy{}));
     run();
     pools_ = dir.pools;
     return dir;
@@ -638,8 +638,10 @@ TEST(SerializationErrors, DescribeNamesEveryCode) {
                          "nothing_held",           "capacity_below_usage",
                          "invalid_config_value",   "unknown_config_key",
                          "malformed_config",       "pool_unavailable",
-                         "not_connected"};
-  const auto last = static_cast<int>(ec::not_connected);
+                         "not_connected",          "unknown_grant",
+                         "invalid_duration",       "deadline_expired",
+                         "cancelled",              "unknown_request"};
+  const auto last = static_cast<int>(ec::unknown_request);
   ASSERT_EQ(last, static_cast<int>(std::size(names)));
   for (int i = 1; i <= last; ++i) {
     auto code = static_cast<ec>(i);
