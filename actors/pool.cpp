@@ -358,6 +358,18 @@ void try_preempt(self_ptr self, Waiter& w) {
     return; // preempting could not satisfy it: take nothing
   auto id = st.next_id++;
   w.preemption = id;
+  // What is free now is part of the plan: keep it for the asker too, so a
+  // bystander cannot take it during the grace period.
+  auto free_part =
+      std::min(st.ledger.available(),
+               w.amount - st.ledger.reserved_for(w.request.requester_id));
+  if (free_part > 0 && st.ledger.reserve(w.request.requester_id, free_part)) {
+    Reservation r;
+    r.requester = w.request.requester_id;
+    r.remaining = free_part;
+    r.preemption = id;
+    st.reservations.emplace(st.next_id++, std::move(r));
+  }
   st.preemptions.emplace(id,
                          Preemption{w.seq, w.request.requester_id, victims});
   st.preemption_count += victims.size();

@@ -63,6 +63,29 @@ public:
     return std::move(*result);
   }
 
+  /// Sends a request whose reply may come later (a waiting request): run()
+  /// and then has_reply() / the handle's receive() read it.
+  template <class Handle, class... Ts>
+  auto send_request(const Handle& dest, Ts&&... xs) {
+    auto handle = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    run();
+    return handle;
+  }
+
+  /// True when a reply (or any message) waits in the test's mailbox.
+  bool has_reply() {
+    return !self->mailbox().empty();
+  }
+
+  /// The reply behind a handle from send_request(), which must have arrived.
+  template <class Result, class ResponseHandle>
+  caf::expected<Result> reply_of(ResponseHandle& handle) {
+    caf::expected<Result> result{caf::sec::unexpected_response};
+    handle.receive([&](Result& reply) { result = std::move(reply); },
+                   [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
   caf::actor_system_config cfg;
   caf::actor_system sys;
   caf::scoped_actor self;

@@ -98,13 +98,17 @@ TEST(ConfigTest, DefaultsEqualTheSeeds) {
 }
 
 TEST(ConfigTest, KeysAreTheSeedsInAStableOrder) {
-  const std::vector<std::string> expected{
-      "computational_capacity", "memory_capacity",
-      "attention_capacity",     "io_capacity",
-      "network_capacity",       "alert_threshold",
-      "gc_threshold",           "gc_age_threshold",
-      "aging_interval",         "preemption_grace",
-      "max_preemptions_per_round"};
+  const std::vector<std::string> expected{"computational_capacity",
+                                          "memory_capacity",
+                                          "attention_capacity",
+                                          "io_capacity",
+                                          "network_capacity",
+                                          "alert_threshold",
+                                          "gc_threshold",
+                                          "gc_age_threshold",
+                                          "aging_interval",
+                                          "preemption_grace",
+                                          "max_preemptions_per_round"};
   EXPECT_EQ(Config::keys(), expected);
   EXPECT_EQ(Config::capacity_key(ResourceType::MEMORY), "memory_capacity");
   EXPECT_EQ(Config::capacity_key(ResourceType::IO), "io_capacity");

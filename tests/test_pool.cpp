@@ -95,7 +95,8 @@ TEST_F(PoolTest, NonCriticalRequestThatDoesNotFitIsRefusedAndCounted) {
 }
 
 TEST_F(PoolTest, TenGrantsOfOneTenthFillACapacityOfOneExactly) {
-  auto small = sys.spawn(rros::pool, ResourceType::ATTENTION, 1.0, PoolPolicy{});
+  auto small =
+      sys.spawn(rros::pool, ResourceType::ATTENTION, 1.0, PoolPolicy{});
   for (int i = 0; i < 10; ++i) {
     auto grant = ask<ResourceAllocation>(
         small, allocate_atom::value,

@@ -631,16 +631,26 @@ TEST_F(SerializationTest, TheSystemRendersRrosErrors) {
 }
 
 TEST(SerializationErrors, DescribeNamesEveryCode) {
-  const char* names[] = {"invalid_amount",         "amount_too_large",
-                         "unknown_resource_type",  "invalid_priority",
-                         "empty_requester",        "exceeds_capacity",
-                         "insufficient_resources", "release_exceeds_holding",
-                         "nothing_held",           "capacity_below_usage",
-                         "invalid_config_value",   "unknown_config_key",
-                         "malformed_config",       "pool_unavailable",
-                         "not_connected",          "unknown_grant",
-                         "invalid_duration",       "deadline_expired",
-                         "cancelled",              "unknown_request"};
+  const char* names[] = {"invalid_amount",
+                         "amount_too_large",
+                         "unknown_resource_type",
+                         "invalid_priority",
+                         "empty_requester",
+                         "exceeds_capacity",
+                         "insufficient_resources",
+                         "release_exceeds_holding",
+                         "nothing_held",
+                         "capacity_below_usage",
+                         "invalid_config_value",
+                         "unknown_config_key",
+                         "malformed_config",
+                         "pool_unavailable",
+                         "not_connected",
+                         "unknown_grant",
+                         "invalid_duration",
+                         "deadline_expired",
+                         "cancelled",
+                         "unknown_request"};
   const auto last = static_cast<int>(ec::unknown_request);
   ASSERT_EQ(last, static_cast<int>(std::size(names)));
   for (int i = 1; i <= last; ++i) {
