@@ -109,14 +109,22 @@ caf::expected<Result> ResourceManager::call(const Handle& dest, Ts... xs) {
 
 template <class Result, class... Ts>
 caf::expected<Result> ResourceManager::call_pool(ResourceType type, Ts... xs) {
+  return call_pool_within<Result>(call_timeout, type, std::move(xs)...);
+}
+
+template <class Result, class... Ts>
+caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
+                                                        ResourceType type,
+                                                        Ts... xs) {
   if (!is_valid(type))
     return invalid_type(type);
   auto dir = directory();
-  auto result = call<Result>((*dir)[type], xs...);
+  auto result = blocking_request<Result>(bridge_, (*dir)[type], timeout, xs...);
   if (!result && result.error() == caf::sec::request_receiver_down) {
     if (auto err = refresh_directory())
       return err;
-    result = call<Result>((*directory())[type], std::move(xs)...);
+    result = blocking_request<Result>(bridge_, (*directory())[type], timeout,
+                                      std::move(xs)...);
   }
   return result;
 }
@@ -214,8 +222,11 @@ std::unordered_map<std::string, float> ResourceManager::get_metrics() {
 
 caf::expected<ResourceAllocation>
 ResourceManager::try_allocate_resource(const ResourceRequest& request) {
-  return call_pool<ResourceAllocation>(request.resource_type,
-                                       allocate_atom::value, request);
+  // A request with a deadline may wait in the pool up to that deadline.
+  auto timeout =
+      call_timeout + std::max(request.deadline, std::chrono::milliseconds{0});
+  return call_pool_within<ResourceAllocation>(timeout, request.resource_type,
+                                              allocate_atom::value, request);
 }
 
 caf::expected<ReleaseReceipt>
@@ -226,6 +237,24 @@ ResourceManager::try_release_resource(const std::string& requester_id,
     return err;
   return call_pool<ReleaseReceipt>(type, release_atom::value, requester_id,
                                    amount, mode);
+}
+
+caf::expected<ReleaseReceipt>
+ResourceManager::try_release_grant(ResourceType type, GrantId grant) {
+  return call_pool<ReleaseReceipt>(type, release_atom::value, grant);
+}
+
+caf::expected<ResourceAllocation>
+ResourceManager::try_renew_grant(ResourceType type, GrantId grant,
+                                 std::chrono::nanoseconds ttl) {
+  return call_pool<ResourceAllocation>(type, renew_atom::value, grant, ttl);
+}
+
+caf::expected<bool>
+ResourceManager::try_cancel_request(const std::string& requester_id,
+                                    ResourceType type,
+                                    std::uint64_t request_id) {
+  return call_pool<bool>(type, cancel_atom::value, requester_id, request_id);
 }
 
 caf::expected<PoolStatus>

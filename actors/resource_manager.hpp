@@ -42,8 +42,9 @@ public:
   // ------------------------------------------------------
 
   /// Full grant when it fits; a CRITICAL request that does not fit gets what
-  /// is left (fully_satisfied = false); otherwise an allocation of 0. Use
-  /// try_allocate_resource() to learn why a request was refused.
+  /// is left (fully_satisfied = false); otherwise an allocation of 0. A
+  /// request with a deadline blocks until it is granted or the deadline
+  /// passes. Use try_allocate_resource() to learn why a request was refused.
   ResourceAllocation allocate_resource(const ResourceRequest& request);
 
   /// Gives back at most what the requester holds (the seed's rule). Bad input
@@ -83,6 +84,22 @@ public:
   caf::expected<PoolStatus> try_reserve(const std::string& requester_id,
                                         ResourceType type, float amount);
 
+  /// Returns one grant by its id (ResourceAllocation::grant_id);
+  /// unknown_grant when it was returned already.
+  caf::expected<ReleaseReceipt> try_release_grant(ResourceType type,
+                                                  GrantId grant);
+
+  /// Restarts a grant's time-to-live from now.
+  caf::expected<ResourceAllocation>
+  try_renew_grant(ResourceType type, GrantId grant,
+                  std::chrono::nanoseconds ttl);
+
+  /// Cancels a waiting request (ResourceRequest::request_id) that another
+  /// thread is blocked on; that call returns rros.cancelled.
+  caf::expected<bool> try_cancel_request(const std::string& requester_id,
+                                         ResourceType type,
+                                         std::uint64_t request_id);
+
   caf::expected<float> try_cancel_reservation(const std::string& requester_id,
                                               ResourceType type);
 
@@ -121,6 +138,10 @@ private:
   /// when the pool was replaced after a crash.
   template <class Result, class... Ts>
   caf::expected<Result> call_pool(ResourceType type, Ts... xs);
+
+  template <class Result, class... Ts>
+  caf::expected<Result> call_pool_within(caf::timespan timeout,
+                                         ResourceType type, Ts... xs);
 
   std::shared_ptr<const PoolDirectory> directory();
   caf::error refresh_directory();

@@ -297,3 +297,45 @@ TEST(Facade, RunsInsideAHostActorSystemAndSurvivesAPoolCrash) {
   EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::MEMORY),
                   3996.0f);
 }
+
+TEST(Facade, ARequestWithADeadlineBlocksUntilCapacityFrees) {
+  ResourceManager manager({{"computational_capacity", 100.0f}});
+  auto first = manager.try_allocate_resource(
+      {"bulk", ResourceType::COMPUTATIONAL, Priority::NORMAL, 100.0f});
+  ASSERT_TRUE(first);
+  // Another thread waits (up to 10 s) for 40; this thread then frees 50.
+  caf::expected<ResourceAllocation> waited{caf::sec::unexpected_response};
+  std::thread waiter([&] {
+    waited = manager.try_allocate_resource(
+        {"vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 40.0f,
+         std::chrono::milliseconds(10000)});
+  });
+  // The release happens-before or -after the waiter's request; either way the
+  // waiter ends up with its 40 (granted at once or when capacity frees).
+  auto receipt =
+      manager.try_release_grant(ResourceType::COMPUTATIONAL, first->grant_id);
+  ASSERT_TRUE(receipt) << describe(receipt.error());
+  waiter.join();
+  ASSERT_TRUE(waited) << describe(waited.error());
+  EXPECT_TRUE(waited->fully_satisfied);
+  EXPECT_FLOAT_EQ(manager.get_available_resources(ResourceType::COMPUTATIONAL),
+                  60.0f);
+  // Releasing the same grant twice is refused.
+  EXPECT_TRUE(fails_with(
+      manager.try_release_grant(ResourceType::COMPUTATIONAL, first->grant_id),
+      ec::unknown_grant));
+}
+
+TEST(Facade, ADeadlineThatPassesReturnsDeadlineExpired) {
+  ResourceManager manager({{"computational_capacity", 100.0f}});
+  ASSERT_TRUE(manager.try_allocate_resource(
+      {"bulk", ResourceType::COMPUTATIONAL, Priority::NORMAL, 100.0f}));
+  auto waited = manager.try_allocate_resource(
+      {"vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 40.0f,
+       std::chrono::milliseconds(20)});
+  EXPECT_TRUE(fails_with(waited, ec::deadline_expired));
+  auto seed_style = manager.allocate_resource(
+      {"vision", ResourceType::COMPUTATIONAL, Priority::HIGH, 40.0f,
+       std::chrono::milliseconds(20)});
+  EXPECT_FLOAT_EQ(seed_style.allocated_amount, 0.0f);
+}

@@ -1,7 +1,10 @@
 // Integration on real sockets: one actor system publishes the manager through
 // CAF's middleman on 127.0.0.1 (port 0: any free port); a second actor system
 // connects and allocates and releases through the pool proxies it is given.
+#include <atomic>
 #include <cmath>
+#include <memory>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -83,4 +86,68 @@ TEST(Loopback, ASecondNodeAllocatesAndReleasesThroughTheMiddleman) {
             EXPECT_EQ(pools[0].available, pools[0].capacity);
           },
           [](caf::error& err) { FAIL() << describe(err); });
+}
+
+TEST(Loopback, GrantsOfAHolderOnANodeThatDisconnectsReturn) {
+  Node server;
+  auto manager = spawn_manager(server.sys, Config{});
+  StopOnExit stop{manager};
+  auto port = server.sys.middleman().publish(manager, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << describe(port.error());
+  caf::scoped_actor self{server.sys};
+  auto server_status = [&] {
+    std::vector<PoolStatus> result;
+    self->request(manager, caf::infinite, status_atom::value)
+        .receive([&](std::vector<PoolStatus>& xs) { result = std::move(xs); },
+                 [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+    return result;
+  };
+  {
+    auto client = std::make_unique<Node>();
+    auto remote =
+        client->sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+    ASSERT_TRUE(remote) << describe(remote.error());
+    // An actor on the client node takes grants in two pools and keeps them.
+    caf::scoped_actor client_self{client->sys};
+    PoolDirectory pools;
+    client_self->request(*remote, caf::infinite, pools_atom::value)
+        .receive([&](PoolDirectory& d) { pools = std::move(d); },
+                 [&](caf::error& err) { FAIL() << describe(err); });
+    auto granted = std::make_shared<std::atomic<int>>(0);
+    auto module =
+        client->sys.spawn([=](caf::event_based_actor* me) -> caf::behavior {
+          for (auto type : {ResourceType::COMPUTATIONAL, ResourceType::MEMORY})
+            me->request(pools[type], caf::infinite, allocate_atom::value,
+                        ResourceRequest{"remote-module", type, Priority::NORMAL,
+                                        40.0f})
+                .then([=](ResourceAllocation&) { ++*granted; });
+          return {[](revoke_atom, const GrantNotice&) {}};
+        });
+    // Wait for both grants through the module's own monitor-free handshake:
+    // ask the server until it sees them (each ask is a real round trip).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (server_status()[0].held == 0 || server_status()[1].held == 0) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "grants never arrived";
+      std::this_thread::yield();
+    }
+    EXPECT_EQ(granted->load(), 2);
+    // The client node's network layer (the BASP broker) dies while the
+    // module lives on: for the server, that node has disconnected.
+    auto basp = client->sys.middleman().named_broker<caf::io::basp_broker>(
+        caf::atom("BASP"));
+    ASSERT_TRUE(basp);
+    caf::anon_send_exit(basp, caf::exit_reason::kill);
+    // The connection is gone: the pools heard their holder's proxy go down.
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      auto pools = server_status();
+      if (pools[0].held == 0 && pools[1].held == 0)
+        break;
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "grants of a disconnected node were not returned";
+      std::this_thread::yield();
+    }
+    caf::anon_send_exit(module, caf::exit_reason::user_shutdown);
+  }
 }
