@@ -117,6 +117,55 @@ caf::error unknown_grant(GrantId id, ResourceType type) {
                                            " pool (never made, or returned)");
 }
 
+// -- quotas and fair share ----------------------------------------------------
+
+QuotaState* quota_of(pool_state& st, const std::string& requester) {
+  if (st.quotas.empty())
+    return nullptr;
+  auto g = st.group_of.find(requester);
+  if (g == st.group_of.end())
+    return nullptr;
+  return &st.quotas.at(g->second);
+}
+
+/// The part of a guarantee its group does not use now.
+units unused_guarantee(const QuotaState& q) {
+  return std::max<units>(0, q.min - q.used);
+}
+
+/// What `requester` may be granted now: what is available plus its own
+/// reservations, less the unused guarantees of every other group.
+units grantable(const pool_state& st, const std::string& requester) {
+  auto result = st.ledger.grantable_to(requester);
+  if (st.quotas.empty())
+    return result;
+  const QuotaState* own = nullptr;
+  if (auto g = st.group_of.find(requester); g != st.group_of.end())
+    own = &st.quotas.at(g->second);
+  for (const auto& [name, q] : st.quotas)
+    if (&q != own)
+      result -= unused_guarantee(q);
+  return std::max<units>(0, result);
+}
+
+/// Tracks what a group uses as its members' holdings change.
+void note_group_change(pool_state& st, const std::string& requester,
+                       units delta) {
+  if (auto q = quota_of(st, requester))
+    q->used += delta;
+}
+
+/// A requester's share of the pool divided by its weight: the lower, the
+/// sooner it is served among requests of equal priority.
+double weighted_share(const pool_state& st, const std::string& requester) {
+  double weight = 1.0;
+  if (auto g = st.group_of.find(requester); g != st.group_of.end()) {
+    const auto& q = st.quotas.at(g->second);
+    weight = q.spec.weight;
+  }
+  return static_cast<double>(st.ledger.held_by(requester)) / weight;
+}
+
 // -- leases ------------------------------------------------------------------
 
 void watch(self_ptr self, const caf::actor_addr& holder) {
@@ -178,6 +227,7 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
       st, req.requester_id,
       std::min(amount, st.ledger.reserved_for(req.requester_id)));
   st.ledger.grant(req.requester_id, amount);
+  note_group_change(st, req.requester_id, amount);
   note_usage(st);
   ++st.allocation_count;
   auto id = st.next_id++;
@@ -222,6 +272,7 @@ void shrink_lease(self_ptr self, GrantId id, units amount) {
   auto& lease = i->second;
   advance_clock(st, self->clock().now());
   st.ledger.release(lease.requester, amount);
+  note_group_change(st, lease.requester, -amount);
   lease.amount -= amount;
   if (lease.revoked_by != 0) {
     auto p = st.preemptions.find(lease.revoked_by);
@@ -306,6 +357,12 @@ void sort_waiting(pool_state& st, pool_time now) {
               auto ly = effective_level(st, y, now);
               if (lx != ly)
                 return lx < ly;
+              // Equal priority: the requester with the smaller weighted
+              // share goes first (max-min fairness across requesters).
+              auto sx = weighted_share(st, x.request.requester_id);
+              auto sy = weighted_share(st, y.request.requester_id);
+              if (sx != sy)
+                return sx < sy;
               if (x.deadline != y.deadline)
                 return x.deadline < y.deadline;
               return x.seq < y.seq;
@@ -326,7 +383,7 @@ void try_preempt(self_ptr self, Waiter& w) {
   auto& st = self->state;
   if (w.preemption != 0)
     return;
-  auto lacking = w.amount - st.ledger.grantable_to(w.request.requester_id);
+  auto lacking = w.amount - grantable(st, w.request.requester_id);
   if (lacking <= 0)
     return;
   std::vector<std::map<GrantId, Lease>::iterator> candidates;
@@ -394,7 +451,7 @@ void serve_waiting(self_ptr self) {
   pool_time blocked_deadline;
   for (std::size_t i = 0; i < st.waiting.size();) {
     auto& w = st.waiting[i];
-    auto fits = w.amount <= st.ledger.grantable_to(w.request.requester_id);
+    auto fits = w.amount <= grantable(st, w.request.requester_id);
     if (fits && (!blocked || may_pass(w.request, now, blocked_deadline))) {
       auto id = grant(self, w.request, w.amount, w.holder);
       w.promise.deliver(allocation_of(st, w.request, w.amount, w.amount, id));
@@ -464,16 +521,26 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
                           to_string(st.type) + " but its capacity is " +
                           format_amount(to_amount(st.ledger.capacity())));
   }
+  if (auto q = quota_of(st, req.requester_id);
+      q != nullptr && q->max > 0 && q->used + amount > q->max) {
+    ++st.rejection_count;
+    return make_error(ec::exceeds_quota,
+                      "'" + req.requester_id + "' (group '" + q->spec.name +
+                          "') would hold " +
+                          format_amount(to_amount(q->used + amount)) + " of " +
+                          to_string(st.type) + ", its maximum is " +
+                          format_amount(to_amount(q->max)));
+  }
   auto now = self->clock().now();
   auto deadline = now + req.deadline;
   auto holder = self->current_sender() ? self->current_sender()->address()
                                        : caf::actor_addr{};
-  auto grantable = st.ledger.grantable_to(req.requester_id);
+  auto can_have = grantable(st, req.requester_id);
   pool_time blocker;
   auto may_go = st.waiting.empty() ||
                 !blocked_ahead(st, req, now, deadline, blocker) ||
                 may_pass(req, now, blocker);
-  if (amount <= grantable && may_go)
+  if (amount <= can_have && may_go)
     return allocation_of(st, req, amount, amount,
                          grant(self, req, amount, holder));
   if (req.deadline.count() > 0) {
@@ -493,14 +560,14 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     serve_waiting(self);
     return promise;
   }
-  if (req.priority == Priority::CRITICAL && grantable > 0 && may_go)
-    return allocation_of(st, req, amount, grantable,
-                         grant(self, req, grantable, holder));
+  if (req.priority == Priority::CRITICAL && can_have > 0 && may_go)
+    return allocation_of(st, req, amount, can_have,
+                         grant(self, req, can_have, holder));
   ++st.rejection_count;
   return make_error(
       ec::insufficient_resources,
       "requested " + format_amount(req.amount) + " of " + to_string(st.type) +
-          ", " + format_amount(to_amount(may_go ? grantable : 0)) +
+          ", " + format_amount(to_amount(may_go ? can_have : 0)) +
           " available" +
           (may_go ? "" : " before better-ranked waiting requests"));
 }
@@ -559,12 +626,16 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
     return err;
   if (auto bad = check_duration(ttl, "reservation time-to-live"))
     return bad;
-  if (wanted > st.ledger.available())
-    return make_error(ec::insufficient_resources,
-                      "cannot reserve " + format_amount(amount) + " of " +
-                          to_string(st.type) + ", " +
-                          format_amount(to_amount(st.ledger.available())) +
-                          " available");
+  // Other groups' unused guarantees are not available to reserve either.
+  auto reservable =
+      grantable(st, requester) - st.ledger.reserved_for(requester);
+  if (wanted > reservable)
+    return make_error(
+        ec::insufficient_resources,
+        "cannot reserve " + format_amount(amount) + " of " +
+            to_string(st.type) + ", " +
+            format_amount(to_amount(std::max<units>(0, reservable))) +
+            " available");
   auto now = self->clock().now();
   advance_clock(st, now);
   st.ledger.reserve(requester, wanted);
@@ -600,6 +671,62 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
     }
   }
   serve_waiting(self);
+}
+
+caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
+  auto& st = self->state;
+  if (spec.name.empty())
+    return make_error(ec::invalid_quota, "a quota needs a group name");
+  auto bad = [&](const std::string& why) -> caf::result<Quota> {
+    return make_error(ec::invalid_quota, "quota '" + spec.name + "' on " +
+                                             to_string(st.type) + ": " + why);
+  };
+  for (float x : {spec.min, spec.max, spec.weight})
+    if (!std::isfinite(x) || x < 0 || x > max_amount)
+      return bad("min, max and weight must be finite, >= 0 and <= 1e12");
+  if (spec.weight <= 0)
+    return bad("weight must be above 0");
+  if (spec.max > 0 && spec.min > spec.max)
+    return bad("min " + format_amount(spec.min) + " is above max " +
+               format_amount(spec.max));
+  auto members =
+      spec.members.empty() ? std::vector<std::string>{spec.name} : spec.members;
+  for (const auto& m : members) {
+    if (m.empty())
+      return bad("a member id is empty");
+    auto g = st.group_of.find(m);
+    if (g != st.group_of.end() && g->second != spec.name)
+      return bad("'" + m + "' is already in group '" + g->second + "'");
+  }
+  // A quota that limits nothing (no minimum, no maximum, weight 1, no
+  // members) removes the group's quota.
+  bool remove = spec.min == 0 && spec.max == 0 && spec.weight == 1.0f &&
+                spec.members.empty();
+  units guarantees = to_units(spec.min);
+  for (const auto& [name, q] : st.quotas)
+    if (name != spec.name)
+      guarantees += q.min;
+  if (!remove && guarantees > st.ledger.capacity())
+    return bad("the guarantees would add up to " +
+               format_amount(to_amount(guarantees)) + ", above the capacity");
+  // Replace the group: drop its old members, then add the new ones.
+  for (auto i = st.group_of.begin(); i != st.group_of.end();)
+    i = i->second == spec.name ? st.group_of.erase(i) : std::next(i);
+  st.quotas.erase(spec.name);
+  if (!remove) {
+    QuotaState q;
+    q.spec = spec;
+    q.spec.members = members;
+    q.min = to_units(spec.min);
+    q.max = to_units(spec.max);
+    for (const auto& m : members) {
+      st.group_of[m] = spec.name;
+      q.used += st.ledger.held_by(m);
+    }
+    st.quotas.emplace(spec.name, std::move(q));
+  }
+  serve_waiting(self);
+  return spec;
 }
 
 } // namespace
@@ -729,6 +856,9 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         serve_waiting(self);
         return st.ledger.status(st.type);
       },
+      [=](quota_atom, const Quota& spec) -> caf::result<Quota> {
+        return set_quota(self, spec);
+      },
       [=](policy_atom, const PoolPolicy& policy) {
         self->state.policy = policy;
       },
@@ -743,6 +873,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         st.leases_of_requester.clear();
         st.leases_of_holder.clear();
         st.ledger.clear();
+        for (auto& [name, q] : st.quotas)
+          q.used = 0;
         restart_statistics(st, self->clock().now());
         return st.ledger.status(st.type);
       },

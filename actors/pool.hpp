@@ -64,6 +64,14 @@ struct Preemption {
   std::vector<GrantId> victims;
 };
 
+/// A quota in units, with what its group uses now.
+struct QuotaState {
+  Quota spec;
+  units min = 0;
+  units max = 0;  // 0 = none
+  units used = 0; // held by the group's members
+};
+
 struct pool_state {
   ResourceType type = ResourceType::COMPUTATIONAL;
   PoolPolicy policy;
@@ -78,6 +86,8 @@ struct pool_state {
   std::vector<Waiter> waiting;
   std::map<std::uint64_t, Preemption> preemptions;
   std::uint64_t next_id = 1; // grants, reservations, waiters, preemptions
+  std::map<std::string, QuotaState> quotas;              // by group name
+  std::unordered_map<std::string, std::string> group_of; // requester -> group
 
   // Statistics since spawn or the last reset. Usage is held + reserved.
   units peak_usage = 0;

@@ -67,6 +67,13 @@ using pool_actor = caf::typed_actor<
     // Changes the capacity; refused (capacity_below_usage) below held +
     // reserved.
     caf::replies_to<capacity_atom, double>::with<PoolStatus>,
+    // Sets (or, with min = max = 0, weight 1 and no members, removes) a quota
+    // for a requester group: a request that would take the group above `max` is
+    // refused at once (exceeds_quota); the unused part of `min` is withheld
+    // from everybody else; contended capacity is shared by `weight`. Errors:
+    // invalid_quota (min > max, negative, guarantees above capacity, a
+    // requester in two groups).
+    caf::replies_to<quota_atom, Quota>::with<Quota>,
     // Replaces the waiting and preemption policy.
     caf::reacts_to<policy_atom, PoolPolicy>,
     // Back to the initial state: nothing held, reserved or waiting (waiting

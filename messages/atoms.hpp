@@ -23,6 +23,7 @@ using renew_atom = caf::atom_constant<caf::atom("renew")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using policy_atom = caf::atom_constant<caf::atom("policy")>;
+using quota_atom = caf::atom_constant<caf::atom("quota")>;
 // Timers a pool sends itself.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;

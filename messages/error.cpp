@@ -48,6 +48,10 @@ const char* to_string(ec x) {
       return "cancelled";
     case ec::unknown_request:
       return "unknown_request";
+    case ec::exceeds_quota:
+      return "exceeds_quota";
+    case ec::invalid_quota:
+      return "invalid_quota";
   }
   return "unknown_error_code";
 }

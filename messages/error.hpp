@@ -36,6 +36,8 @@ enum class ec : std::uint8_t {
   deadline_expired,        // a waiting request was not granted in time
   cancelled,               // a waiting request was cancelled
   unknown_request,         // no waiting request with that id
+  exceeds_quota,           // above the requester group's maximum
+  invalid_quota,           // min > max, negative values, guarantees > capacity
 };
 
 const char* to_string(ec x);

@@ -300,6 +300,23 @@ typename Inspector::result_type inspect(Inspector& f, GrantNotice& x) {
            x.resource_type, x.amount, x.reason, x.grace);
 }
 
+/// Per requester group and type: a guaranteed minimum, a maximum and a
+/// fair-share weight. `members` lists the requester ids of the group; an
+/// empty list means the group is the single requester named `name`.
+struct Quota {
+  std::string name;
+  std::vector<std::string> members;
+  float min = 0.0f;    // guaranteed: withheld from others while unused
+  float max = 0.0f;    // 0 = no maximum
+  float weight = 1.0f; // share of contended capacity relative to others
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Quota& x) {
+  return f(caf::meta::type_name("Quota"), x.name, x.members, x.min, x.max,
+           x.weight);
+}
+
 /// How a pool orders waiting requests and preempts.
 struct PoolPolicy {
   std::chrono::nanoseconds aging_interval = std::chrono::seconds(1);

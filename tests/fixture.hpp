@@ -80,6 +80,11 @@ public:
   /// The reply behind a handle from send_request(), which must have arrived.
   template <class Result, class ResponseHandle>
   caf::expected<Result> reply_of(ResponseHandle& handle) {
+    // Never block on a reply that is not there: fail the test instead.
+    if (!has_reply()) {
+      ADD_FAILURE() << "no reply has arrived";
+      return caf::make_error(caf::sec::request_timeout);
+    }
     caf::expected<Result> result{caf::sec::unexpected_response};
     handle.receive([&](Result& reply) { result = std::move(reply); },
                    [&](caf::error& err) { result = std::move(err); });

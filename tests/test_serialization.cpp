@@ -650,8 +650,10 @@ TEST(SerializationErrors, DescribeNamesEveryCode) {
                          "invalid_duration",
                          "deadline_expired",
                          "cancelled",
-                         "unknown_request"};
-  const auto last = static_cast<int>(ec::unknown_request);
+                         "unknown_request",
+                         "exceeds_quota",
+                         "invalid_quota"};
+  const auto last = static_cast<int>(ec::invalid_quota);
   ASSERT_EQ(last, static_cast<int>(std::size(names)));
   for (int i = 1; i <= last; ++i) {
     auto code = static_cast<ec>(i);
