@@ -257,6 +257,11 @@ ResourceManager::try_cancel_request(const std::string& requester_id,
   return call_pool<bool>(type, cancel_atom::value, requester_id, request_id);
 }
 
+caf::expected<Quota> ResourceManager::try_set_quota(ResourceType type,
+                                                    const Quota& quota) {
+  return call_pool<Quota>(type, quota_atom::value, quota);
+}
+
 caf::expected<PoolStatus>
 ResourceManager::try_reserve(const std::string& requester_id, ResourceType type,
                              float amount) {

@@ -100,6 +100,10 @@ public:
                                          ResourceType type,
                                          std::uint64_t request_id);
 
+  /// Sets a quota for a requester group on one type (see pool_actor's
+  /// quota_atom in messages/actors.hpp).
+  caf::expected<Quota> try_set_quota(ResourceType type, const Quota& quota);
+
   caf::expected<float> try_cancel_reservation(const std::string& requester_id,
                                               ResourceType type);
 
