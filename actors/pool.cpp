@@ -236,10 +236,7 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
       req.ttl.count() > 0, now + req.ttl, 0};
   st.leases.emplace(id, std::move(lease));
   st.leases_of_requester[req.requester_id].push_back(id);
-  if (holder) {
-    st.leases_of_holder[holder].insert(id);
-    watch(self, holder);
-  }
+  watch(self, holder);
   if (req.ttl.count() > 0)
     self->delayed_send(self, req.ttl, expire_atom::value, id);
   return id;
@@ -287,18 +284,10 @@ void shrink_lease(self_ptr self, GrantId id, units amount) {
   }
   if (lease.amount > 0)
     return;
+  // An emptied list is kept for the requester's next grant: modules come
+  // back, and dropping it would cost an allocation per grant (reset clears).
   auto& ids = st.leases_of_requester[lease.requester];
   ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-  if (ids.empty())
-    st.leases_of_requester.erase(lease.requester);
-  if (lease.holder) {
-    auto h = st.leases_of_holder.find(lease.holder);
-    if (h != st.leases_of_holder.end()) {
-      h->second.erase(id);
-      if (h->second.empty())
-        st.leases_of_holder.erase(h);
-    }
-  }
   st.leases.erase(i);
 }
 
@@ -602,12 +591,12 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
                           " of " + to_string(st.type) + " but holds " +
                           format_amount(to_amount(held)));
   auto returned = std::min(wanted, held);
-  // Newest grants first.
-  auto ids = st.leases_of_requester[requester];
-  auto left = returned;
-  for (auto i = ids.rbegin(); i != ids.rend() && left > 0; ++i) {
-    auto part = std::min(left, st.leases.at(*i).amount);
-    shrink_lease(self, *i, part);
+  // Newest grants first (shrink_lease removes emptied ones from the back).
+  auto& ids = st.leases_of_requester[requester];
+  for (auto left = returned; left > 0 && !ids.empty();) {
+    auto newest = ids.back();
+    auto part = std::min(left, st.leases.at(newest).amount);
+    shrink_lease(self, newest, part);
     left -= part;
   }
   auto receipt = receipt_of(st, requester, returned);
@@ -656,12 +645,14 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
 void holder_down(self_ptr self, const caf::actor_addr& holder) {
   auto& st = self->state;
   st.monitored.erase(holder);
-  auto h = st.leases_of_holder.find(holder);
-  if (h != st.leases_of_holder.end()) {
-    std::vector<GrantId> ids{h->second.begin(), h->second.end()};
-    for (auto id : ids)
-      shrink_lease(self, id, st.leases.at(id).amount);
-  }
+  // Holders die rarely and grants are made often: find a dead holder's
+  // leases by scanning rather than keeping an index up to date per grant.
+  std::vector<GrantId> ids;
+  for (const auto& [id, lease] : st.leases)
+    if (lease.holder == holder)
+      ids.push_back(id);
+  for (auto id : ids)
+    shrink_lease(self, id, st.leases.at(id).amount);
   for (auto w = st.waiting.begin(); w != st.waiting.end();) {
     if (w->holder == holder) {
       drop_waiter(self, w);
@@ -871,7 +862,6 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         st.reservations.clear();
         st.leases.clear();
         st.leases_of_requester.clear();
-        st.leases_of_holder.clear();
         st.ledger.clear();
         for (auto& [name, q] : st.quotas)
           q.used = 0;

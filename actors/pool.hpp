@@ -79,8 +79,6 @@ struct pool_state {
 
   std::map<GrantId, Lease> leases; // ids grow: newest last
   std::unordered_map<std::string, std::vector<GrantId>> leases_of_requester;
-  std::unordered_map<caf::actor_addr, std::unordered_set<GrantId>>
-      leases_of_holder;
   std::unordered_set<caf::actor_addr> monitored;
   std::map<std::uint64_t, Reservation> reservations;
   std::vector<Waiter> waiting;

@@ -10,6 +10,11 @@
 //           directly by 1 and by `threads` plain threads
 //   facade  rros::ResourceManager (its own actor_system), called by 1 and by
 //           `threads` plain threads
+//   mixed   4 event-based client actors at once in the shared system against
+//           a second manager's COMPUTATIONAL pool of capacity 25: each cycle
+//           allocates 10 units (NORMAL, deadline 1 s, so some wait) and
+//           releases the grant by id, every 10th cycle by requester and
+//           amount (exact); its latencies are whole cycles
 //
 // One "op" is one allocate or one release round trip (call); a cycle is an
 // allocate followed by an exact release of the same amount. Each figure is
@@ -368,6 +373,224 @@ std::string check_ledger(const caf::expected<PoolStatus>& status,
   return {};
 }
 
+// -- the mixed workload ------------------------------------------------------
+
+/// Concurrent client actors of the mixed part.
+constexpr int mixed_clients = 4;
+
+/// Units every mixed allocation asks for.
+constexpr float mixed_amount = 10.0f;
+
+/// Capacity of the mixed part's COMPUTATIONAL pool: two grants of
+/// `mixed_amount` fit, three do not, so some of the four clients must wait.
+constexpr float mixed_capacity = 25.0f;
+
+/// Deadline of every mixed allocation: it waits at most this long.
+constexpr auto mixed_deadline = std::chrono::milliseconds(1000);
+
+/// Every this many cycles a client releases by requester and amount
+/// (ReleaseMode::exact) instead of by grant id.
+constexpr int mixed_release_by_amount_every = 10;
+
+/// An allocation is "slow" when it took longer than this many times the
+/// run's median allocation (the wait itself is not observable).
+constexpr double mixed_slow_factor = 10.0;
+
+/// State of one mixed client actor, shared with the main thread (which reads
+/// it only after `finished` is ready).
+struct MixedClient {
+  pool_actor pool;
+  std::string requester;
+  ResourceRequest request;
+  int warmup = 0;
+  int measured = 0;
+  int done = 0;
+  steady::time_point cycle_start;
+  steady::time_point started;
+  steady::time_point stopped;
+  std::vector<double> cycle_ns;    // allocate (with any wait) + release
+  std::vector<double> allocate_ns; // allocate alone (with any wait)
+  std::string error;
+  bool reported = false;
+  std::promise<void> finished;
+};
+
+using mixed_client_ptr = std::shared_ptr<MixedClient>;
+
+void mixed_finish(caf::event_based_actor* self, const mixed_client_ptr& c) {
+  if (!c->reported) {
+    c->reported = true;
+    c->stopped = steady::now();
+    c->finished.set_value();
+  }
+  self->quit();
+}
+
+void mixed_fail(caf::event_based_actor* self, const mixed_client_ptr& c,
+                std::string what) {
+  if (!c->reported)
+    c->error = std::move(what);
+  mixed_finish(self, c);
+}
+
+/// Checks one mixed allocate; returns an error text or "".
+std::string check_mixed_allocation(const ResourceAllocation& x,
+                                   const std::string& requester) {
+  if (!x.fully_satisfied || x.allocated_amount != mixed_amount ||
+      x.grant_id == 0 || x.requester_id != requester ||
+      x.resource_type != ResourceType::COMPUTATIONAL) {
+    std::ostringstream out;
+    out << "allocate of " << mixed_amount << " for '" << requester
+        << "' was not fully satisfied (got " << x.allocated_amount
+        << ", fully_satisfied=" << x.fully_satisfied
+        << ", grant_id=" << x.grant_id << ")";
+    return out.str();
+  }
+  return {};
+}
+
+/// Checks one mixed release (by id or exact); returns an error text or "".
+std::string check_mixed_receipt(const ReleaseReceipt& x,
+                                const std::string& requester) {
+  if (x.released_amount != mixed_amount || x.still_held != 0 ||
+      x.requester_id != requester ||
+      x.resource_type != ResourceType::COMPUTATIONAL) {
+    std::ostringstream out;
+    out << "release of " << mixed_amount << " by '" << requester
+        << "' was not exact (released " << x.released_amount << ", still held "
+        << x.still_held << ")";
+    return out.str();
+  }
+  return {};
+}
+
+/// One mixed cycle: allocate (may wait), then release the grant by id, or
+/// every `mixed_release_by_amount_every`th cycle by requester and amount.
+void mixed_next_cycle(caf::event_based_actor* self, mixed_client_ptr c) {
+  if (c->done == c->warmup) {
+    c->started = steady::now();
+  } else if (c->done == c->warmup + c->measured) {
+    mixed_finish(self, c);
+    return;
+  }
+  bool timed = c->done >= c->warmup;
+  bool by_amount = (c->done + 1) % mixed_release_by_amount_every == 0;
+  c->request.request_id = static_cast<std::uint64_t>(c->done) + 1;
+  c->cycle_start = steady::now();
+  self->request(c->pool, caf::infinite, allocate_atom::value, c->request)
+      .then(
+          [=](ResourceAllocation& allocation) {
+            auto allocated = steady::now();
+            if (auto err = check_mixed_allocation(allocation, c->requester);
+                !err.empty()) {
+              mixed_fail(self, c, err);
+              return;
+            }
+            auto on_receipt = [=](ReleaseReceipt& receipt) {
+              auto now = steady::now();
+              if (auto err = check_mixed_receipt(receipt, c->requester);
+                  !err.empty()) {
+                mixed_fail(self, c, err);
+                return;
+              }
+              if (timed) {
+                c->allocate_ns.push_back(ns_between(c->cycle_start, allocated));
+                c->cycle_ns.push_back(ns_between(c->cycle_start, now));
+              }
+              ++c->done;
+              mixed_next_cycle(self, c);
+            };
+            auto on_error = [=](caf::error& err) {
+              mixed_fail(self, c, "release failed: " + describe(err));
+            };
+            if (by_amount)
+              self->request(c->pool, caf::infinite, release_atom::value,
+                            c->requester, mixed_amount, ReleaseMode::exact)
+                  .then(on_receipt, on_error);
+            else
+              self->request(c->pool, caf::infinite, release_atom::value,
+                            allocation.grant_id)
+                  .then(on_receipt, on_error);
+          },
+          [=](caf::error& err) {
+            mixed_fail(self, c, "allocate failed: " + describe(err));
+          });
+}
+
+caf::behavior mixed_client(caf::event_based_actor* self, mixed_client_ptr c) {
+  mixed_next_cycle(self, c);
+  // No lease here has a time-to-live or is preemptable: a revoke is a bug.
+  return {
+      [=](revoke_atom, const GrantNotice& notice) {
+        mixed_fail(self, c,
+                   "grant " + std::to_string(notice.grant_id) + " was revoked");
+      },
+  };
+}
+
+/// What one run of the mixed part measured.
+struct MixedSample {
+  Sample sample; // latencies of whole cycles; ops = 2 per cycle
+  double slow_allocations = 0;
+};
+
+/// Runs `mixed_clients` client actors at once against `pool`, each doing the
+/// warm-up and then operations / mixed_clients measured cycles.
+MixedSample drive_mixed(caf::actor_system& sys, const pool_actor& pool, int run,
+                        int operations) {
+  MixedSample result;
+  int cycles = std::max(1, operations / mixed_clients);
+  std::vector<mixed_client_ptr> clients;
+  std::vector<std::future<void>> futures;
+  for (int i = 0; i < mixed_clients; ++i) {
+    auto c = std::make_shared<MixedClient>();
+    c->pool = pool;
+    c->requester =
+        "bench-mixed-" + std::to_string(run) + "-" + std::to_string(i);
+    c->request =
+        ResourceRequest{c->requester, ResourceType::COMPUTATIONAL,
+                        Priority::NORMAL, mixed_amount, mixed_deadline};
+    c->warmup = warmup_cycles;
+    c->measured = cycles;
+    c->cycle_ns.reserve(static_cast<std::size_t>(cycles));
+    c->allocate_ns.reserve(static_cast<std::size_t>(cycles));
+    futures.push_back(c->finished.get_future());
+    clients.push_back(std::move(c));
+  }
+  for (auto& c : clients)
+    sys.spawn(mixed_client, c);
+  auto deadline = steady::now() + part_deadline;
+  for (auto& f : futures)
+    if (f.wait_until(deadline) != std::future_status::ready) {
+      result.sample.error = "the mixed clients did not finish within " +
+                            std::to_string(part_deadline.count()) + " s";
+      return result;
+    }
+  std::vector<double> allocate_ns;
+  auto first = clients.front()->started;
+  auto last = clients.front()->stopped;
+  for (auto& c : clients) {
+    if (!c->error.empty()) {
+      result.sample.error = c->error;
+      return result;
+    }
+    first = std::min(first, c->started);
+    last = std::max(last, c->stopped);
+    result.sample.latency_ns.insert(result.sample.latency_ns.end(),
+                                    c->cycle_ns.begin(), c->cycle_ns.end());
+    allocate_ns.insert(allocate_ns.end(), c->allocate_ns.begin(),
+                       c->allocate_ns.end());
+  }
+  result.sample.ops = 2 * static_cast<std::size_t>(cycles) *
+                      static_cast<std::size_t>(mixed_clients);
+  result.sample.seconds = ns_between(first, last) / 1e9;
+  auto threshold = mixed_slow_factor * median(allocate_ns);
+  result.slow_allocations = static_cast<double>(
+      std::count_if(allocate_ns.begin(), allocate_ns.end(),
+                    [&](double x) { return x > threshold; }));
+  return result;
+}
+
 // -- the mutex baseline ------------------------------------------------------
 
 /// The seed's design: one mutex per resource type guarding a usage counter
@@ -645,11 +868,23 @@ std::string bench(const BenchOptions& opts) {
   print_settings("settings.shared_system", settings_of(sys));
   print_settings("settings.facade_system", facade_settings);
   print("settings.client_actor.request_timeout", "infinite");
+  print("settings.mixed",
+        "clients=" + std::to_string(mixed_clients) + " capacity=" +
+            fixed(mixed_capacity, 0) + " amount=" + fixed(mixed_amount, 0) +
+            " deadline_ms=" + std::to_string(mixed_deadline.count()) +
+            " release_by_amount_every=" +
+            std::to_string(mixed_release_by_amount_every) + " slow=allocate>" +
+            fixed(mixed_slow_factor, 0) + "x_run_median_allocate");
 
   auto config = Config{}.with(capacity);
   if (!config)
     return "bad bench configuration: " + describe(config.error());
   auto manager = spawn_manager(sys, *config);
+  auto mixed_config = Config{}.with(ConfigMap{
+      {Config::capacity_key(ResourceType::COMPUTATIONAL), mixed_capacity}});
+  if (!mixed_config)
+    return "bad mixed configuration: " + describe(mixed_config.error());
+  auto mixed_manager = spawn_manager(sys, *mixed_config);
   auto floor_actor = sys.spawn(echo);
   // Ends both before the system's destructor waits for every actor.
   struct ShutDown {
@@ -659,25 +894,31 @@ std::string bench(const BenchOptions& opts) {
     }
   } shut_down{[&] {
     caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(mixed_manager, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(floor_actor, caf::exit_reason::user_shutdown);
   }};
-  pool_actor pool;
-  {
+  auto computational_pool = [&](const manager_actor& owner,
+                                pool_actor& result) {
     caf::scoped_actor self{sys};
     std::string err;
-    self->request(manager, std::chrono::seconds(10), pools_atom::value)
+    self->request(owner, std::chrono::seconds(10), pools_atom::value)
         .receive(
             [&](PoolDirectory& dir) {
               if (dir.pools.size() != resource_type_count)
                 err = "the manager lists " + std::to_string(dir.pools.size()) +
                       " pools";
               else
-                pool = dir[ResourceType::COMPUTATIONAL];
+                result = dir[ResourceType::COMPUTATIONAL];
             },
             [&](caf::error& e) { err = "pools_atom failed: " + describe(e); });
-    if (!err.empty())
-      return err;
-  }
+    return err;
+  };
+  pool_actor pool;
+  if (auto err = computational_pool(manager, pool); !err.empty())
+    return err;
+  pool_actor mixed_pool;
+  if (auto err = computational_pool(mixed_manager, mixed_pool); !err.empty())
+    return "mixed manager: " + err;
 
   MutexBaseline baseline{bench_capacity};
   ThreadClients mutex_one{"mutex", 1};
@@ -692,6 +933,9 @@ std::string bench(const BenchOptions& opts) {
   Series mutexn{"mutex." + tn + ".alloc_release", {}};
   Series facade1{"facade.t1.alloc_release", {}};
   Series facaden{"facade." + tn + ".alloc_release", {}};
+  const std::string mixed_name = "mixed.c" + std::to_string(mixed_clients);
+  Series mixed{mixed_name, {}};
+  std::vector<double> mixed_slow;
 
   auto check_mutex = [&](const std::string& part) -> std::string {
     auto [usage, holders] = baseline.status(ResourceType::COMPUTATIONAL);
@@ -741,6 +985,19 @@ std::string bench(const BenchOptions& opts) {
       return part("diag.floor_with_request_timeout") + ": " + s.error;
     floor_timeout.runs.push_back(figures_of(s, s));
 
+    // Mixed workload: concurrent clients that wait for each other.
+    {
+      auto m = drive_mixed(sys, mixed_pool, r, opts.operations);
+      if (!m.sample.error.empty())
+        return part(mixed_name) + ": " + m.sample.error;
+      if (auto err =
+              check_ledger(pool_status(sys, mixed_pool), part(mixed_name));
+          !err.empty())
+        return err;
+      mixed.runs.push_back(figures_of(m.sample, m.sample));
+      mixed_slow.push_back(m.slow_allocations);
+    }
+
     // Mutex baseline: latencies from a timed pass, throughput from an
     // untimed one (a clock read costs about as much as a whole call here).
     for (auto* clients : {&mutex_one, &mutex_n}) {
@@ -787,6 +1044,12 @@ std::string bench(const BenchOptions& opts) {
         fixed(ratio(f.throughput, a.throughput), 2));
   print("ratio.facade_vs_mutex_p50", fixed(ratio(c.p50_us, m.p50_us), 2));
   print("ratio.facade_vs_floor_p50", fixed(ratio(c.p50_us, f.p50_us), 2));
+  // Mixed: one line per figure; its latencies are whole cycles (two ops), so
+  // a p50 ratio of 2.00 is per-op parity with the uncontended actor path.
+  print(mixed);
+  print(mixed_name + ".slow_allocations_per_run", fixed(median(mixed_slow), 1));
+  print("ratio.mixed_vs_actor_p50",
+        fixed(ratio(mixed.medians().p50_us, a.p50_us), 2));
   // Diagnostic: what a finite CAF request timeout adds to the floor.
   print(floor_timeout);
   auto t = floor_timeout.medians();
