@@ -444,7 +444,15 @@ void serve_waiting(self_ptr self) {
     if (fits && (!blocked || may_pass(w.request, now, blocked_deadline))) {
       auto id = grant(self, w.request, w.amount, w.holder);
       w.promise.deliver(allocation_of(st, w.request, w.amount, w.amount, id));
+      // Ending a preemption returns what its asker did not need: requests
+      // already passed may fit now, so look at the queue again from the top.
+      bool returns_capacity = w.preemption != 0;
       drop_waiter(self, st.waiting.begin() + static_cast<std::ptrdiff_t>(i));
+      if (returns_capacity && blocked) {
+        sort_waiting(st, now);
+        i = 0;
+        blocked = false;
+      }
       continue;
     }
     if (!blocked) {
