@@ -46,6 +46,13 @@ caf::error check_requester(const std::string& requester) {
   return caf::none;
 }
 
+/// Checks a requester id and an amount together (releases, reservations).
+units checked_order(const std::string& requester, double amount,
+                    caf::error& err) {
+  err = check_requester(requester);
+  return err ? 0 : checked_units(amount, err);
+}
+
 /// Adds the usage since the last change to the time-weighted integral.
 void advance_clock(pool_state& st, caf::actor_clock::time_point now) {
   auto usage = st.ledger.held() + st.ledger.reserved();
@@ -583,10 +590,8 @@ ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
 caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
                                     float amount, ReleaseMode mode) {
   auto& st = self->state;
-  if (auto err = check_requester(requester))
-    return err;
   caf::error err;
-  auto wanted = checked_units(amount, err);
+  auto wanted = checked_order(requester, amount, err);
   if (err)
     return err;
   auto held = st.ledger.held_by(requester);
@@ -615,10 +620,8 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
 caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
                                 float amount, std::chrono::nanoseconds ttl) {
   auto& st = self->state;
-  if (auto err = check_requester(requester))
-    return err;
   caf::error err;
-  auto wanted = checked_units(amount, err);
+  auto wanted = checked_order(requester, amount, err);
   if (err)
     return err;
   if (auto bad = check_duration(ttl, "reservation time-to-live"))
