@@ -37,6 +37,7 @@ bool CallJob::wait(caf::timespan timeout) {
       return true;
     std::this_thread::yield();
   }
+  // Parks this caller only; the lock guards no shared state.
   std::unique_lock<std::mutex> guard{park_mutex_};
   return park_cv_.wait_until(guard, deadline, [this] {
     return done_.load(std::memory_order_acquire);
@@ -45,6 +46,7 @@ bool CallJob::wait(caf::timespan timeout) {
 
 void CallJob::complete() {
   {
+    // Held only so that a parked caller cannot miss the wake-up.
     std::lock_guard<std::mutex> guard{park_mutex_};
     done_.store(true, std::memory_order_release);
   }

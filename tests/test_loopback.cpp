@@ -123,15 +123,24 @@ TEST(Loopback, GrantsOfAHolderOnANodeThatDisconnectsReturn) {
                 .then([=](ResourceAllocation&) { ++*granted; });
           return {[](revoke_atom, const GrantNotice&) {}};
         });
-    // Wait for both grants through the module's own monitor-free handshake:
-    // ask the server until it sees them (each ask is a real round trip).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (server_status()[0].held == 0 || server_status()[1].held == 0) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-          << "grants never arrived";
-      std::this_thread::yield();
-    }
-    EXPECT_EQ(granted->load(), 2);
+    // Real sockets: wait (bounded, each check a real round trip) until both
+    // sides have seen what the test expects.
+    auto eventually = [&](auto condition) {
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline)
+          return false;
+        std::this_thread::yield();
+      }
+      return true;
+    };
+    auto holds = [&](bool expected) {
+      auto pools = server_status();
+      return (pools[0].held > 0) == expected && (pools[1].held > 0) == expected;
+    };
+    ASSERT_TRUE(eventually([&] { return granted->load() == 2 && holds(true); }))
+        << "grants never arrived";
     // The client node's network layer (the BASP broker) dies while the
     // module lives on: for the server, that node has disconnected.
     auto basp = client->sys.middleman().named_broker<caf::io::basp_broker>(
@@ -139,15 +148,8 @@ TEST(Loopback, GrantsOfAHolderOnANodeThatDisconnectsReturn) {
     ASSERT_TRUE(basp);
     caf::anon_send_exit(basp, caf::exit_reason::kill);
     // The connection is gone: the pools heard their holder's proxy go down.
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      auto pools = server_status();
-      if (pools[0].held == 0 && pools[1].held == 0)
-        break;
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-          << "grants of a disconnected node were not returned";
-      std::this_thread::yield();
-    }
+    EXPECT_TRUE(eventually([&] { return holds(false); }))
+        << "grants of a disconnected node were not returned";
     caf::anon_send_exit(module, caf::exit_reason::user_shutdown);
   }
 }
