@@ -1,11 +1,18 @@
 #include "messages/type_ids.hpp"
 
 #include "messages/error.hpp"
+// The subsystems' own type-ID blocks.
+#include "messages/memory_messages.hpp"
+#include "messages/monitor_messages.hpp"
+#include "messages/predictor_messages.hpp"
 
 namespace rros {
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::rros>();
+  cfg.add_message_types<caf::id_block::rros_memory>();
+  cfg.add_message_types<caf::id_block::rros_monitor>();
+  cfg.add_message_types<caf::id_block::rros_predictor>();
   cfg.add_error_category(
       caf::atom("rros"),
       [](std::uint8_t code, caf::atom_value,

@@ -1,0 +1,18 @@
+// Messages, atoms and typed interfaces of prediction and load balancing
+// (predictor and balancer actors), with their own CAF type-ID block (offset 200
+// past rros's first block so the blocks never collide). Include it where these
+// messages are used; messages/type_ids.cpp registers the block.
+#pragma once
+
+#include <caf/type_id.hpp>
+
+#include "messages/actors.hpp"
+
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+
+namespace rros {} // namespace rros
+
+CAF_BEGIN_TYPE_ID_BLOCK(rros_predictor, caf::first_custom_type_id + 200)
+
+CAF_END_TYPE_ID_BLOCK(rros_predictor)
