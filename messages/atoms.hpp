@@ -24,6 +24,12 @@ using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using policy_atom = caf::atom_constant<caf::atom("policy")>;
 using quota_atom = caf::atom_constant<caf::atom("quota")>;
+// Between subsystems: a pool's ledger changed (pool -> monitor), a utilization
+// sample (monitor -> subscribers), what a degraded type sheds (monitor ->
+// pool).
+using usage_atom = caf::atom_constant<caf::atom("usage")>;
+using sample_atom = caf::atom_constant<caf::atom("sample")>;
+using shed_atom = caf::atom_constant<caf::atom("shed")>;
 // Timers a pool sends itself.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;

@@ -76,6 +76,8 @@ const char* to_string(RevokeReason x) {
       return "expired";
     case RevokeReason::preempted:
       return "preempted";
+    case RevokeReason::shed:
+      return "shed";
   }
   return "unknown";
 }

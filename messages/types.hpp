@@ -16,6 +16,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/none.hpp>
+#include <caf/timestamp.hpp>
 
 namespace rros {
 
@@ -280,6 +281,8 @@ typename Inspector::result_type inspect(Inspector& f, ReleaseReceipt& x) {
 enum class RevokeReason : std::uint8_t {
   expired,   // its time-to-live ran out (reclaimed already)
   preempted, // a higher priority needs it: reclaimed after `grace`
+  shed,      // its type is degraded and its priority is shed: reclaimed
+             // after `grace`
 };
 
 const char* to_string(RevokeReason x);
@@ -328,6 +331,38 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, PoolPolicy& x) {
   return f(caf::meta::type_name("PoolPolicy"), x.aging_interval,
            x.preemption_grace, x.max_preemptions_per_round);
+}
+
+/// What a degraded type's pool sheds (the monitor sends it with shed_atom).
+/// Requests at `refuse_from` or a lower priority (a larger value) are
+/// refused; preemptable grants at those priorities are revoked with notice
+/// when `revoke_preemptable`. A default ShedPolicy sheds nothing.
+struct ShedPolicy {
+  bool degraded = false;
+  Priority refuse_from = Priority::IDLE;
+  bool revoke_preemptable = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ShedPolicy& x) {
+  return f(caf::meta::type_name("ShedPolicy"), x.degraded, x.refuse_from,
+           x.revoke_preemptable);
+}
+
+/// One observation of a type's utilization (the monitor sends it to sample
+/// subscribers, the predictor among them, with sample_atom).
+struct UtilizationSample {
+  ResourceType type = ResourceType::COMPUTATIONAL;
+  float utilization = 0.0f; // (held + reserved) / capacity, 0..1
+  double used = 0.0;        // held + reserved, in amount
+  double capacity = 0.0;    // in amount
+  caf::timestamp at;        // the monitor's clock (virtual in tests)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, UtilizationSample& x) {
+  return f(caf::meta::type_name("UtilizationSample"), x.type, x.utilization,
+           x.used, x.capacity, x.at);
 }
 
 } // namespace rros
