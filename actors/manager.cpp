@@ -1,7 +1,9 @@
 #include "actors/manager.hpp"
 
+#include <algorithm>
 #include <memory>
 
+#include "actors/bundle_coordinator.hpp"
 #include "actors/pool.hpp"
 #include "messages/error.hpp"
 
@@ -21,6 +23,24 @@ void spawn_pool(self_ptr self, ResourceType type) {
   auto child = self->spawn<caf::monitored>(
       pool, type, st.config.capacity_of(type), st.config.pool_policy());
   (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
+}
+
+PoolDirectory directory_of(const manager_state& st) {
+  return PoolDirectory{{st.pools->begin(), st.pools->end()}};
+}
+
+/// Tells the children that use pools about the current handles.
+void announce_pools(self_ptr self) {
+  auto dir = directory_of(self->state);
+  if (self->state.bundles)
+    caf::anon_send(self->state.bundles, pools_atom::value, dir);
+}
+
+void spawn_bundles(self_ptr self) {
+  auto& st = self->state;
+  st.bundles = self->spawn<caf::monitored>(bundle_coordinator, directory_of(st),
+                                           st.config.pool_policy());
+  st.children->push_back(caf::actor_cast<caf::actor>(st.bundles));
 }
 
 /// Sends the same request to every pool and delivers the replies in pool
@@ -66,6 +86,8 @@ void apply_capacities(self_ptr self,
     self->state.config = target;
     for (auto& child : *self->state.pools)
       caf::anon_send(child, policy_atom::value, target.pool_policy());
+    caf::anon_send(self->state.bundles, policy_atom::value,
+                   target.pool_policy());
     promise.deliver(target);
     return;
   }
@@ -92,27 +114,41 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   self->state.config = std::move(config);
   for (auto type : all_resource_types)
     spawn_pool(self, type);
+  spawn_bundles(self);
   // A child that dies while the manager lives is replaced.
   self->set_down_handler([=](caf::down_msg& msg) {
-    auto& pools = *self->state.pools;
+    auto& st = self->state;
+    auto& pools = *st.pools;
     for (auto type : all_resource_types) {
       if (pools[static_cast<std::size_t>(type)].address() == msg.source) {
-        ++self->state.restarts;
+        ++st.restarts;
         spawn_pool(self, type);
+        announce_pools(self);
         return;
       }
     }
+    auto& kids = *st.children;
+    kids.erase(std::remove_if(kids.begin(), kids.end(),
+                              [&](const caf::actor& x) {
+                                return x.address() == msg.source;
+                              }),
+               kids.end());
+    if (st.bundles.address() == msg.source) {
+      ++st.restarts;
+      spawn_bundles(self);
+    }
   });
   // Whatever ends the manager ends its children.
-  self->attach_functor([pools = self->state.pools] {
-    for (auto& child : *pools)
-      caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
-  });
+  self->attach_functor(
+      [pools = self->state.pools, children = self->state.children] {
+        for (auto& child : *pools)
+          caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
+        for (auto& child : *children)
+          caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
+      });
   return {
-      [=](pools_atom) -> PoolDirectory {
-        auto& pools = *self->state.pools;
-        return PoolDirectory{{pools.begin(), pools.end()}};
-      },
+      [=](pools_atom) -> PoolDirectory { return directory_of(self->state); },
+      [=](bundles_atom) -> bundle_actor { return self->state.bundles; },
       [=](config_atom) -> Config { return self->state.config; },
       [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
         auto target = self->state.config.with(update);
@@ -136,6 +172,8 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         return ask_every_pool<ResourceStats>(self, stats_atom::value);
       },
       [=](reset_atom) {
+        // Waiting bundles fail first; the pools' reset returns held legs.
+        caf::anon_send(self->state.bundles, reset_atom::value);
         return ask_every_pool<PoolStatus>(self, reset_atom::value);
       },
       [=](restarts_atom) { return self->state.restarts; },

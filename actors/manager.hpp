@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <caf/all.hpp>
 
@@ -19,6 +20,10 @@ struct manager_state {
   Config config;
   // Shared with the manager's exit hook, which stops the pools it holds then.
   std::shared_ptr<pool_array> pools = std::make_shared<pool_array>();
+  // The other children, stopped by the same exit hook.
+  std::shared_ptr<std::vector<caf::actor>> children =
+      std::make_shared<std::vector<caf::actor>>();
+  bundle_actor bundles;
   std::uint64_t restarts = 0;
 
   static inline const char* name = "rros.manager";

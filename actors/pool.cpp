@@ -173,6 +173,29 @@ double weighted_share(const pool_state& st, const std::string& requester) {
   return static_cast<double>(st.ledger.held_by(requester)) / weight;
 }
 
+/// The exact ledger plus the queue length.
+PoolStatus status_of(const pool_state& st) {
+  auto result = st.ledger.status(st.type);
+  result.waiting = static_cast<std::uint32_t>(st.waiting.size());
+  result.returns = st.returns;
+  return result;
+}
+
+/// Schedules one report to the listeners for this burst of changes: a
+/// message to itself, so a handler that changes the ledger several times
+/// reports once, after the last change.
+/// `returned`: capacity came back or the queue shrank (see
+/// PoolStatus::returns).
+void changed(self_ptr self, bool returned) {
+  auto& st = self->state;
+  if (returned && !st.aborting)
+    ++st.returns;
+  if (st.listeners.empty() || st.publish_pending)
+    return;
+  st.publish_pending = true;
+  self->send(self, publish_atom::value);
+}
+
 // -- leases ------------------------------------------------------------------
 
 void watch(self_ptr self, const caf::actor_addr& holder) {
@@ -246,6 +269,7 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
   watch(self, holder);
   if (req.ttl.count() > 0)
     self->delayed_send(self, req.ttl, expire_atom::value, id);
+  changed(self, false);
   return id;
 }
 
@@ -274,13 +298,15 @@ void shrink_lease(self_ptr self, GrantId id, units amount) {
   if (i == st.leases.end())
     return;
   auto& lease = i->second;
+  changed(self, true);
   advance_clock(st, self->clock().now());
   st.ledger.release(lease.requester, amount);
   note_group_change(st, lease.requester, -amount);
   lease.amount -= amount;
   if (lease.revoked_by != 0) {
     auto p = st.preemptions.find(lease.revoked_by);
-    if (p != st.preemptions.end() &&
+    // A shed (no asker) returns capacity to the pool.
+    if (p != st.preemptions.end() && !p->second.asker.empty() &&
         st.ledger.reserve(p->second.asker, amount)) {
       Reservation r;
       r.requester = p->second.asker;
@@ -295,6 +321,7 @@ void shrink_lease(self_ptr self, GrantId id, units amount) {
   // back, and dropping it would cost an allocation per grant (reset clears).
   auto& ids = st.leases_of_requester[lease.requester];
   ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  st.prepared.erase(id);
   st.leases.erase(i);
 }
 
@@ -325,6 +352,7 @@ void end_preemption(self_ptr self, std::uint64_t id) {
 void drop_waiter(self_ptr self, std::vector<Waiter>::iterator w) {
   auto preemption = w->preemption;
   self->state.waiting.erase(w);
+  changed(self, true);
   if (preemption != 0)
     end_preemption(self, preemption);
 }
@@ -490,8 +518,10 @@ bool blocked_ahead(const pool_state& st, const ResourceRequest& req,
 
 // -- handlers -----------------------------------------------------------------
 
-caf::result<ResourceAllocation> allocate(self_ptr self,
-                                         const ResourceRequest& req) {
+/// Checks a request (allocate_atom or prepare_atom) and converts its amount;
+/// counts a rejection for requests that can never fit.
+caf::error check_request(self_ptr self, const ResourceRequest& req,
+                         units& amount) {
   auto& st = self->state;
   if (!is_valid(req.resource_type))
     return make_error(ec::unknown_resource_type,
@@ -511,7 +541,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
                           std::to_string(static_cast<int>(req.priority)) +
                           " does not exist");
   caf::error err;
-  auto amount = checked_units(req.amount, err);
+  amount = checked_units(req.amount, err);
   if (err)
     return err;
   if (auto bad = check_duration(req.ttl, "time-to-live"))
@@ -535,6 +565,21 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
                           to_string(st.type) + ", its maximum is " +
                           format_amount(to_amount(q->max)));
   }
+  if (st.shed.degraded && req.priority >= st.shed.refuse_from) {
+    ++st.rejection_count;
+    return make_error(ec::shed, std::string{to_string(st.type)} +
+                                    " is degraded and sheds " +
+                                    to_string(req.priority) + " requests");
+  }
+  return caf::none;
+}
+
+caf::result<ResourceAllocation> allocate(self_ptr self,
+                                         const ResourceRequest& req) {
+  auto& st = self->state;
+  units amount = 0;
+  if (auto err = check_request(self, req, amount))
+    return err;
   auto now = self->clock().now();
   auto deadline = now + req.deadline;
   auto holder = self->current_sender() ? self->current_sender()->address()
@@ -561,6 +606,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     watch(self, holder);
     self->delayed_send(self, req.deadline, deadline_atom::value, w.seq);
     st.waiting.push_back(std::move(w));
+    changed(self, false);
     serve_waiting(self);
     return promise;
   }
@@ -574,6 +620,70 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
           ", " + format_amount(to_amount(may_go ? can_have : 0)) +
           " available" +
           (may_go ? "" : " before better-ranked waiting requests"));
+}
+
+/// A bundle leg: now or never, held by the sender (the coordinator) until
+/// committed.
+caf::result<ResourceAllocation, PoolStatus>
+prepare(self_ptr self, const ResourceRequest& req) {
+  auto& st = self->state;
+  units amount = 0;
+  if (auto err = check_request(self, req, amount))
+    return err;
+  auto now = self->clock().now();
+  pool_time blocker;
+  auto blocked = !st.waiting.empty() &&
+                 blocked_ahead(st, req, now, now + req.deadline, blocker) &&
+                 !may_pass(req, now, blocker);
+  auto can_have = grantable(st, req.requester_id);
+  if (amount > can_have || blocked) {
+    // Not a rejection of the bundle yet: the coordinator may retry.
+    return {allocation_of(st, req, amount, 0, 0), status_of(st)};
+  }
+  auto holder = self->current_sender() ? self->current_sender()->address()
+                                       : caf::actor_addr{};
+  auto id = grant(self, req, amount, holder);
+  st.prepared.insert(id);
+  return {allocation_of(st, req, amount, amount, id), status_of(st)};
+}
+
+/// Degradation: fails waiting requests at shed priorities and revokes
+/// preemptable grants at those priorities with notice.
+void apply_shed(self_ptr self) {
+  auto& st = self->state;
+  if (!st.shed.degraded)
+    return;
+  for (auto w = st.waiting.begin(); w != st.waiting.end();) {
+    if (w->request.priority >= st.shed.refuse_from) {
+      ++st.rejection_count;
+      w->promise.deliver(make_error(
+          ec::shed, std::string{to_string(st.type)} +
+                        " is degraded and sheds " +
+                        to_string(w->request.priority) + " requests"));
+      drop_waiter(self, w);
+      w = st.waiting.begin();
+    } else {
+      ++w;
+    }
+  }
+  if (!st.shed.revoke_preemptable)
+    return;
+  std::vector<GrantId> victims;
+  for (auto& [id, lease] : st.leases)
+    if (lease.preemptable && lease.revoked_by == 0 &&
+        lease.priority >= st.shed.refuse_from && st.prepared.count(id) == 0)
+      victims.push_back(id);
+  if (victims.empty())
+    return;
+  auto id = st.next_id++;
+  st.preemptions.emplace(id, Preemption{0, std::string{}, victims});
+  st.preemption_count += victims.size();
+  for (auto victim : victims) {
+    auto& lease = st.leases.at(victim);
+    lease.revoked_by = id;
+    notify(self, victim, lease, RevokeReason::shed, st.policy.preemption_grace);
+  }
+  self->delayed_send(self, st.policy.preemption_grace, reclaim_atom::value, id);
 }
 
 ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
@@ -640,6 +750,7 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
   advance_clock(st, now);
   st.ledger.reserve(requester, wanted);
   note_usage(st);
+  changed(self, false);
   Reservation r;
   r.requester = requester;
   r.remaining = wanted;
@@ -649,13 +760,18 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
   st.reservations.emplace(id, std::move(r));
   if (ttl.count() > 0)
     self->delayed_send(self, ttl, resexpire_atom::value, id);
-  return st.ledger.status(st.type);
+  return status_of(st);
 }
 
 /// Everything a holder had returns; its waiting requests are dropped.
 void holder_down(self_ptr self, const caf::actor_addr& holder) {
   auto& st = self->state;
   st.monitored.erase(holder);
+  auto& ls = st.listeners;
+  ls.erase(std::remove_if(
+               ls.begin(), ls.end(),
+               [&](const caf::actor& x) { return x.address() == holder; }),
+           ls.end());
   // Holders die rarely and grants are made often: find a dead holder's
   // leases by scanning rather than keeping an index up to date per grant.
   std::vector<GrantId> ids;
@@ -727,6 +843,7 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
     }
     st.quotas.emplace(spec.name, std::move(q));
   }
+  changed(self, true); // a guarantee may have been freed
   serve_waiting(self);
   return spec;
 }
@@ -827,6 +944,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
                                                   to_string(st.type));
         advance_clock(st, self->clock().now());
         st.ledger.unreserve(requester, returned);
+        changed(self, true);
         serve_waiting(self);
         return static_cast<float>(to_amount(returned));
       },
@@ -834,9 +952,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         return static_cast<float>(
             to_amount(self->state.ledger.held_by(requester)));
       },
-      [=](status_atom) -> PoolStatus {
-        return self->state.ledger.status(self->state.type);
-      },
+      [=](status_atom) -> PoolStatus { return status_of(self->state); },
       [=](stats_atom) -> ResourceStats {
         return make_stats(self->state, self->clock().now());
       },
@@ -855,14 +971,60 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
                                 " cannot drop to " + format_amount(capacity) +
                                 " while " + format_amount(to_amount(usage)) +
                                 " is held or reserved");
+        changed(self, true);
         serve_waiting(self);
-        return st.ledger.status(st.type);
+        return status_of(st);
       },
       [=](quota_atom, const Quota& spec) -> caf::result<Quota> {
         return set_quota(self, spec);
       },
       [=](policy_atom, const PoolPolicy& policy) {
         self->state.policy = policy;
+      },
+      [=](shed_atom, const ShedPolicy& policy) {
+        self->state.shed = policy;
+        apply_shed(self);
+        serve_waiting(self);
+      },
+      [=](listen_atom, caf::actor listener, bool on) {
+        auto& ls = self->state.listeners;
+        ls.erase(std::remove(ls.begin(), ls.end(), listener), ls.end());
+        if (on && listener) {
+          ls.push_back(listener);
+          // Dropped when it ends (holder_down).
+          self->monitor(listener);
+          changed(self, false);
+        }
+      },
+      [=](prepare_atom, const ResourceRequest& req)
+          -> caf::result<ResourceAllocation, PoolStatus> {
+        return prepare(self, req);
+      },
+      [=](commit_atom, GrantId id, caf::actor holder) {
+        auto& st = self->state;
+        if (st.prepared.erase(id) == 0)
+          return; // gone already (reset, or the coordinator died)
+        auto& lease = st.leases.at(id);
+        lease.holder = holder ? holder.address() : caf::actor_addr{};
+        watch(self, lease.holder);
+      },
+      [=](abort_atom, GrantId id) {
+        auto& st = self->state;
+        if (st.prepared.count(id) == 0)
+          return;
+        st.aborting = true;
+        shrink_lease(self, id, st.leases.at(id).amount);
+        st.aborting = false;
+        // As if never granted: the bundle was not.
+        --st.allocation_count;
+        serve_waiting(self);
+      },
+      [=](publish_atom) {
+        auto& st = self->state;
+        st.publish_pending = false;
+        auto status = status_of(st);
+        for (auto& listener : st.listeners)
+          caf::anon_send(listener, usage_atom::value, status);
       },
       [=](reset_atom) -> PoolStatus {
         auto& st = self->state;
@@ -876,8 +1038,10 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         st.ledger.clear();
         for (auto& [name, q] : st.quotas)
           q.used = 0;
+        st.prepared.clear();
         restart_statistics(st, self->clock().now());
-        return st.ledger.status(st.type);
+        changed(self, true);
+        return status_of(st);
       },
       [=](expire_atom, GrantId id) {
         auto& st = self->state;
@@ -914,6 +1078,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
           if (lease != st.leases.end() && lease->second.revoked_by == id)
             shrink_lease(self, victim, lease->second.amount);
         }
+        if (p->second.waiter == 0)
+          st.preemptions.erase(p); // a shed: nobody waits for it
         serve_waiting(self);
       },
       [=](resexpire_atom, std::uint64_t id) {
@@ -924,6 +1090,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         advance_clock(st, self->clock().now());
         st.ledger.unreserve(r->second.requester, r->second.remaining);
         st.reservations.erase(r);
+        changed(self, true);
         serve_waiting(self);
       },
   };

@@ -86,6 +86,12 @@ struct pool_state {
   std::uint64_t next_id = 1; // grants, reservations, waiters, preemptions
   std::map<std::string, QuotaState> quotas;              // by group name
   std::unordered_map<std::string, std::string> group_of; // requester -> group
+  std::unordered_set<GrantId> prepared; // bundle legs not yet committed
+  ShedPolicy shed;                      // what degradation sheds now
+  std::vector<caf::actor> listeners;    // told of every change (usage_atom)
+  bool publish_pending = false;         // a publish_atom is on its way
+  std::uint64_t returns = 0;            // see PoolStatus::returns
+  bool aborting = false;                // an abort's return is not a return
 
   // Statistics since spawn or the last reset. Usage is held + reserved.
   units peak_usage = 0;

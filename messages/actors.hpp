@@ -76,16 +76,40 @@ using pool_actor = caf::typed_actor<
     caf::replies_to<quota_atom, Quota>::with<Quota>,
     // Replaces the waiting and preemption policy.
     caf::reacts_to<policy_atom, PoolPolicy>,
+    // Degradation (from the monitor): refuses new requests at
+    // policy.refuse_from or lower priority (ec::shed), fails such waiting
+    // requests and, with revoke_preemptable, revokes such preemptable grants
+    // with notice (RevokeReason::shed, reclaimed after the grace period).
+    // ShedPolicy{} ends it.
+    caf::reacts_to<shed_atom, ShedPolicy>,
+    // Adds (true) or removes (false) a listener: after any change of the
+    // ledger or the queue it receives `usage_atom, PoolStatus` (changes in
+    // one burst of messages are reported once).
+    caf::reacts_to<listen_atom, caf::actor, bool>,
+    // Bundle legs (from the bundle coordinator): grants the request now or
+    // not at all (never waits, never partial, never preempts, never passes a
+    // better-ranked waiting request). A grant is held by the sender until
+    // committed; no room now is an allocation of 0 (grant_id 0). The status
+    // (after the grant or at the refusal) tells the coordinator when to try
+    // again. The errors of allocate_atom for requests that can never fit.
+    caf::replies_to<prepare_atom, ResourceRequest>::with<ResourceAllocation,
+                                                         PoolStatus>,
+    // Hands a prepared grant to its holder (monitored from now on; a null
+    // handle means an anonymous holder).
+    caf::reacts_to<commit_atom, GrantId, caf::actor>,
+    // Takes a prepared grant back as if it had never been made.
+    caf::reacts_to<abort_atom, GrantId>,
     // Back to the initial state: nothing held, reserved or waiting (waiting
     // requests fail with `cancelled`), statistics cleared, capacity kept.
     caf::replies_to<reset_atom>::with<PoolStatus>,
     // Timers the pool sends itself (not for clients): a lease's time-to-live,
-    // a waiting request's deadline, a preemption's grace period, and a
-    // reservation's expiry.
+    // a waiting request's deadline, a preemption's grace period, a
+    // reservation's expiry, and the report to listeners.
     caf::reacts_to<expire_atom, GrantId>,
     caf::reacts_to<deadline_atom, std::uint64_t>,
     caf::reacts_to<reclaim_atom, std::uint64_t>,
-    caf::reacts_to<resexpire_atom, std::uint64_t>>;
+    caf::reacts_to<resexpire_atom, std::uint64_t>,
+    caf::reacts_to<publish_atom>>;
 
 /// What a grant's holder may receive from a pool (an actor that takes grants
 /// should handle it; others drop it).
@@ -109,10 +133,48 @@ typename Inspector::result_type inspect(Inspector& f, PoolDirectory& x) {
   return f(caf::meta::type_name("PoolDirectory"), x.pools);
 }
 
+/// Grants several types all or nothing (docs/semantics.md, "Bundles").
+/// Attempts run one at a time: each asks every pool of the bundle for its leg
+/// at once (prepare_atom, never waiting), then commits all legs or aborts the
+/// ones granted. No bundle holds anything while it waits, so racing bundles
+/// cannot deadlock and nobody ever holds part of a bundle.
+using bundle_actor = caf::typed_actor<
+    // Grants every item or none. Without a deadline a bundle that does not fit
+    // now is refused (insufficient_resources); with one it waits, retried
+    // whenever one of its pools frees capacity, until the deadline
+    // (deadline_expired). Waiting bundles are tried by aged priority, then
+    // dominant share (DRF across types), then deadline, then arrival. The
+    // legs are leases of the sender (monitored by each pool). Errors:
+    // invalid_bundle (no items, a type twice), the pools' own errors for bad
+    // items, exceeds_capacity / exceeds_quota when an item can never fit.
+    caf::replies_to<allocate_atom, BundleRequest>::with<BundleGrant>,
+    // Returns every leg of a bundle; unknown_bundle when it is not held.
+    caf::replies_to<release_atom, BundleId>::with<std::vector<ReleaseReceipt>>,
+    // Returns one leg of a bundle (the bundle ends with its last leg).
+    caf::replies_to<release_atom, BundleId, ResourceType>::with<ReleaseReceipt>,
+    // Cancels a waiting bundle: it fails with `cancelled`; unknown_request
+    // when none waits.
+    caf::replies_to<cancel_atom, std::string, std::uint64_t>::with<bool>,
+    // Counts: waiting, held, granted, refused, attempts.
+    caf::replies_to<stats_atom>::with<BundleStats>,
+    // Fails waiting bundles (cancelled) and forgets held ones (the pools'
+    // own reset returns their legs).
+    caf::replies_to<reset_atom>::with<BundleStats>,
+    // New pool handles after a pool was replaced (from the manager).
+    caf::reacts_to<pools_atom, PoolDirectory>,
+    // A pool's ledger changed (the coordinator listens while bundles wait).
+    caf::reacts_to<usage_atom, PoolStatus>,
+    // Its own timer: a waiting bundle's deadline.
+    caf::reacts_to<deadline_atom, std::uint64_t>,
+    // Policy (aging interval) from the manager.
+    caf::reacts_to<policy_atom, PoolPolicy>>;
+
 /// Spawns, wires and supervises the subsystem actors.
 using manager_actor = caf::typed_actor<
     // The current pool handles (they change when a crashed pool is replaced).
     caf::replies_to<pools_atom>::with<PoolDirectory>,
+    // The bundle coordinator (all-or-nothing grants across pools).
+    caf::replies_to<bundles_atom>::with<bundle_actor>,
     // The configuration in force.
     caf::replies_to<config_atom>::with<Config>,
     // Applies a seed-style configuration update as a whole: every key is

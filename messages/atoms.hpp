@@ -30,6 +30,13 @@ using quota_atom = caf::atom_constant<caf::atom("quota")>;
 using usage_atom = caf::atom_constant<caf::atom("usage")>;
 using sample_atom = caf::atom_constant<caf::atom("sample")>;
 using shed_atom = caf::atom_constant<caf::atom("shed")>;
+// Pool listeners and bundle legs (bundle coordinator -> pools).
+using listen_atom = caf::atom_constant<caf::atom("listen")>;
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+using prepare_atom = caf::atom_constant<caf::atom("prepare")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using abort_atom = caf::atom_constant<caf::atom("abort")>;
+using bundles_atom = caf::atom_constant<caf::atom("bundles")>;
 // Timers a pool sends itself.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;

@@ -52,6 +52,12 @@ const char* to_string(ec x) {
       return "exceeds_quota";
     case ec::invalid_quota:
       return "invalid_quota";
+    case ec::invalid_bundle:
+      return "invalid_bundle";
+    case ec::unknown_bundle:
+      return "unknown_bundle";
+    case ec::shed:
+      return "shed";
   }
   return "unknown_error_code";
 }

@@ -38,6 +38,9 @@ enum class ec : std::uint8_t {
   unknown_request,         // no waiting request with that id
   exceeds_quota,           // above the requester group's maximum
   invalid_quota,           // min > max, negative values, guarantees > capacity
+  invalid_bundle,          // empty bundle, a type twice, a bad item
+  unknown_bundle,          // no such bundle (never granted, or returned)
+  shed,                    // the type is degraded and sheds this priority
 };
 
 const char* to_string(ec x);

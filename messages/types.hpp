@@ -248,6 +248,11 @@ struct PoolStatus {
   units reserved = 0;
   units available = 0;
   std::uint32_t holders = 0;
+  std::uint32_t waiting = 0; // requests in the pool's queue
+  // How many times capacity came back or the queue shrank (releases,
+  // expiries, cancels, ...): a refused bundle leg is worth retrying only
+  // after this grows.
+  std::uint64_t returns = 0;
 
   /// (held + reserved) / capacity, the seed's utilization.
   double utilization() const {
@@ -260,7 +265,7 @@ struct PoolStatus {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, PoolStatus& x) {
   return f(caf::meta::type_name("PoolStatus"), x.type, x.capacity, x.held,
-           x.reserved, x.available, x.holders);
+           x.reserved, x.available, x.holders, x.waiting, x.returns);
 }
 
 /// What a release gave back.
@@ -363,6 +368,75 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, UtilizationSample& x) {
   return f(caf::meta::type_name("UtilizationSample"), x.type, x.utilization,
            x.used, x.capacity, x.at);
+}
+
+// -- bundles
+// ---------------------------------------------------------------------
+
+using BundleId = std::uint64_t;
+
+/// One type and amount of a bundle.
+struct BundleItem {
+  ResourceType type = ResourceType::COMPUTATIONAL;
+  float amount = 0.0f;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, BundleItem& x) {
+  // Raw bits, like ResourceRequest::amount: CAF 0.17 mangles NaN and inf.
+  auto bits = float_bits(x.amount);
+  return f(caf::meta::type_name("BundleItem"), x.type, bits,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.amount = float_from_bits(bits);
+             return caf::none;
+           }));
+}
+
+/// Several types granted all or nothing (for example computational 10,
+/// memory 4096 and attention 0.2 for one task).
+struct BundleRequest {
+  std::string requester_id;
+  Priority priority = Priority::NORMAL;
+  std::vector<BundleItem> items;        // each type at most once
+  std::chrono::nanoseconds deadline{0}; // 0 = do not wait
+  std::chrono::nanoseconds ttl{0};      // 0 = no time-to-live
+  bool preemptable = false;
+  std::uint64_t request_id = 0; // for cancel_atom
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, BundleRequest& x) {
+  return f(caf::meta::type_name("BundleRequest"), x.requester_id, x.priority,
+           x.items, x.deadline, x.ttl, x.preemptable, x.request_id);
+}
+
+/// A granted bundle: one grant per type, returned as one (by bundle_id) or
+/// per type (by each leg's grant_id at its pool, or the bundle and a type).
+struct BundleGrant {
+  BundleId bundle_id = 0;
+  std::string requester_id;
+  std::vector<ResourceAllocation> legs; // in the request's item order
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, BundleGrant& x) {
+  return f(caf::meta::type_name("BundleGrant"), x.bundle_id, x.requester_id,
+           x.legs);
+}
+
+/// The bundle coordinator's figures.
+struct BundleStats {
+  std::uint64_t waiting = 0;  // bundles waiting for capacity
+  std::uint64_t held = 0;     // granted bundles not yet returned
+  std::uint64_t granted = 0;  // since start or reset
+  std::uint64_t refused = 0;  // refused, timed out or cancelled
+  std::uint64_t attempts = 0; // all-or-nothing attempts made on the pools
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, BundleStats& x) {
+  return f(caf::meta::type_name("BundleStats"), x.waiting, x.held, x.granted,
+           x.refused, x.attempts);
 }
 
 } // namespace rros

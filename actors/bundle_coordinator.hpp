@@ -1,0 +1,71 @@
+// The bundle coordinator: grants several resource types all or nothing
+// (docs/semantics.md, "Bundles"). One attempt runs at a time; an attempt asks
+// every pool of the bundle for its leg at once (prepare_atom, which never
+// waits), then commits every leg or aborts those granted. Nothing is held
+// while a bundle waits, so racing bundles cannot deadlock and no requester
+// ever holds part of a bundle.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/all.hpp>
+
+#include "messages/actors.hpp"
+
+namespace rros {
+
+using bundle_time = caf::actor_clock::time_point;
+
+/// A bundle waiting for capacity (or being attempted).
+struct WaitingBundle {
+  std::uint64_t seq = 0; // arrival order and timer key
+  BundleRequest request;
+  caf::actor holder; // the requester actor (null for anonymous senders)
+  caf::typed_response_promise<BundleGrant> promise;
+  bundle_time enqueued;
+  bundle_time deadline;
+  bool has_deadline = false;
+  bool untried = true; // worth an attempt now
+  // Pools that refused a leg last time, with their `returns` counter then:
+  // the bundle is tried again once one of them returned capacity since.
+  std::map<ResourceType, std::uint64_t> refused_at;
+};
+
+/// A granted bundle's legs that are still held (as far as the coordinator
+/// knows: legs released at their pool directly are found out on release).
+struct HeldBundle {
+  std::string requester;
+  caf::actor_addr holder;
+  std::map<ResourceType, GrantId> grants;
+  std::map<ResourceType, double> amounts;
+};
+
+struct bundle_state {
+  PoolDirectory pools;
+  PoolPolicy policy;
+  std::vector<WaitingBundle> waiting;
+  bool attempting = false; // an attempt's legs are out
+  bool listening = false;  // registered with the pools as a listener
+  std::map<BundleId, HeldBundle> held;
+  // Bundle holdings per requester and type, for dominant resource fairness.
+  std::unordered_map<std::string, std::array<double, resource_type_count>>
+      shares;
+  std::array<double, resource_type_count> capacity{}; // last seen, in amount
+  std::unordered_map<caf::actor_addr, std::uint32_t> holder_refs;
+  std::uint64_t next_id = 1;
+  BundleStats stats;
+
+  static inline const char* name = "rros.bundles";
+};
+
+bundle_actor::behavior_type
+bundle_coordinator(bundle_actor::stateful_pointer<bundle_state> self,
+                   PoolDirectory pools, PoolPolicy policy);
+
+} // namespace rros
