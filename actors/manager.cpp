@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <memory>
 
+#include "actors/balancer.hpp"
 #include "actors/bundle_coordinator.hpp"
+#include "actors/memory_manager.hpp"
+#include "actors/monitor.hpp"
 #include "actors/pool.hpp"
+#include "actors/predictor.hpp"
 #include "messages/error.hpp"
 
 namespace rros {
@@ -31,9 +35,76 @@ PoolDirectory directory_of(const manager_state& st) {
 
 /// Tells the children that use pools about the current handles.
 void announce_pools(self_ptr self) {
-  auto dir = directory_of(self->state);
-  if (self->state.bundles)
-    caf::anon_send(self->state.bundles, pools_atom::value, dir);
+  auto& st = self->state;
+  auto dir = directory_of(st);
+  if (st.bundles)
+    caf::anon_send(st.bundles, pools_atom::value, dir);
+  auto& sub = st.subsystems;
+  if (sub.memory)
+    caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
+                   pools_atom::value, dir[ResourceType::MEMORY]);
+  if (sub.monitor)
+    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
+                   pools_atom::value, dir);
+  if (sub.predictor)
+    caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
+                   pools_atom::value, dir);
+}
+
+template <class Handle>
+caf::actor adopt(self_ptr self, Handle child) {
+  auto result = caf::actor_cast<caf::actor>(child);
+  self->state.children->push_back(result);
+  return result;
+}
+
+void spawn_memory(self_ptr self) {
+  auto& st = self->state;
+  st.subsystems.memory = adopt(
+      self, self->spawn<caf::monitored>(
+                memory_manager,
+                (*st.pools)[static_cast<std::size_t>(ResourceType::MEMORY)],
+                st.config));
+}
+
+/// The predictor hears the monitor's samples.
+void subscribe_predictor(self_ptr self) {
+  auto& sub = self->state.subsystems;
+  if (sub.monitor && sub.predictor)
+    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
+                   subscribe_atom::value, sub.predictor,
+                   MonitorTopics{true, false, false});
+}
+
+void spawn_monitor_actor(self_ptr self) {
+  auto& st = self->state;
+  st.subsystems.monitor = adopt(
+      self, self->spawn<caf::monitored>(resource_monitor, directory_of(st),
+                                        st.config, MonitorSettings{}));
+  subscribe_predictor(self);
+}
+
+void spawn_predictor_actor(self_ptr self) {
+  auto& st = self->state;
+  PredictorSettings settings;
+  // One forecast step per monitor sample.
+  settings.step = MonitorSettings{}.sample_interval;
+  st.subsystems.predictor = adopt(
+      self, self->spawn<caf::monitored>(predictor, directory_of(st), settings));
+  subscribe_predictor(self);
+  if (st.subsystems.balancer)
+    caf::anon_send(caf::actor_cast<balancer_actor>(st.subsystems.balancer),
+                   predictor_atom::value,
+                   caf::actor_cast<predictor_actor>(st.subsystems.predictor));
+}
+
+void spawn_balancer_actor(self_ptr self) {
+  auto& st = self->state;
+  st.subsystems.balancer =
+      adopt(self, self->spawn<caf::monitored>(
+                      balancer,
+                      caf::actor_cast<predictor_actor>(st.subsystems.predictor),
+                      BalancerSettings{}));
 }
 
 void spawn_bundles(self_ptr self) {
@@ -88,6 +159,11 @@ void apply_capacities(self_ptr self,
       caf::anon_send(child, policy_atom::value, target.pool_policy());
     caf::anon_send(self->state.bundles, policy_atom::value,
                    target.pool_policy());
+    auto& sub = self->state.subsystems;
+    caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
+                   config_atom::value, target);
+    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
+                   config_atom::value, target);
     promise.deliver(target);
     return;
   }
@@ -115,6 +191,10 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   for (auto type : all_resource_types)
     spawn_pool(self, type);
   spawn_bundles(self);
+  spawn_memory(self);
+  spawn_predictor_actor(self);
+  spawn_monitor_actor(self);
+  spawn_balancer_actor(self);
   // A child that dies while the manager lives is replaced.
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -133,9 +213,22 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
                                 return x.address() == msg.source;
                               }),
                kids.end());
+    auto& sub = st.subsystems;
     if (st.bundles.address() == msg.source) {
       ++st.restarts;
       spawn_bundles(self);
+    } else if (sub.memory.address() == msg.source) {
+      ++st.restarts;
+      spawn_memory(self);
+    } else if (sub.monitor.address() == msg.source) {
+      ++st.restarts;
+      spawn_monitor_actor(self);
+    } else if (sub.predictor.address() == msg.source) {
+      ++st.restarts;
+      spawn_predictor_actor(self);
+    } else if (sub.balancer.address() == msg.source) {
+      ++st.restarts;
+      spawn_balancer_actor(self);
     }
   });
   // Whatever ends the manager ends its children.
@@ -149,6 +242,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   return {
       [=](pools_atom) -> PoolDirectory { return directory_of(self->state); },
       [=](bundles_atom) -> bundle_actor { return self->state.bundles; },
+      [=](subsystems_atom) -> Subsystems { return self->state.subsystems; },
       [=](config_atom) -> Config { return self->state.config; },
       [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
         auto target = self->state.config.with(update);
@@ -174,6 +268,13 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       [=](reset_atom) {
         // Waiting bundles fail first; the pools' reset returns held legs.
         caf::anon_send(self->state.bundles, reset_atom::value);
+        auto& sub = self->state.subsystems;
+        caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
+                       reset_atom::value);
+        caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
+                       reset_atom::value);
+        caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
+                       reset_atom::value);
         return ask_every_pool<PoolStatus>(self, reset_atom::value);
       },
       [=](restarts_atom) { return self->state.restarts; },

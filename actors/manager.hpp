@@ -24,6 +24,7 @@ struct manager_state {
   std::shared_ptr<std::vector<caf::actor>> children =
       std::make_shared<std::vector<caf::actor>>();
   bundle_actor bundles;
+  Subsystems subsystems;
   std::uint64_t restarts = 0;
 
   static inline const char* name = "rros.manager";

@@ -169,12 +169,31 @@ using bundle_actor = caf::typed_actor<
     // Policy (aging interval) from the manager.
     caf::reacts_to<policy_atom, PoolPolicy>>;
 
+/// Handles of the subsystem actors other than the pools. Their interfaces
+/// live in messages/<name>_messages.hpp; messages/subsystems.hpp gives typed
+/// access (memory(), monitor(), ...).
+struct Subsystems {
+  caf::actor memory;    // memory_manager_actor
+  caf::actor monitor;   // monitor_actor
+  caf::actor predictor; // predictor_actor
+  caf::actor balancer;  // balancer_actor
+  caf::actor scheduler; // scheduler_actor (local only: tasks carry code)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, Subsystems& x) {
+  return f(caf::meta::type_name("Subsystems"), x.memory, x.monitor, x.predictor,
+           x.balancer, x.scheduler);
+}
+
 /// Spawns, wires and supervises the subsystem actors.
 using manager_actor = caf::typed_actor<
     // The current pool handles (they change when a crashed pool is replaced).
     caf::replies_to<pools_atom>::with<PoolDirectory>,
     // The bundle coordinator (all-or-nothing grants across pools).
     caf::replies_to<bundles_atom>::with<bundle_actor>,
+    // The other subsystems' current handles.
+    caf::replies_to<subsystems_atom>::with<Subsystems>,
     // The configuration in force.
     caf::replies_to<config_atom>::with<Config>,
     // Applies a seed-style configuration update as a whole: every key is

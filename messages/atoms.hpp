@@ -37,6 +37,7 @@ using prepare_atom = caf::atom_constant<caf::atom("prepare")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using abort_atom = caf::atom_constant<caf::atom("abort")>;
 using bundles_atom = caf::atom_constant<caf::atom("bundles")>;
+using subsystems_atom = caf::atom_constant<caf::atom("subsystems")>;
 // Timers a pool sends itself.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;

@@ -5,6 +5,7 @@
 #include "messages/memory_messages.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/predictor_messages.hpp"
+#include "messages/scheduler_messages.hpp"
 
 namespace rros {
 
@@ -13,6 +14,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::rros_memory>();
   cfg.add_message_types<caf::id_block::rros_monitor>();
   cfg.add_message_types<caf::id_block::rros_predictor>();
+  cfg.add_message_types<caf::id_block::rros_scheduler>();
   cfg.add_error_category(
       caf::atom("rros"),
       [](std::uint8_t code, caf::atom_value,
