@@ -99,6 +99,8 @@ void ResourceManager::attach() {
   bridge_ = sys_->spawn(call_bridge);
   if (auto err = refresh_directory())
     throw Error(ec::not_connected, describe(err));
+  if (auto err = refresh_subsystems())
+    throw Error(ec::not_connected, describe(err));
 }
 
 template <class Result, class Handle, class... Ts>
@@ -127,6 +129,45 @@ caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
                                       std::move(xs)...);
   }
   return result;
+}
+
+template <class Result, class Handle, class... Ts>
+caf::expected<Result>
+ResourceManager::call_subsystem(caf::actor Subsystems::*which,
+                                caf::timespan timeout, Ts... xs) {
+  auto dest = caf::actor_cast<Handle>((*subsystems()).*which);
+  if (!dest)
+    return make_error(ec::pool_unavailable, "that subsystem is not running");
+  auto result = blocking_request<Result>(bridge_, dest, timeout, xs...);
+  if (!result && result.error() == caf::sec::request_receiver_down) {
+    if (auto err = refresh_subsystems())
+      return err;
+    dest = caf::actor_cast<Handle>((*subsystems()).*which);
+    result = blocking_request<Result>(bridge_, dest, timeout, std::move(xs)...);
+  }
+  return result;
+}
+
+std::shared_ptr<const Subsystems> ResourceManager::subsystems() {
+  return std::atomic_load(&subsystems_);
+}
+
+caf::error ResourceManager::refresh_subsystems() {
+  auto sub = call<Subsystems>(manager_, subsystems_atom::value);
+  if (!sub)
+    return std::move(sub.error());
+  std::atomic_store(&subsystems_,
+                    std::make_shared<const Subsystems>(std::move(*sub)));
+  auto coordinator = call<bundle_actor>(manager_, bundles_atom::value);
+  if (!coordinator)
+    return std::move(coordinator.error());
+  std::atomic_store(
+      &bundles_, std::make_shared<const bundle_actor>(std::move(*coordinator)));
+  return caf::none;
+}
+
+caf::expected<bundle_actor> ResourceManager::bundles() {
+  return *std::atomic_load(&bundles_);
 }
 
 std::shared_ptr<const PoolDirectory> ResourceManager::directory() {
@@ -214,7 +255,240 @@ std::unordered_map<std::string, float> ResourceManager::get_metrics() {
   }
   result["allocation_count"] = static_cast<float>(allocations);
   result["rejection_count"] = static_cast<float>(rejections);
+  auto memory = value_or_throw(get_memory_stats());
+  result["total_memory_allocated"] = static_cast<float>(memory.allocated_bytes);
+  result["memory_fragmentation"] = static_cast<float>(memory.fragmentation);
+  result["active_alerts"] = static_cast<float>(get_active_alerts().size());
+  result["is_degraded"] = is_degraded() ? 1.0f : 0.0f;
+  add_task_metrics(result);
   return result;
+}
+
+// -- tracked memory
+// ------------------------------------------------------------
+
+void* ResourceManager::allocate_memory(std::size_t size,
+                                       const std::string& requester_id) {
+  auto block = try_allocate_memory(MemoryRequest{requester_id, size, false});
+  return block ? reinterpret_cast<void*>(block->address) : nullptr;
+}
+
+void ResourceManager::free_memory(void* ptr) {
+  static_cast<void>(try_free_memory(ptr));
+}
+
+std::size_t ResourceManager::run_garbage_collection() {
+  return static_cast<std::size_t>(
+      value_or_throw(call_subsystem<std::uint64_t, memory_manager_actor>(
+          &Subsystems::memory, call_timeout, gc_atom::value)));
+}
+
+float ResourceManager::get_memory_fragmentation() {
+  return static_cast<float>(value_or_throw(get_memory_stats()).fragmentation);
+}
+
+caf::expected<MemoryBlock>
+ResourceManager::try_allocate_memory(const MemoryRequest& request) {
+  return call_subsystem<MemoryBlock, memory_manager_actor>(
+      &Subsystems::memory, call_timeout, allocate_atom::value, request);
+}
+
+caf::expected<MemoryBlock> ResourceManager::try_free_memory(void* ptr) {
+  return call_subsystem<MemoryBlock, memory_manager_actor>(
+      &Subsystems::memory, call_timeout, release_atom::value,
+      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ptr)));
+}
+
+caf::expected<MemoryBlock> ResourceManager::try_touch_memory(void* ptr) {
+  return call_subsystem<MemoryBlock, memory_manager_actor>(
+      &Subsystems::memory, call_timeout, touch_atom::value,
+      static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ptr)));
+}
+
+caf::expected<MemoryStats> ResourceManager::get_memory_stats() {
+  return call_subsystem<MemoryStats, memory_manager_actor>(
+      &Subsystems::memory, call_timeout, stats_atom::value);
+}
+
+// -- monitoring and degradation
+// --------------------------------------------------
+
+std::vector<ResourceAlert> ResourceManager::get_active_alerts() {
+  return value_or_throw(
+      call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
+          &Subsystems::monitor, call_timeout, alerts_atom::value));
+}
+
+void ResourceManager::set_alert_threshold(ResourceType type, float threshold,
+                                          ResourceAlert::Severity severity) {
+  value_or_throw(try_set_alert_threshold(AlertRule{type, threshold, severity}));
+}
+
+caf::expected<AlertRule>
+ResourceManager::try_set_alert_threshold(const AlertRule& rule) {
+  return call_subsystem<AlertRule, monitor_actor>(
+      &Subsystems::monitor, call_timeout, threshold_atom::value, rule);
+}
+
+void ResourceManager::enter_degraded_mode(ResourceType type) {
+  value_or_throw(try_set_degraded(type, true));
+}
+
+void ResourceManager::exit_degraded_mode(ResourceType type) {
+  value_or_throw(try_set_degraded(type, false));
+}
+
+caf::expected<TypeMonitorView>
+ResourceManager::try_set_degraded(ResourceType type, bool on) {
+  return call_subsystem<TypeMonitorView, monitor_actor>(
+      &Subsystems::monitor, call_timeout, degrade_atom::value, type, on);
+}
+
+bool ResourceManager::is_degraded() {
+  return value_or_throw(call_subsystem<bool, monitor_actor>(
+      &Subsystems::monitor, call_timeout, is_degraded_atom::value));
+}
+
+void ResourceManager::adapt_to_load(
+    const std::unordered_map<ResourceType, float>& loads) {
+  value_or_throw(call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
+      &Subsystems::monitor, call_timeout, adapt_atom::value,
+      LoadReport{loads}));
+}
+
+caf::expected<std::vector<TypeMonitorView>>
+ResourceManager::get_monitor_view() {
+  return call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
+      &Subsystems::monitor, call_timeout, status_atom::value);
+}
+
+caf::expected<std::vector<ResourceAlert>> ResourceManager::get_alert_history() {
+  return call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
+      &Subsystems::monitor, call_timeout, history_atom::value);
+}
+
+// -- prediction ---------------------------------------------------------------
+
+ResourcePrediction
+ResourceManager::predict_usage(ResourceType type,
+                               std::chrono::milliseconds horizon) {
+  return value_or_throw(try_predict_usage(type, horizon)).prediction;
+}
+
+caf::expected<ResourceForecast>
+ResourceManager::try_predict_usage(ResourceType type, caf::timespan horizon) {
+  return call_subsystem<ResourceForecast, predictor_actor>(
+      &Subsystems::predictor, call_timeout, predict_atom::value, type,
+      std::chrono::nanoseconds{horizon});
+}
+
+void ResourceManager::preallocate_predicted(
+    const std::vector<ResourcePrediction>& predictions) {
+  value_or_throw(try_preallocate_predicted(predictions, "rros.predicted"));
+}
+
+caf::expected<std::vector<Preallocation>>
+ResourceManager::try_preallocate_predicted(
+    const std::vector<ResourcePrediction>& predictions,
+    const std::string& requester_id) {
+  for (const auto& p : predictions) {
+    if (!std::isfinite(p.confidence))
+      return make_error(ec::invalid_amount, "confidence must be finite");
+    for (auto x : p.predicted_usage)
+      if (auto err = check_finite(x))
+        return err;
+  }
+  return call_subsystem<std::vector<Preallocation>, predictor_actor>(
+      &Subsystems::predictor, call_timeout, prealloc_atom::value, predictions,
+      requester_id);
+}
+
+void ResourceManager::update_prediction_model(ResourceType type,
+                                              float actual_usage) {
+  if (auto err = check_finite(actual_usage))
+    throw Error(ec::invalid_amount, describe(err));
+  value_or_throw(call_subsystem<std::uint64_t, predictor_actor>(
+      &Subsystems::predictor, call_timeout, observe_atom::value, type,
+      actual_usage));
+}
+
+caf::expected<std::vector<ForecastErrorStats>>
+ResourceManager::get_forecast_errors() {
+  return call_subsystem<std::vector<ForecastErrorStats>, predictor_actor>(
+      &Subsystems::predictor, call_timeout, fcstats_atom::value);
+}
+
+// -- load balancing
+// -------------------------------------------------------------
+
+void ResourceManager::set_load_balancing_strategy(
+    LoadBalancingStrategy strategy) {
+  value_or_throw(call_subsystem<LoadBalancingStrategy, balancer_actor>(
+      &Subsystems::balancer, call_timeout, strategy_atom::value, strategy));
+}
+
+std::unordered_map<std::string, std::vector<std::string>>
+ResourceManager::balance_load(
+    const std::unordered_map<std::string, float>& module_loads) {
+  BalanceRequest request;
+  request.tasks = pending_tasks();
+  request.module_loads.insert(module_loads.begin(), module_loads.end());
+  auto result = value_or_throw(try_balance_load(request));
+  return {result.assignments.begin(), result.assignments.end()};
+}
+
+caf::expected<BalanceResult>
+ResourceManager::try_balance_load(const BalanceRequest& request) {
+  for (const auto& [name, load] : request.module_loads)
+    if (auto err = check_finite(load))
+      return err;
+  return call_subsystem<BalanceResult, balancer_actor>(
+      &Subsystems::balancer, call_timeout, balance_atom::value, request);
+}
+
+// -- tasks
+// ---------------------------------------------------------------------
+
+std::vector<PendingTask> ResourceManager::pending_tasks() {
+  return {}; // SCHEDULER-WIRING
+}
+
+void ResourceManager::add_task_metrics(
+    std::unordered_map<std::string, float>& metrics) {
+  metrics["pending_tasks"] = 0; // SCHEDULER-WIRING
+}
+
+// -- bundles
+// -------------------------------------------------------------------
+
+caf::expected<BundleGrant>
+ResourceManager::try_allocate_bundle(const BundleRequest& request) {
+  for (const auto& item : request.items)
+    if (auto err = check_finite(item.amount))
+      return err;
+  auto coordinator = bundles();
+  if (!coordinator)
+    return coordinator.error();
+  auto timeout = call_timeout + std::max(request.deadline, caf::timespan{0});
+  return blocking_request<BundleGrant>(bridge_, *coordinator, timeout,
+                                       allocate_atom::value, request);
+}
+
+caf::expected<std::vector<ReleaseReceipt>>
+ResourceManager::try_release_bundle(BundleId id) {
+  auto coordinator = bundles();
+  if (!coordinator)
+    return coordinator.error();
+  return call<std::vector<ReleaseReceipt>>(*coordinator, release_atom::value,
+                                           id);
+}
+
+caf::expected<ReleaseReceipt>
+ResourceManager::try_release_bundle_part(BundleId id, ResourceType type) {
+  auto coordinator = bundles();
+  if (!coordinator)
+    return coordinator.error();
+  return call<ReleaseReceipt>(*coordinator, release_atom::value, id, type);
 }
 
 // -- the same with errors reported

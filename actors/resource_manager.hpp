@@ -16,6 +16,9 @@
 
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
+#include "messages/memory_messages.hpp"
+#include "messages/monitor_messages.hpp"
+#include "messages/predictor_messages.hpp"
 
 namespace rros {
 
@@ -68,8 +71,52 @@ public:
   /// Back to the initial state: nothing held or reserved, statistics cleared.
   void reset();
 
-  /// avg_utilization, <type>_utilization, allocation_count, rejection_count.
+  /// avg_utilization, <type>_utilization, allocation_count, rejection_count,
+  /// total_memory_allocated (bytes), memory_fragmentation, pending_tasks,
+  /// running_tasks, active_alerts, is_degraded (0 or 1).
   std::unordered_map<std::string, float> get_metrics();
+
+  // Tracked memory (docs/memory.md): a real block from the manager's region,
+  // charged to the MEMORY pool under `requester_id`. nullptr when refused
+  // (try_allocate_memory() says why). The address is only usable in this
+  // process (not through a remote manager).
+  void* allocate_memory(std::size_t size, const std::string& requester_id);
+  /// Frees a tracked block; unknown or already freed pointers change nothing
+  /// (try_free_memory() reports them).
+  void free_memory(void* ptr);
+  /// Collects blocks of terminated owners and idle evictable blocks; returns
+  /// the bytes reclaimed.
+  std::size_t run_garbage_collection();
+  /// 1 - largest free extent / free bytes of the region (0 when empty).
+  float get_memory_fragmentation();
+
+  // Monitoring and degradation (docs/monitoring.md).
+  std::vector<ResourceAlert> get_active_alerts();
+  /// Throws rros::Error on a bad threshold or type.
+  void set_alert_threshold(
+      ResourceType type, float threshold,
+      ResourceAlert::Severity severity = ResourceAlert::Severity::WARNING);
+  void enter_degraded_mode(ResourceType type);
+  void exit_degraded_mode(ResourceType type);
+  bool is_degraded();
+  /// utilization > degrade_enter (0.95) enters degraded mode at once, below
+  /// degrade_exit (0.7) leaves it; each value also feeds the predictor.
+  void adapt_to_load(const std::unordered_map<ResourceType, float>& loads);
+
+  // Prediction (docs/prediction.md).
+  ResourcePrediction predict_usage(ResourceType type,
+                                   std::chrono::milliseconds horizon);
+  /// Turns confident predictions (>= 0.5) into expiring reservations held for
+  /// "rros.predicted" (see try_preallocate_predicted for another requester).
+  void
+  preallocate_predicted(const std::vector<ResourcePrediction>& predictions);
+  void update_prediction_model(ResourceType type, float actual_usage);
+
+  // Load balancing (docs/balancing.md).
+  void set_load_balancing_strategy(LoadBalancingStrategy strategy);
+  /// Assigns the scheduler's pending task ids to the modules.
+  std::unordered_map<std::string, std::vector<std::string>>
+  balance_load(const std::unordered_map<std::string, float>& module_loads);
 
   // -- the same with errors reported
   // ---------------------------------------------
@@ -108,6 +155,31 @@ public:
                                               ResourceType type);
 
   caf::expected<Config> try_update_config(const ConfigMap& config);
+
+  /// Several types all or nothing (docs/semantics.md, "Bundles"); with a
+  /// deadline the call blocks up to it.
+  caf::expected<BundleGrant> try_allocate_bundle(const BundleRequest& request);
+  caf::expected<std::vector<ReleaseReceipt>> try_release_bundle(BundleId id);
+  caf::expected<ReleaseReceipt> try_release_bundle_part(BundleId id,
+                                                        ResourceType type);
+
+  caf::expected<MemoryBlock> try_allocate_memory(const MemoryRequest& request);
+  caf::expected<MemoryBlock> try_free_memory(void* ptr);
+  caf::expected<MemoryBlock> try_touch_memory(void* ptr);
+  caf::expected<MemoryStats> get_memory_stats();
+
+  caf::expected<AlertRule> try_set_alert_threshold(const AlertRule& rule);
+  caf::expected<TypeMonitorView> try_set_degraded(ResourceType type, bool on);
+  caf::expected<std::vector<TypeMonitorView>> get_monitor_view();
+  caf::expected<std::vector<ResourceAlert>> get_alert_history();
+
+  caf::expected<ResourceForecast> try_predict_usage(ResourceType type,
+                                                    caf::timespan horizon);
+  caf::expected<std::vector<Preallocation>>
+  try_preallocate_predicted(const std::vector<ResourcePrediction>& predictions,
+                            const std::string& requester_id);
+  caf::expected<std::vector<ForecastErrorStats>> get_forecast_errors();
+  caf::expected<BalanceResult> try_balance_load(const BalanceRequest& request);
 
   // -- beyond the seed
   // -------------------------------------------------------------
@@ -150,6 +222,19 @@ private:
   std::shared_ptr<const PoolDirectory> directory();
   caf::error refresh_directory();
 
+  /// Calls a subsystem (a member of Subsystems, as `Handle`); refreshes the
+  /// handles and retries once when it was replaced after a crash.
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> call_subsystem(caf::actor Subsystems::*which,
+                                       caf::timespan timeout, Ts... xs);
+  std::shared_ptr<const Subsystems> subsystems();
+  caf::error refresh_subsystems();
+  caf::expected<bundle_actor> bundles();
+  /// The scheduler's queue, for balance_load().
+  std::vector<PendingTask> pending_tasks();
+  /// pending_tasks and running_tasks for get_metrics().
+  void add_task_metrics(std::unordered_map<std::string, float>& metrics);
+
   std::unique_ptr<caf::actor_system_config> own_config_;
   std::unique_ptr<caf::actor_system> own_system_;
   caf::actor_system* sys_ = nullptr;
@@ -158,6 +243,8 @@ private:
   bridge_actor bridge_;
   // Replaced as a whole (std::atomic_load / atomic_store), never mutated.
   std::shared_ptr<const PoolDirectory> directory_;
+  std::shared_ptr<const Subsystems> subsystems_; // like directory_
+  std::shared_ptr<const bundle_actor> bundles_;  // like directory_
 };
 
 } // namespace rros

@@ -1,0 +1,201 @@
+// The seed's remaining facade methods on a real actor system: bundles,
+// tracked memory, alerts and degradation, prediction, load balancing, the
+// metrics and the kernel integration. Asynchronous effects (the monitor
+// hears a pool's change a message later) are awaited with a bounded poll on
+// the condition, never a fixed sleep.
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "actors/resource_manager.hpp"
+#include "actors/rros_kernel.hpp"
+
+using namespace rros;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Polls `condition` until it holds or 5 s passed.
+bool eventually(const std::function<bool()>& condition) {
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition())
+      return true;
+    std::this_thread::sleep_for(1ms);
+  }
+  return condition();
+}
+
+template <class T>
+bool failed_with(const caf::expected<T>& x, ec code) {
+  return !x && is(x.error(), code);
+}
+
+bool has_alert(const std::vector<ResourceAlert>& alerts, ResourceType type,
+               ResourceAlert::Severity severity) {
+  for (const auto& a : alerts)
+    if (a.resource_type == type && a.severity == severity)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST(FacadeSubsystems, BundleAllOrNothingAndReleaseAsOne) {
+  ResourceManager rm;
+  BundleRequest r;
+  r.requester_id = "vision";
+  r.items = {{ResourceType::COMPUTATIONAL, 10},
+             {ResourceType::MEMORY, 4096},
+             {ResourceType::ATTENTION, 0.2f}};
+  auto g = rm.try_allocate_bundle(r);
+  ASSERT_TRUE(g) << describe(g.error());
+  EXPECT_EQ(g->legs.size(), 3u);
+  EXPECT_FLOAT_EQ(rm.get_holding("vision", ResourceType::MEMORY), 4096.0f);
+  // Attention cannot fit a second time: nothing of it is held.
+  r.requester_id = "audio";
+  r.items[2].amount = 0.9f;
+  EXPECT_TRUE(
+      failed_with(rm.try_allocate_bundle(r), ec::insufficient_resources));
+  EXPECT_FLOAT_EQ(rm.get_holding("audio", ResourceType::COMPUTATIONAL), 0.0f);
+  auto receipts = rm.try_release_bundle(g->bundle_id);
+  ASSERT_TRUE(receipts);
+  EXPECT_EQ(receipts->size(), 3u);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::ATTENTION), 1.0f);
+  r.items[0].amount = std::nanf("");
+  EXPECT_TRUE(failed_with(rm.try_allocate_bundle(r), ec::invalid_amount));
+}
+
+TEST(FacadeSubsystems, TrackedMemoryIsRealChargedAndFreedOnce) {
+  ResourceManager rm;
+  void* p = rm.allocate_memory(1000, "vision");
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 0xab, 1000); // real, writable memory
+  auto metrics = rm.get_metrics();
+  EXPECT_GE(metrics["total_memory_allocated"], 1000.0f);
+  EXPECT_GE(rm.get_holding("vision", ResourceType::MEMORY), 1000.0f);
+  void* q = rm.allocate_memory(2000, "audio");
+  void* r = rm.allocate_memory(3000, "audio");
+  ASSERT_NE(q, nullptr);
+  ASSERT_NE(r, nullptr);
+  EXPECT_FLOAT_EQ(rm.get_memory_fragmentation(), 0.0f);
+  rm.free_memory(q); // a hole between p and r
+  EXPECT_GT(rm.get_memory_fragmentation(), 0.0f);
+  EXPECT_TRUE(failed_with(rm.try_free_memory(q), ec::unknown_grant));
+  rm.free_memory(p);
+  rm.free_memory(r);
+  EXPECT_FLOAT_EQ(rm.get_holding("audio", ResourceType::MEMORY), 0.0f);
+  EXPECT_FLOAT_EQ(rm.get_memory_fragmentation(), 0.0f);
+  // Over budget: nullptr, nothing charged.
+  EXPECT_EQ(rm.allocate_memory(2u << 20, "vision"), nullptr);
+  EXPECT_EQ(rm.run_garbage_collection(), 0u); // nothing is collectable
+}
+
+TEST(FacadeSubsystems, AlertsRaiseOnCrossingAndDegradationIsManual) {
+  ResourceManager rm;
+  rm.set_alert_threshold(ResourceType::IO, 0.5f,
+                         ResourceAlert::Severity::CRITICAL);
+  EXPECT_THROW(rm.set_alert_threshold(ResourceType::IO, 1.5f), Error);
+  ASSERT_TRUE(rm.try_allocate_resource(
+      ResourceRequest{"x", ResourceType::IO, Priority::NORMAL, 60}));
+  EXPECT_TRUE(eventually([&] {
+    return has_alert(rm.get_active_alerts(), ResourceType::IO,
+                     ResourceAlert::Severity::CRITICAL);
+  }));
+  EXPECT_FALSE(rm.is_degraded());
+  rm.enter_degraded_mode(ResourceType::NETWORK);
+  EXPECT_TRUE(rm.is_degraded());
+  EXPECT_TRUE(has_alert(rm.get_active_alerts(), ResourceType::NETWORK,
+                        ResourceAlert::Severity::CRITICAL));
+  // Degraded: IDLE requests on the network are shed, HIGH ones go on.
+  EXPECT_TRUE(eventually([&] {
+    return failed_with(
+        rm.try_allocate_resource(ResourceRequest{
+            "indexer", ResourceType::NETWORK, Priority::IDLE, 1}),
+        ec::shed);
+  }));
+  EXPECT_TRUE(rm.try_allocate_resource(
+      ResourceRequest{"urgent", ResourceType::NETWORK, Priority::HIGH, 1}));
+  EXPECT_FLOAT_EQ(rm.get_metrics()["is_degraded"], 1.0f);
+  rm.exit_degraded_mode(ResourceType::NETWORK);
+  EXPECT_FALSE(rm.is_degraded());
+  rm.adapt_to_load({{ResourceType::ATTENTION, 0.97f}});
+  EXPECT_TRUE(rm.is_degraded());
+  rm.adapt_to_load({{ResourceType::ATTENTION, 0.5f}});
+  EXPECT_FALSE(rm.is_degraded());
+  rm.reset();
+  EXPECT_TRUE(rm.get_active_alerts().empty());
+}
+
+TEST(FacadeSubsystems, PredictionFromObservationsAndPreallocation) {
+  ResourceManager rm;
+  for (int i = 0; i < 60; ++i)
+    rm.update_prediction_model(ResourceType::IO,
+                               0.4f + 0.1f * std::sin(i * 0.3f));
+  auto p = rm.predict_usage(ResourceType::IO, 1000ms);
+  EXPECT_EQ(p.resource_type, ResourceType::IO);
+  EXPECT_EQ(p.predicted_usage.size(), 10u); // one per 100 ms
+  EXPECT_GE(p.confidence, 0.0f);
+  EXPECT_LE(p.confidence, 1.0f);
+  EXPECT_THROW(rm.update_prediction_model(ResourceType::IO, std::nanf("")),
+               Error);
+  // A confident forecast of 60% I/O with nothing in use reserves 60.
+  ResourcePrediction confident;
+  confident.resource_type = ResourceType::IO;
+  confident.predicted_usage = {0.5f, 0.6f};
+  confident.confidence = 0.9f;
+  confident.horizon = 200ms;
+  ResourcePrediction unsure = confident;
+  unsure.resource_type = ResourceType::NETWORK;
+  unsure.confidence = 0.2f;
+  rm.preallocate_predicted({confident, unsure});
+  auto io = rm.get_pool_status(ResourceType::IO);
+  ASSERT_TRUE(io);
+  EXPECT_EQ(io->reserved, 60 * units_per_amount);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::NETWORK), 100.0f);
+  // Unused, it returns when it expires.
+  EXPECT_TRUE(eventually(
+      [&] { return rm.get_pool_status(ResourceType::IO)->reserved == 0; }));
+}
+
+TEST(FacadeSubsystems, LoadBalancingStrategyAndBadInput) {
+  ResourceManager rm;
+  rm.set_load_balancing_strategy(LoadBalancingStrategy::ROUND_ROBIN);
+  auto assigned = rm.balance_load({{"vision", 0.2f}, {"audio", 0.1f}});
+  std::size_t total = 0;
+  for (const auto& [module, tasks] : assigned)
+    total += tasks.size();
+  EXPECT_EQ(total, 0u); // nothing is pending
+  EXPECT_THROW(rm.balance_load({}), Error);
+  EXPECT_THROW(rm.balance_load({{"vision", std::nanf("")}}), Error);
+}
+
+TEST(FacadeSubsystems, MetricsHaveEverySeedKey) {
+  ResourceManager rm;
+  auto m = rm.get_metrics();
+  for (const char* key :
+       {"avg_utilization", "total_memory_allocated", "memory_fragmentation",
+        "pending_tasks", "active_alerts", "is_degraded",
+        "computational_utilization", "memory_utilization",
+        "attention_utilization", "io_utilization", "network_utilization"})
+    EXPECT_EQ(m.count(key), 1u) << key;
+}
+
+TEST(FacadeSubsystems, KernelIntegration) {
+  RROSKernel kernel({{"computational_capacity", 10.0f}});
+  EXPECT_TRUE(kernel.allocate_cognitive_resources(6.0f, 2));
+  EXPECT_FALSE(kernel.allocate_cognitive_resources(6.0f, 2)); // refused
+  EXPECT_FALSE(kernel.allocate_cognitive_resources(1.0f, 9)); // bad priority
+  auto m = kernel.get_resource_metrics();
+  EXPECT_FLOAT_EQ(m["computational_utilization"], 0.6f);
+  EXPECT_EQ(m.count("avg_utilization"), 1u);
+  kernel.release_cognitive_resources(100.0f); // at most what is held
+  EXPECT_FLOAT_EQ(kernel.get_resource_manager().get_available_resources(
+                      ResourceType::COMPUTATIONAL),
+                  10.0f);
+  EXPECT_THROW(RROSKernel({{"computational_capacity", -1.0f}}), Error);
+}
