@@ -9,6 +9,7 @@
 #include "actors/monitor.hpp"
 #include "actors/pool.hpp"
 #include "actors/predictor.hpp"
+#include "actors/scheduler.hpp"
 #include "messages/error.hpp"
 
 namespace rros {
@@ -48,6 +49,9 @@ void announce_pools(self_ptr self) {
                    pools_atom::value, dir);
   if (sub.predictor)
     caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
+                   pools_atom::value, dir);
+  if (sub.scheduler)
+    caf::anon_send(caf::actor_cast<scheduler_actor>(sub.scheduler),
                    pools_atom::value, dir);
 }
 
@@ -96,6 +100,28 @@ void spawn_predictor_actor(self_ptr self) {
     caf::anon_send(caf::actor_cast<balancer_actor>(st.subsystems.balancer),
                    predictor_atom::value,
                    caf::actor_cast<predictor_actor>(st.subsystems.predictor));
+}
+
+/// The scheduler defers IDLE tasks while the monitor reports degradation.
+void wire_scheduler(self_ptr self) {
+  auto& sub = self->state.subsystems;
+  if (!sub.scheduler)
+    return;
+  auto scheduler = caf::actor_cast<scheduler_actor>(sub.scheduler);
+  caf::anon_send(scheduler, bundles_atom::value, self->state.bundles);
+  if (sub.monitor)
+    caf::anon_send(scheduler, set_monitor_atom::value,
+                   caf::actor_cast<monitor_actor>(sub.monitor));
+}
+
+void spawn_scheduler_actor(self_ptr self) {
+  auto& st = self->state;
+  // The seed's default: tasks run when execute_next_task() asks (automatic
+  // dispatch is a setting, settings_atom).
+  st.subsystems.scheduler = adopt(
+      self, self->spawn<caf::monitored>(task_scheduler, st.bundles,
+                                        directory_of(st), SchedulerSettings{}));
+  wire_scheduler(self);
 }
 
 void spawn_balancer_actor(self_ptr self) {
@@ -195,6 +221,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   spawn_predictor_actor(self);
   spawn_monitor_actor(self);
   spawn_balancer_actor(self);
+  spawn_scheduler_actor(self);
   // A child that dies while the manager lives is replaced.
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -217,12 +244,17 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
     if (st.bundles.address() == msg.source) {
       ++st.restarts;
       spawn_bundles(self);
+      wire_scheduler(self);
+    } else if (sub.scheduler.address() == msg.source) {
+      ++st.restarts;
+      spawn_scheduler_actor(self);
     } else if (sub.memory.address() == msg.source) {
       ++st.restarts;
       spawn_memory(self);
     } else if (sub.monitor.address() == msg.source) {
       ++st.restarts;
       spawn_monitor_actor(self);
+      wire_scheduler(self);
     } else if (sub.predictor.address() == msg.source) {
       ++st.restarts;
       spawn_predictor_actor(self);
@@ -274,6 +306,8 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
                        reset_atom::value);
         caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
+                       reset_atom::value);
+        caf::anon_send(caf::actor_cast<scheduler_actor>(sub.scheduler),
                        reset_atom::value);
         return ask_every_pool<PoolStatus>(self, reset_atom::value);
       },

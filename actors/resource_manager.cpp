@@ -449,13 +449,68 @@ ResourceManager::try_balance_load(const BalanceRequest& request) {
 // -- tasks
 // ---------------------------------------------------------------------
 
+bool ResourceManager::schedule_task(const ScheduledTask& task) {
+  return static_cast<bool>(try_schedule_task(task));
+}
+
+bool ResourceManager::execute_next_task() {
+  auto result = try_execute_next_task();
+  return result && result->succeeded;
+}
+
+std::unordered_map<Priority, std::size_t>
+ResourceManager::get_pending_task_counts() {
+  auto stats = value_or_throw(get_scheduler_stats());
+  std::unordered_map<Priority, std::size_t> result;
+  for (std::size_t i = 0; i < stats.pending_by_priority.size(); ++i)
+    result[static_cast<Priority>(i)] =
+        static_cast<std::size_t>(stats.pending_by_priority[i]);
+  return result;
+}
+
+caf::expected<TaskReceipt>
+ResourceManager::try_schedule_task(const ScheduledTask& task) {
+  for (const auto& [type, amount] : task.resource_requirements)
+    if (auto err = check_finite(amount))
+      return err;
+  return call_subsystem<TaskReceipt, scheduler_actor>(
+      &Subsystems::scheduler, call_timeout, schedule_atom::value,
+      to_submission(task));
+}
+
+caf::expected<TaskResult> ResourceManager::try_execute_next_task() {
+  // The reply comes when the body has finished: no short bound fits every
+  // task, so the wait is long (a body that never returns blocks the caller,
+  // as in the seed).
+  return call_subsystem<TaskResult, scheduler_actor>(
+      &Subsystems::scheduler, std::chrono::hours(24), execute_atom::value);
+}
+
+caf::expected<SchedulerStats> ResourceManager::get_scheduler_stats() {
+  return call_subsystem<SchedulerStats, scheduler_actor>(
+      &Subsystems::scheduler, call_timeout, stats_atom::value);
+}
+
+caf::expected<SchedulerSettings>
+ResourceManager::try_set_scheduler_settings(const SchedulerSettings& settings) {
+  return call_subsystem<SchedulerSettings, scheduler_actor>(
+      &Subsystems::scheduler, call_timeout, settings_atom::value, settings);
+}
+
 std::vector<PendingTask> ResourceManager::pending_tasks() {
-  return {}; // SCHEDULER-WIRING
+  return value_or_throw(
+      call_subsystem<std::vector<PendingTask>, scheduler_actor>(
+          &Subsystems::scheduler, call_timeout, pending_atom::value));
 }
 
 void ResourceManager::add_task_metrics(
     std::unordered_map<std::string, float>& metrics) {
-  metrics["pending_tasks"] = 0; // SCHEDULER-WIRING
+  auto stats = value_or_throw(get_scheduler_stats());
+  metrics["pending_tasks"] = static_cast<float>(stats.pending_tasks);
+  metrics["running_tasks"] = static_cast<float>(stats.running);
+  metrics["completed_tasks"] = static_cast<float>(stats.completed);
+  metrics["failed_tasks"] = static_cast<float>(stats.failed);
+  metrics["missed_deadlines"] = static_cast<float>(stats.missed);
 }
 
 // -- bundles

@@ -19,6 +19,7 @@
 #include "messages/memory_messages.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/predictor_messages.hpp"
+#include "messages/scheduler_messages.hpp"
 
 namespace rros {
 
@@ -75,6 +76,16 @@ public:
   /// total_memory_allocated (bytes), memory_fragmentation, pending_tasks,
   /// running_tasks, active_alerts, is_degraded (0 or 1).
   std::unordered_map<std::string, float> get_metrics();
+
+  // Tasks (docs/scheduler.md). schedule_task queues the task when it can be
+  // admitted (deadline not past, requirements within capacity; CRITICAL
+  // always); try_schedule_task says why not.
+  bool schedule_task(const ScheduledTask& task);
+  /// Runs the best queued task (priority, then earliest deadline) with its
+  /// whole bundle held, blocks until the body returned, then releases. True
+  /// when a task ran and succeeded.
+  bool execute_next_task();
+  std::unordered_map<Priority, std::size_t> get_pending_task_counts();
 
   // Tracked memory (docs/memory.md): a real block from the manager's region,
   // charged to the MEMORY pool under `requester_id`. nullptr when refused
@@ -162,6 +173,13 @@ public:
   caf::expected<std::vector<ReleaseReceipt>> try_release_bundle(BundleId id);
   caf::expected<ReleaseReceipt> try_release_bundle_part(BundleId id,
                                                         ResourceType type);
+
+  caf::expected<TaskReceipt> try_schedule_task(const ScheduledTask& task);
+  caf::expected<TaskResult> try_execute_next_task();
+  caf::expected<SchedulerStats> get_scheduler_stats();
+  /// E.g. automatic dispatch (max_concurrent > 0).
+  caf::expected<SchedulerSettings>
+  try_set_scheduler_settings(const SchedulerSettings& settings);
 
   caf::expected<MemoryBlock> try_allocate_memory(const MemoryRequest& request);
   caf::expected<MemoryBlock> try_free_memory(void* ptr);

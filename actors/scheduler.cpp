@@ -1,0 +1,1035 @@
+#include "actors/scheduler.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <limits>
+#include <utility>
+
+#include "messages/error.hpp"
+
+namespace rros {
+
+// -- cooperative cancellation -------------------------------------------------
+
+namespace {
+
+// The token of the task whose body runs on this thread (null outside one).
+thread_local const CancellationToken* current_token = nullptr;
+
+/// Sets the current token for the lifetime of a body.
+class TokenScope {
+public:
+  explicit TokenScope(const CancellationToken& token)
+    : previous_(current_token) {
+    current_token = &token;
+  }
+  ~TokenScope() {
+    current_token = previous_;
+  }
+  TokenScope(const TokenScope&) = delete;
+  TokenScope& operator=(const TokenScope&) = delete;
+
+private:
+  const CancellationToken* previous_;
+};
+
+} // namespace
+
+bool current_task_cancelled() noexcept {
+  return current_token != nullptr && current_token->cancelled();
+}
+
+void throw_if_cancelled() {
+  if (current_task_cancelled())
+    throw TaskCancelled{};
+}
+
+CancellationToken current_cancellation_token() {
+  return current_token != nullptr ? *current_token : CancellationToken{};
+}
+
+const char* const task_runner_name = "rros.task";
+
+namespace {
+
+// -- the runner ---------------------------------------------------------------
+
+struct task_runner_state {
+  static inline const char* name = task_runner_name;
+};
+
+/// Runs one body, off the scheduler, and reports how it ended. Exceptions
+/// never escape: a throwing body is a failed task whose resources return.
+caf::behavior task_runner(caf::stateful_actor<task_runner_state>* self,
+                          std::function<void()> body, CancellationToken token,
+                          scheduler_actor parent, std::uint64_t seq) {
+  TaskRunReport report;
+  report.seq = seq;
+  {
+    TokenScope scope{token};
+    try {
+      body();
+      report.outcome = TaskOutcome::completed;
+    } catch (const TaskCancelled&) {
+      report.outcome = TaskOutcome::preempted;
+    } catch (const std::exception& e) {
+      report.outcome = TaskOutcome::failed;
+      report.error = e.what();
+    } catch (...) {
+      report.outcome = TaskOutcome::failed;
+      report.error = "the task threw a non-standard exception";
+    }
+  }
+  self->send(parent, task_done_atom::value, std::move(report));
+  self->quit();
+  return {};
+}
+
+using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
+using rank_key = std::tuple<int, std::int64_t, std::uint64_t>;
+
+units to_units(float amount) {
+  return static_cast<units>(
+      std::llround(static_cast<double>(amount) * units_per_amount));
+}
+
+rank_key key_of(const QueuedTask& q) {
+  auto deadline = q.has_deadline ? q.deadline.time_since_epoch().count()
+                                 : std::numeric_limits<std::int64_t>::max();
+  return {static_cast<int>(q.task.priority), deadline, q.seq};
+}
+
+std::size_t index_of(Priority p) {
+  return static_cast<std::size_t>(p);
+}
+
+std::size_t index_of_type(ResourceType t) {
+  return static_cast<std::size_t>(t);
+}
+
+bool has_pool(const scheduler_state& st, ResourceType type) {
+  return is_valid(type) && index_of_type(type) < st.pools.pools.size() &&
+         st.pools[type] != nullptr;
+}
+
+bool any_degraded(const scheduler_state& st) {
+  return std::any_of(st.degraded.begin(), st.degraded.end(),
+                     [](bool x) { return x; });
+}
+
+/// IDLE work waits while any type is degraded; a task a degraded pool shed
+/// waits until degradation changes.
+bool deferred(const scheduler_state& st, const QueuedTask& q) {
+  return q.shed || (q.task.priority == Priority::IDLE && any_degraded(st));
+}
+
+bool shares_type(const std::vector<BundleItem>& xs,
+                 const std::set<ResourceType>& types) {
+  return std::any_of(xs.begin(), xs.end(), [&](const BundleItem& x) {
+    return types.count(x.type) > 0;
+  });
+}
+
+bool shares_type(const std::vector<BundleItem>& xs,
+                 const std::vector<BundleItem>& ys) {
+  for (const auto& x : xs)
+    for (const auto& y : ys)
+      if (x.type == y.type)
+        return true;
+  return false;
+}
+
+// -- events and counts -----------------------------------------------------
+
+void notify(self_ptr self, const QueuedTask& q, TaskEventKind kind, bool missed,
+            std::string detail) {
+  auto& st = self->state;
+  TaskEvent ev;
+  ev.kind = kind;
+  ev.task_id = q.task.task_id;
+  ev.seq = q.seq;
+  ev.priority = q.task.priority;
+  ev.deadline_missed = missed;
+  ev.detail = std::move(detail);
+  ev.at = caf::timestamp{std::chrono::duration_cast<caf::timespan>(
+      self->clock().now().time_since_epoch())};
+  if (q.task.notify)
+    caf::anon_send(q.task.notify, task_event_atom::value, ev);
+  for (const auto& sub : st.subscribers)
+    if (sub != q.task.notify)
+      caf::anon_send(sub, task_event_atom::value, ev);
+}
+
+void count_miss(scheduler_state& st, QueuedTask& q) {
+  if (q.missed)
+    return;
+  q.missed = true;
+  ++st.counts.missed;
+  ++st.counts.missed_by_priority[index_of(q.task.priority)];
+}
+
+SchedulerStats stats_of(self_ptr self) {
+  auto& st = self->state;
+  auto result = st.counts;
+  result.pending_tasks = st.queued.size();
+  result.pending_by_priority.assign(5, 0);
+  result.deferred = 0;
+  for (const auto& [seq, q] : st.queued) {
+    ++result.pending_by_priority[index_of(q.task.priority)];
+    if (deferred(st, q))
+      ++result.deferred;
+  }
+  result.running = st.running.size();
+  result.degraded = any_degraded(st);
+  return result;
+}
+
+TaskResult nothing_ran(std::string why) {
+  TaskResult result;
+  result.outcome = TaskOutcome::nothing;
+  result.detail = std::move(why);
+  return result;
+}
+
+// -- the queue ----------------------------------------------------------------
+
+QueuedTask take(scheduler_state& st, std::uint64_t seq) {
+  auto i = st.queued.find(seq);
+  auto q = std::move(i->second);
+  st.queued.erase(i);
+  st.blocked.erase(seq);
+  st.order.erase(key_of(q));
+  st.queued_ids.erase(q.task.task_id);
+  return q;
+}
+
+void put(scheduler_state& st, QueuedTask q) {
+  q.acquiring = false;
+  q.blocked = false;
+  q.shed = false;
+  st.order.insert(key_of(q));
+  st.queued_ids.insert(q.task.task_id);
+  auto seq = q.seq;
+  st.queued.emplace(seq, std::move(q));
+}
+
+/// Listens to the pools exactly while a task is blocked: their reports say
+/// when capacity came back.
+void update_listening(self_ptr self) {
+  auto& st = self->state;
+  bool wanted = !st.blocked.empty();
+  if (wanted == st.listening)
+    return;
+  st.listening = wanted;
+  auto me = caf::actor_cast<caf::actor>(self);
+  for (const auto& pool : st.pools.pools)
+    caf::anon_send(pool, listen_atom::value, me, wanted);
+}
+
+/// Blocked tasks needing one of `types` are worth another attempt.
+void unblock(self_ptr self, const std::vector<BundleItem>& types) {
+  auto& st = self->state;
+  for (auto i = st.blocked.begin(); i != st.blocked.end();) {
+    auto& q = st.queued.at(*i);
+    if (types.empty() || shares_type(q.items, types)) {
+      q.blocked = false;
+      i = st.blocked.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  update_listening(self);
+}
+
+/// The best task that may start now. Automatic dispatch does not let a task
+/// pass a blocked better-ranked one that needs one of the same types (it
+/// would take the capacity the blocked one waits for); execute_next simply
+/// tries the best task that is not deferred.
+QueuedTask* best_runnable(scheduler_state& st, bool explicit_request) {
+  std::set<ResourceType> held_back;
+  for (const auto& key : st.order) {
+    auto& q = st.queued.at(std::get<2>(key));
+    if (deferred(st, q) || q.acquiring)
+      continue;
+    if (explicit_request)
+      return &q;
+    if (q.blocked) {
+      for (const auto& item : q.items)
+        held_back.insert(item.type);
+      continue;
+    }
+    if (shares_type(q.items, held_back))
+      continue;
+    return &q;
+  }
+  return nullptr;
+}
+
+void pump(self_ptr self);
+void start(self_ptr self, QueuedTask q, BundleGrant grant,
+           result_promise_ptr promise);
+
+// -- resources ------------------------------------------------------------
+
+/// Returns a bundle; `then` runs once it is back. A coordinator that does
+/// not know the bundle (it was replaced) leaves the legs to their pools.
+template <class Then>
+void release_bundle(self_ptr self, BundleId id,
+                    std::vector<ResourceAllocation> legs, Then then) {
+  if (id == 0) {
+    then();
+    return;
+  }
+  self->request(self->state.bundles, caf::infinite, release_atom::value, id)
+      .then([=](std::vector<ReleaseReceipt>&) mutable { then(); },
+            [=](caf::error&) mutable {
+              auto& st = self->state;
+              for (const auto& leg : legs)
+                if (leg.grant_id != 0 && has_pool(st, leg.resource_type))
+                  self->request(st.pools[leg.resource_type], caf::infinite,
+                                release_atom::value, leg.grant_id)
+                      .then([](ReleaseReceipt&) {}, [](caf::error&) {});
+              then();
+            });
+}
+
+// -- running ------------------------------------------------------------------
+
+/// A running task is asked to stop (its token); the body decides when.
+void ask_to_stop(self_ptr self, RunningTask& r) {
+  if (r.stop_requested)
+    return;
+  r.stop_requested = true;
+  r.token.cancel();
+  if (!r.stale)
+    ++self->state.counts.preempted;
+}
+
+/// Spawns the task's runner: the body never runs in the scheduler's handler.
+void start(self_ptr self, QueuedTask q, BundleGrant grant,
+           result_promise_ptr promise) {
+  auto& st = self->state;
+  auto seq = q.seq;
+  RunningTask r;
+  r.bundle = grant.bundle_id;
+  r.legs = std::move(grant.legs);
+  r.started = self->clock().now();
+  r.promise = std::move(promise);
+  auto body = q.task.body;
+  r.queued = std::move(q);
+  auto me = caf::actor_cast<scheduler_actor>(self);
+  if (st.settings.detached)
+    r.runner = self->spawn<caf::detached + caf::monitored>(task_runner, body,
+                                                           r.token, me, seq);
+  else
+    r.runner = self->spawn<caf::monitored>(task_runner, body, r.token, me, seq);
+  st.runners.emplace(r.runner.address(), seq);
+  st.running.emplace(seq, std::move(r));
+}
+
+/// A body ended (or its runner died): count it, queue it again when it
+/// stopped on request, return its bundle, then answer execute_next.
+void finish(self_ptr self, std::uint64_t seq, TaskOutcome outcome,
+            std::string error) {
+  auto& st = self->state;
+  auto i = st.running.find(seq);
+  if (i == st.running.end())
+    return;
+  auto r = std::move(i->second);
+  st.running.erase(i);
+  st.runners.erase(r.runner.address());
+  self->demonitor(r.runner);
+  auto now = self->clock().now();
+  auto& q = r.queued;
+  bool late = q.missed || (q.has_deadline && now > q.deadline);
+  bool counted = !r.stale;
+  bool critical = q.task.priority == Priority::CRITICAL;
+  TaskResult result;
+  result.executed = true;
+  result.outcome = outcome;
+  result.succeeded = outcome == TaskOutcome::completed;
+  result.task_id = q.task.task_id;
+  result.priority = q.task.priority;
+  result.deadline_missed = late;
+  result.detail = error;
+  auto items = q.items;
+  if (counted) {
+    switch (outcome) {
+      case TaskOutcome::completed:
+        ++st.counts.completed;
+        if (late)
+          count_miss(st, q);
+        notify(self, q, TaskEventKind::completed, late, "");
+        break;
+      case TaskOutcome::preempted:
+        if (st.settings.requeue_preempted &&
+            (!late || critical || !st.settings.drop_expired) &&
+            st.queued_ids.count(q.task.task_id) == 0) {
+          if (late)
+            count_miss(st, q);
+          notify(self, q, TaskEventKind::preempted, late, "queued again");
+          put(st, std::move(q));
+        } else if (late && !critical && st.settings.drop_expired) {
+          ++st.counts.dropped;
+          count_miss(st, q);
+          notify(self, q, TaskEventKind::dropped, true,
+                 "stopped on request after its deadline");
+        } else {
+          ++st.counts.failed;
+          if (late)
+            count_miss(st, q);
+          notify(self, q, TaskEventKind::preempted, late,
+                 "stopped on request, not queued again");
+        }
+        break;
+      default:
+        ++st.counts.failed;
+        if (late)
+          count_miss(st, q);
+        notify(self, q, TaskEventKind::failed, late, error);
+        break;
+    }
+  }
+  release_bundle(self, r.bundle, std::move(r.legs),
+                 [=, promise = r.promise]() mutable {
+                   if (promise)
+                     promise->deliver(std::move(result));
+                   unblock(self, items);
+                   pump(self);
+                 });
+  pump(self);
+}
+
+// -- preemption ---------------------------------------------------------------
+
+/// The status of the pools of `items`, in their order; `then` gets them (or
+/// the first error).
+template <class Then>
+void ask_status(self_ptr self, const std::vector<BundleItem>& items,
+                Then then) {
+  auto& st = self->state;
+  struct Pending {
+    std::vector<PoolStatus> status;
+    std::size_t missing = 0;
+    caf::error error;
+  };
+  if (items.empty()) {
+    then(std::vector<PoolStatus>{}, caf::error{});
+    return;
+  }
+  auto p = std::make_shared<Pending>();
+  p->status.resize(items.size());
+  p->missing = items.size();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!has_pool(st, items[i].type)) {
+      then(std::vector<PoolStatus>{},
+           make_error(ec::pool_unavailable,
+                      std::string{"no pool for "} + to_string(items[i].type)));
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    self->request(st.pools[items[i].type], caf::infinite, status_atom::value)
+        .then(
+            [=](PoolStatus& status) mutable {
+              auto& seen = self->state.returns_seen[index_of_type(status.type)];
+              seen = std::max(seen, status.returns);
+              p->status[i] = status;
+              if (--p->missing == 0)
+                then(std::move(p->status), std::move(p->error));
+            },
+            [=](caf::error& err) mutable {
+              if (!p->error)
+                p->error =
+                    make_error(ec::pool_unavailable,
+                               "a pool could not be asked: " + describe(err));
+              if (--p->missing == 0)
+                then(std::move(p->status), std::move(p->error));
+            });
+  }
+}
+
+/// A blocked task may have running tasks of strictly lower priority that are
+/// preemptable asked to stop, if stopping them covers what it lacks (what is
+/// not available now, less what tasks already asked to stop will return).
+/// Lowest priority first, the latest started first; nobody is asked when the
+/// candidates cannot cover the shortfall.
+void consider_preemption(self_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto qi = st.queued.find(seq);
+  if (qi == st.queued.end())
+    return;
+  const auto& q = qi->second;
+  bool any = false;
+  for (const auto& [rs, r] : st.running)
+    if (!r.stale && !r.stop_requested && r.queued.task.preemptable &&
+        r.queued.task.priority > q.task.priority &&
+        shares_type(r.queued.items, q.items))
+      any = true;
+  if (!any)
+    return;
+  auto gen = st.generation;
+  ask_status(
+      self, q.items, [=](std::vector<PoolStatus> status, caf::error err) {
+        auto& st = self->state;
+        auto qi = st.queued.find(seq);
+        if (err || gen != st.generation || qi == st.queued.end() ||
+            !qi->second.blocked)
+          return;
+        const auto& q = qi->second;
+        std::map<ResourceType, units> shortfall;
+        for (std::size_t i = 0; i < q.items.size(); ++i)
+          shortfall[q.items[i].type] =
+              to_units(q.items[i].amount) - status[i].available;
+        std::vector<RunningTask*> candidates;
+        for (auto& [rs, r] : st.running) {
+          if (r.stale)
+            continue;
+          if (r.stop_requested) {
+            for (const auto& item : r.queued.items)
+              if (shortfall.count(item.type) > 0)
+                shortfall[item.type] -= to_units(item.amount);
+            continue;
+          }
+          if (r.queued.task.preemptable &&
+              r.queued.task.priority > q.task.priority &&
+              shares_type(r.queued.items, q.items))
+            candidates.push_back(&r);
+        }
+        auto lacking = [&] {
+          return std::any_of(shortfall.begin(), shortfall.end(),
+                             [](const auto& x) { return x.second > 0; });
+        };
+        if (!lacking())
+          return; // what is on its way back is enough
+        std::sort(candidates.begin(), candidates.end(),
+                  [](const RunningTask* x, const RunningTask* y) {
+                    if (x->queued.task.priority != y->queued.task.priority)
+                      return x->queued.task.priority > y->queued.task.priority;
+                    if (x->started != y->started)
+                      return x->started > y->started;
+                    return x->queued.seq > y->queued.seq;
+                  });
+        std::vector<RunningTask*> victims;
+        for (auto* r : candidates) {
+          if (!lacking())
+            break;
+          bool helps = false;
+          for (const auto& item : r->queued.items) {
+            auto s = shortfall.find(item.type);
+            if (s != shortfall.end() && s->second > 0)
+              helps = true;
+          }
+          if (!helps)
+            continue;
+          victims.push_back(r);
+          for (const auto& item : r->queued.items) {
+            auto s = shortfall.find(item.type);
+            if (s != shortfall.end())
+              s->second -= to_units(item.amount);
+          }
+        }
+        if (lacking())
+          return; // no pointless stops
+        for (auto* r : victims)
+          ask_to_stop(self, *r);
+      });
+}
+
+// -- dispatch -------------------------------------------------------------
+
+/// Asks the coordinator for the task's bundle (never waiting: the scheduler
+/// keeps its own order and retries when capacity returns).
+void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
+  auto& st = self->state;
+  auto seq = q.seq;
+  if (q.items.empty()) {
+    start(self, take(st, seq), BundleGrant{}, std::move(promise));
+    return;
+  }
+  st.acquiring = true;
+  q.acquiring = true;
+  BundleRequest req;
+  req.requester_id = q.task.task_id;
+  req.priority = q.task.priority;
+  req.items = q.items;
+  req.preemptable = q.task.preemptable;
+  req.request_id = seq;
+  auto gen = st.generation;
+  self->request(st.bundles, caf::infinite, allocate_atom::value, req)
+      .then(
+          [=](BundleGrant& grant) mutable {
+            auto& st = self->state;
+            st.acquiring = false;
+            auto i = st.queued.find(seq);
+            if (gen != st.generation || i == st.queued.end()) {
+              release_bundle(self, grant.bundle_id, grant.legs, [] {});
+              if (promise)
+                promise->deliver(nothing_ran("the task left the queue"));
+              pump(self);
+              return;
+            }
+            auto& q = i->second;
+            q.acquiring = false;
+            auto now = self->clock().now();
+            if (q.has_deadline && now >= q.deadline &&
+                q.task.priority != Priority::CRITICAL &&
+                st.settings.drop_expired) {
+              // Its deadline passed while the bundle was on its way.
+              auto gone = take(st, seq);
+              ++st.counts.dropped;
+              count_miss(st, gone);
+              notify(self, gone, TaskEventKind::dropped, true,
+                     "deadline passed while queued");
+              release_bundle(self, grant.bundle_id, grant.legs, [] {});
+              if (promise)
+                promise->deliver(nothing_ran("its deadline passed"));
+              update_listening(self);
+              pump(self);
+              return;
+            }
+            start(self, take(st, seq), std::move(grant), std::move(promise));
+            pump(self);
+          },
+          [=](caf::error& err) mutable {
+            auto& st = self->state;
+            st.acquiring = false;
+            auto i = st.queued.find(seq);
+            if (gen != st.generation || i == st.queued.end()) {
+              if (promise)
+                promise->deliver(nothing_ran("the task left the queue"));
+              pump(self);
+              return;
+            }
+            auto& q = i->second;
+            q.acquiring = false;
+            TaskResult result;
+            result.outcome = TaskOutcome::blocked;
+            result.task_id = q.task.task_id;
+            result.priority = q.task.priority;
+            result.detail = describe(err);
+            bool never =
+                is(err, ec::exceeds_capacity) || is(err, ec::exceeds_quota) ||
+                is(err, ec::invalid_amount) || is(err, ec::amount_too_large) ||
+                is(err, ec::invalid_bundle) ||
+                is(err, ec::unknown_resource_type);
+            if (never) {
+              // Can never be granted (a capacity shrank, a quota): fail it.
+              auto gone = take(st, seq);
+              ++st.counts.failed;
+              notify(self, gone, TaskEventKind::failed, false, describe(err));
+              result.outcome = TaskOutcome::failed;
+            } else if (is(err, ec::shed)) {
+              q.shed = true;
+            } else {
+              // insufficient_resources, or a coordinator or pool gone: wait
+              // for capacity to come back (or for new handles).
+              q.blocked = true;
+              st.blocked.insert(seq);
+              q.blocked_at.clear();
+              for (const auto& item : q.items)
+                q.blocked_at[item.type] =
+                    st.returns_seen[index_of_type(item.type)];
+              if (is(err, ec::insufficient_resources))
+                consider_preemption(self, seq);
+            }
+            if (promise)
+              promise->deliver(std::move(result));
+            update_listening(self);
+            pump(self);
+          });
+}
+
+/// Starts what may start: execute_next requests first, then automatic
+/// dispatch up to max_concurrent. One bundle request is out at a time, so
+/// grants follow the queue's order.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  while (!st.acquiring && !st.exec_waiters.empty()) {
+    auto promise = st.exec_waiters.front();
+    st.exec_waiters.erase(st.exec_waiters.begin());
+    auto* q = best_runnable(st, true);
+    if (q == nullptr) {
+      promise->deliver(nothing_ran(st.queued.empty()
+                                       ? "no task is queued"
+                                       : "every queued task is deferred"));
+      continue;
+    }
+    acquire(self, *q, std::move(promise));
+  }
+  while (!st.acquiring && st.exec_waiters.empty() &&
+         st.settings.max_concurrent > 0 &&
+         st.running.size() < st.settings.max_concurrent) {
+    auto* q = best_runnable(st, false);
+    if (q == nullptr)
+      return;
+    acquire(self, *q, nullptr);
+  }
+}
+
+// -- admission ----------------------------------------------------------------
+
+caf::error check_submission(const scheduler_state& st,
+                            const TaskSubmission& s) {
+  if (s.task_id.empty())
+    return make_error(ec::empty_requester, "a task needs an id");
+  if (!is_valid(s.priority))
+    return make_error(ec::invalid_priority,
+                      "priority " +
+                          std::to_string(static_cast<int>(s.priority)) +
+                          " does not exist");
+  if (!s.body)
+    return make_error(ec::invalid_bundle,
+                      "task '" + s.task_id + "' has no body");
+  if (st.queued_ids.count(s.task_id) > 0)
+    return make_error(ec::invalid_bundle,
+                      "task '" + s.task_id + "' is already queued");
+  for (const auto& [type, amount] : s.requirements) {
+    if (!is_valid(type))
+      return make_error(ec::unknown_resource_type,
+                        "resource type " +
+                            std::to_string(static_cast<int>(type)) +
+                            " does not exist");
+    auto what = "task '" + s.task_id + "' requires " + std::to_string(amount) +
+                " " + to_string(type);
+    if (!std::isfinite(amount) || amount < 0)
+      return make_error(ec::invalid_amount, what);
+    if (amount > max_amount)
+      return make_error(ec::amount_too_large, what);
+    if (amount > 0 && to_units(amount) < 1)
+      return make_error(ec::invalid_amount, what + ", less than one unit");
+  }
+  return caf::none;
+}
+
+/// Queues an admitted task; its deadline counts from `received`.
+TaskReceipt admit(self_ptr self, std::uint64_t seq, TaskSubmission s,
+                  std::vector<BundleItem> items, sched_time received) {
+  auto& st = self->state;
+  QueuedTask q;
+  q.seq = seq;
+  q.items = std::move(items);
+  q.has_deadline = s.has_deadline;
+  if (s.has_deadline)
+    q.deadline = received + s.deadline;
+  q.task = std::move(s);
+  auto now = self->clock().now();
+  if (q.has_deadline) {
+    if (q.deadline <= now)
+      count_miss(st, q); // a CRITICAL task admitted late
+    else
+      self->delayed_send(self, q.deadline - now, task_due_atom::value, seq);
+  }
+  TaskReceipt receipt{q.task.task_id, seq, 0};
+  put(st, std::move(q));
+  receipt.pending = st.queued.size();
+  pump(self);
+  return receipt;
+}
+
+caf::result<TaskReceipt> schedule(self_ptr self, TaskSubmission& s) {
+  auto& st = self->state;
+  if (auto err = check_submission(st, s))
+    return err;
+  auto received = self->clock().now();
+  std::vector<BundleItem> items;
+  for (auto type : all_resource_types) {
+    auto i = s.requirements.find(type);
+    if (i != s.requirements.end() && i->second > 0)
+      items.push_back(BundleItem{type, i->second});
+  }
+  auto seq = st.next_seq++;
+  bool critical = s.priority == Priority::CRITICAL;
+  if (critical || items.empty()) {
+    if (!critical && s.has_deadline && s.deadline.count() <= 0) {
+      ++st.counts.refused;
+      return make_error(ec::deadline_expired,
+                        "task '" + s.task_id + "' is past its deadline");
+    }
+    return admit(self, seq, std::move(s), std::move(items), received);
+  }
+  if (s.has_deadline && s.deadline.count() <= 0) {
+    ++st.counts.refused;
+    return make_error(ec::deadline_expired,
+                      "task '" + s.task_id + "' is past its deadline");
+  }
+  // Capacity is asked from the pools, so a configuration change counts.
+  auto promise = self->make_response_promise<TaskReceipt>();
+  st.queued_ids.insert(s.task_id); // reserved while the pools answer
+  auto gen = st.generation;
+  auto task = std::make_shared<TaskSubmission>(std::move(s));
+  ask_status(
+      self, items, [=](std::vector<PoolStatus> status, caf::error err) mutable {
+        auto& st = self->state;
+        if (gen != st.generation) {
+          promise.deliver(make_error(ec::cancelled, "the scheduler was reset"));
+          return;
+        }
+        st.queued_ids.erase(task->task_id);
+        if (err) {
+          promise.deliver(std::move(err));
+          return;
+        }
+        for (std::size_t i = 0; i < items.size(); ++i)
+          if (to_units(items[i].amount) > status[i].capacity) {
+            ++st.counts.refused;
+            promise.deliver(make_error(
+                ec::exceeds_capacity,
+                "task '" + task->task_id + "' requires " +
+                    std::to_string(items[i].amount) + " " +
+                    to_string(items[i].type) + ", above the capacity of " +
+                    std::to_string(to_amount(status[i].capacity))));
+            return;
+          }
+        promise.deliver(admit(self, seq, std::move(*task), items, received));
+      });
+  return promise;
+}
+
+// -- degradation ----------------------------------------------------------
+
+void degradation_changed(self_ptr self) {
+  for (auto& [seq, q] : self->state.queued)
+    q.shed = false;
+  pump(self);
+}
+
+} // namespace
+
+// -- behavior -----------------------------------------------------------------
+
+scheduler_actor::behavior_type
+task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
+               bundle_actor bundles, PoolDirectory pools,
+               SchedulerSettings settings) {
+  auto& st = self->state;
+  st.bundles = std::move(bundles);
+  st.pools = std::move(pools);
+  st.settings = settings;
+  st.counts.pending_by_priority.assign(5, 0);
+  st.counts.missed_by_priority.assign(5, 0);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto r = st.runners.find(dm.source);
+    if (r != st.runners.end()) {
+      finish(self, r->second, TaskOutcome::failed,
+             "the task's runner ended: " + describe(dm.reason));
+      return;
+    }
+    if (st.monitor && dm.source == st.monitor.address()) {
+      // No more news about degradation: nothing is degraded as far as the
+      // scheduler knows (a new monitor is announced with set_monitor_atom).
+      st.monitor = nullptr;
+      st.degraded.fill(false);
+      degradation_changed(self);
+      return;
+    }
+    auto& subs = st.subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const caf::actor& x) {
+                                return x.address() == dm.source;
+                              }),
+               subs.end());
+  });
+  return {
+      [=](schedule_atom, TaskSubmission& s) { return schedule(self, s); },
+      [=](execute_atom) {
+        auto promise =
+            std::make_shared<caf::typed_response_promise<TaskResult>>(
+                self->make_response_promise<TaskResult>());
+        self->state.exec_waiters.push_back(promise);
+        pump(self);
+        return *promise;
+      },
+      [=](pending_atom) {
+        auto& st = self->state;
+        auto now = self->clock().now();
+        std::vector<PendingTask> result;
+        result.reserve(st.queued.size());
+        for (const auto& key : st.order) {
+          const auto& q = st.queued.at(std::get<2>(key));
+          PendingTask t;
+          t.task_id = q.task.task_id;
+          t.priority = q.task.priority;
+          for (const auto& item : q.items)
+            t.cost += item.amount;
+          if (q.has_deadline)
+            t.deadline = std::max(caf::timespan{1}, q.deadline - now);
+          result.push_back(std::move(t));
+        }
+        return result;
+      },
+      [=](stats_atom) { return stats_of(self); },
+      [=](settings_atom, const SchedulerSettings& x) {
+        self->state.settings = x;
+        pump(self);
+        return x;
+      },
+      [=](settings_atom) { return self->state.settings; },
+      [=](subscribe_atom, caf::actor& who, bool on) -> caf::result<bool> {
+        if (!who)
+          return make_error(ec::empty_requester, "no subscriber given");
+        auto& subs = self->state.subscribers;
+        auto i = std::find(subs.begin(), subs.end(), who);
+        if (on && i == subs.end()) {
+          self->monitor(who);
+          subs.push_back(who);
+        } else if (!on && i != subs.end()) {
+          self->demonitor(who);
+          subs.erase(i);
+        }
+        return on;
+      },
+      [=](reset_atom) {
+        auto& st = self->state;
+        ++st.generation;
+        for (const auto& key : st.order)
+          notify(self, st.queued.at(std::get<2>(key)), TaskEventKind::cancelled,
+                 false, "the scheduler was reset");
+        st.order.clear();
+        st.queued.clear();
+        st.queued_ids.clear();
+        st.blocked.clear();
+        for (auto& promise : st.exec_waiters)
+          promise->deliver(nothing_ran("the scheduler was reset"));
+        st.exec_waiters.clear();
+        for (auto& [seq, r] : st.running) {
+          r.stale = true;
+          ask_to_stop(self, r);
+        }
+        st.counts = SchedulerStats{};
+        st.counts.pending_by_priority.assign(5, 0);
+        st.counts.missed_by_priority.assign(5, 0);
+        update_listening(self);
+        return stats_of(self);
+      },
+      [=](pools_atom, PoolDirectory& pools) {
+        auto& st = self->state;
+        bool was = st.listening;
+        st.listening = false;
+        st.pools = std::move(pools);
+        st.returns_seen.fill(0);
+        if (was)
+          update_listening(self);
+        unblock(self, {});
+        pump(self);
+      },
+      [=](bundles_atom, bundle_actor& x) {
+        self->state.bundles = std::move(x);
+        unblock(self, {});
+        pump(self);
+      },
+      [=](set_monitor_atom, monitor_actor& m) {
+        auto& st = self->state;
+        auto me = caf::actor_cast<caf::actor>(self);
+        if (st.monitor) {
+          self->demonitor(st.monitor.address());
+          caf::anon_send(st.monitor, subscribe_atom::value, me,
+                         MonitorTopics{});
+        }
+        st.monitor = m;
+        st.degraded.fill(false);
+        if (m) {
+          self->monitor(m);
+          self->request(m, caf::infinite, subscribe_atom::value, me,
+                        MonitorTopics{false, false, true})
+              .then([](MonitorTopics&) {}, [](caf::error&) {});
+          // Types degraded before the subscription.
+          self->request(m, caf::infinite, status_atom::value)
+              .then(
+                  [=](std::vector<TypeMonitorView>& views) {
+                    auto& st = self->state;
+                    if (st.monitor != m)
+                      return;
+                    for (const auto& v : views)
+                      if (is_valid(v.type))
+                        st.degraded[index_of_type(v.type)] = v.degraded;
+                    degradation_changed(self);
+                  },
+                  [](caf::error&) {});
+        }
+        degradation_changed(self);
+      },
+      [=](monitor_event_atom, const MonitorEvent& ev) {
+        switch (ev.kind) {
+          case MonitorEventKind::degraded_entered:
+          case MonitorEventKind::degraded_left:
+          case MonitorEventKind::escalated:
+            if (is_valid(ev.type)) {
+              self->state.degraded[index_of_type(ev.type)] = ev.degraded;
+              degradation_changed(self);
+            }
+            break;
+          default:
+            break;
+        }
+      },
+      [=](usage_atom, const PoolStatus& status) {
+        auto& st = self->state;
+        if (!is_valid(status.type))
+          return;
+        auto& seen = st.returns_seen[index_of_type(status.type)];
+        seen = std::max(seen, status.returns);
+        bool any = false;
+        for (auto i = st.blocked.begin(); i != st.blocked.end();) {
+          auto& q = st.queued.at(*i);
+          auto b = q.blocked_at.find(status.type);
+          if (b != q.blocked_at.end() && status.returns > b->second) {
+            q.blocked = false;
+            i = st.blocked.erase(i);
+            any = true;
+          } else {
+            ++i;
+          }
+        }
+        if (any) {
+          update_listening(self);
+          pump(self);
+        }
+      },
+      [=](revoke_atom, const GrantNotice& notice) {
+        // A pool takes a leg back: a preemptable task is asked to stop (an
+        // expired leg is already gone; the task finishes without it).
+        if (notice.reason == RevokeReason::expired)
+          return;
+        for (auto& [seq, r] : self->state.running)
+          for (const auto& leg : r.legs)
+            if (leg.grant_id == notice.grant_id &&
+                leg.resource_type == notice.resource_type)
+              ask_to_stop(self, r);
+      },
+      [=](task_done_atom, TaskRunReport& report) {
+        finish(self, report.seq, report.outcome, std::move(report.error));
+      },
+      [=](task_due_atom, std::uint64_t seq) {
+        auto& st = self->state;
+        auto i = st.queued.find(seq);
+        if (i == st.queued.end() || i->second.acquiring || i->second.missed)
+          return; // running, ended, or the grant's reply decides
+        auto& q = i->second;
+        if (st.settings.drop_expired && q.task.priority != Priority::CRITICAL) {
+          auto gone = take(st, seq);
+          ++st.counts.dropped;
+          count_miss(st, gone);
+          notify(self, gone, TaskEventKind::dropped, true,
+                 "deadline passed while queued");
+          update_listening(self);
+          pump(self);
+        } else {
+          count_miss(st, q);
+          notify(self, q, TaskEventKind::missed, true,
+                 "deadline passed while queued");
+        }
+      },
+  };
+}
+
+scheduler_actor spawn_scheduler(caf::actor_system& sys, bundle_actor bundles,
+                                PoolDirectory pools,
+                                SchedulerSettings settings) {
+  return sys.spawn(task_scheduler, std::move(bundles), std::move(pools),
+                   settings);
+}
+
+} // namespace rros

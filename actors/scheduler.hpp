@@ -1,0 +1,115 @@
+// The task scheduler: a queue ordered by priority, then earliest deadline,
+// then arrival; each task's requirements are acquired as one atomic bundle
+// from the bundle coordinator and its body runs in an actor of its own
+// (detached in production), never in the scheduler's handlers. Explicit
+// execute_next and automatic dispatch (up to max_concurrent at once),
+// admission against pool capacity, deadlines on the actor clock, cooperative
+// preemption and deferral of IDLE work while the monitor reports degradation.
+// docs/scheduler.md has the rules.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/actor_clock.hpp>
+#include <caf/all.hpp>
+
+#include "messages/scheduler_messages.hpp"
+
+namespace rros {
+
+using sched_time = caf::actor_clock::time_point;
+using result_promise_ptr =
+    std::shared_ptr<caf::typed_response_promise<TaskResult>>;
+
+/// A task in the queue.
+struct QueuedTask {
+  std::uint64_t seq = 0; // arrival order, timer key
+  TaskSubmission task;
+  std::vector<BundleItem> items; // non-zero requirements, in type order
+  bool has_deadline = false;
+  sched_time deadline;
+  bool missed = false;    // its deadline miss is counted already
+  bool acquiring = false; // its bundle request is out
+  // Refused for lack of capacity: tried again once a pool of one of its types
+  // returned capacity (returns counter above the one seen at the refusal).
+  bool blocked = false;
+  std::map<ResourceType, std::uint64_t> blocked_at;
+  bool shed = false; // refused by a degraded pool: tried again when
+                     // degradation changes
+};
+
+/// A task whose body runs.
+struct RunningTask {
+  QueuedTask queued;   // kept so that a preempted task can be queued again
+  BundleId bundle = 0; // 0: no requirements, nothing held
+  std::vector<ResourceAllocation> legs;
+  CancellationToken token;
+  caf::actor runner;
+  sched_time started;
+  bool stop_requested = false;
+  bool stale = false;         // started before a reset: not counted, not
+                              // queued again
+  result_promise_ptr promise; // execute_next's reply (null: automatic)
+};
+
+struct scheduler_state {
+  bundle_actor bundles;
+  PoolDirectory pools;
+  SchedulerSettings settings;
+  monitor_actor monitor;
+
+  // The queue: (priority, deadline or max, seq) -> task.
+  std::set<std::tuple<int, std::int64_t, std::uint64_t>> order;
+  std::unordered_map<std::uint64_t, QueuedTask> queued;
+  std::unordered_set<std::string> queued_ids; // queued or being admitted
+  std::set<std::uint64_t> blocked;            // seqs of blocked tasks
+
+  std::map<std::uint64_t, RunningTask> running;
+  std::unordered_map<caf::actor_addr, std::uint64_t> runners;
+
+  bool acquiring = false; // one bundle request at a time keeps the order
+  std::vector<result_promise_ptr> exec_waiters;
+
+  std::vector<caf::actor> subscribers;
+  std::array<bool, resource_type_count> degraded{};
+  bool listening = false; // registered with the pools as a listener
+  std::array<std::uint64_t, resource_type_count> returns_seen{};
+
+  SchedulerStats counts; // completed, failed, missed, ... (not the gauges)
+  std::uint64_t next_seq = 1;
+  std::uint64_t generation = 0; // bumped by reset
+
+  ~scheduler_state() {
+    // Bodies still running are asked to stop when the scheduler ends.
+    for (auto& entry : running)
+      entry.second.token.cancel();
+  }
+
+  static inline const char* name = "rros.scheduler";
+};
+
+/// The scheduler's behavior.
+scheduler_actor::behavior_type
+task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
+               bundle_actor bundles, PoolDirectory pools,
+               SchedulerSettings settings);
+
+/// Spawns the scheduler inside an existing actor system.
+scheduler_actor spawn_scheduler(caf::actor_system& sys, bundle_actor bundles,
+                                PoolDirectory pools,
+                                SchedulerSettings settings = {});
+
+/// The name of task runner actors ("rros.task"): tests hold their jobs back
+/// on the test coordinator to observe a task while it runs.
+extern const char* const task_runner_name;
+
+} // namespace rros
