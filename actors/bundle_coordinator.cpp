@@ -140,13 +140,6 @@ void forget_leg(self_ptr self, std::map<BundleId, HeldBundle>::iterator b,
   bundle.amounts.erase(type);
   if (!bundle.grants.empty())
     return;
-  if (bundle.holder) {
-    auto ref = st.holder_refs.find(bundle.holder);
-    if (ref != st.holder_refs.end() && --ref->second == 0) {
-      st.holder_refs.erase(ref);
-      self->demonitor(bundle.holder);
-    }
-  }
   st.held.erase(b);
   st.stats.held = st.held.size();
 }
@@ -174,8 +167,6 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
       bundle.amounts[type] = w->request.items[i].amount;
       add_share(st, bundle.requester, type, w->request.items[i].amount);
     }
-    if (bundle.holder && st.holder_refs[bundle.holder]++ == 0)
-      self->monitor(bundle.holder);
     st.held.emplace(id, std::move(bundle));
     st.stats.held = st.held.size();
     ++st.stats.granted;
@@ -349,7 +340,7 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
     }
     b = next;
   }
-  st.holder_refs.erase(holder);
+  st.watched.erase(holder);
   st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
                                   [&](const WaitingBundle& w) {
                                     return w.holder &&
@@ -379,8 +370,11 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         WaitingBundle w;
         w.seq = st.next_id++;
         w.request = req;
-        if (auto sender = self->current_sender())
+        if (auto sender = self->current_sender()) {
           w.holder = caf::actor_cast<caf::actor>(sender);
+          if (st.watched.insert(w.holder.address()).second)
+            self->monitor(w.holder);
+        }
         w.promise = self->make_response_promise<BundleGrant>();
         w.enqueued = now;
         w.has_deadline = req.deadline.count() > 0;
@@ -423,9 +417,9 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         for (auto& w : st.waiting)
           w.promise.deliver(make_error(ec::cancelled, "bundles were reset"));
         st.waiting.clear();
-        for (auto& [holder, refs] : st.holder_refs)
+        for (auto& holder : st.watched)
           self->demonitor(holder);
-        st.holder_refs.clear();
+        st.watched.clear();
         st.held.clear();
         st.shares.clear();
         st.stats = BundleStats{};

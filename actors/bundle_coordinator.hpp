@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_clock.hpp>
@@ -57,7 +58,9 @@ struct bundle_state {
   std::unordered_map<std::string, std::array<double, resource_type_count>>
       shares;
   std::array<double, resource_type_count> capacity{}; // last seen, in amount
-  std::unordered_map<caf::actor_addr, std::uint32_t> holder_refs;
+  // Holders of waiting or granted bundles, monitored once each: a holder's
+  // end drops its waiting bundles and its records.
+  std::unordered_set<caf::actor_addr> watched;
   std::uint64_t next_id = 1;
   BundleStats stats;
 

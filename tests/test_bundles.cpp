@@ -491,3 +491,15 @@ TEST_F(BundleTest, DegradedPoolShedsLowPrioritiesWithNotice) {
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   run();
 }
+
+TEST_F(BundleTest, AWaitingBundleEndsWithItsHolder) {
+  // Found by the randomized test: the coordinator watched only holders of
+  // granted bundles, so a dead holder's waiting bundle stayed queued.
+  ASSERT_TRUE(single("other", io, 90));
+  auto [a, log] =
+      spawn_holder(bundle("task", {{io, 30}}, Priority::NORMAL, 10s));
+  EXPECT_EQ(stats().waiting, 1u);
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(stats().waiting, 0u);
+}
