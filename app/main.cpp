@@ -36,11 +36,16 @@ int main(int argc, char** argv) {
       "network budgets; pool actors grant and reclaim them exactly."};
   app.require_subcommand(1);
   app.footer("Examples:\n"
+             "  rros simulate                     five minutes of simulated "
+             "modules in seconds,\n"
+             "                                    a summary and "
+             "rros-report.html\n"
+             "  rros simulate --seed 7 --duration 120 --report /tmp/r.html\n"
              "  rros demo                         short demonstration on an "
              "embedded node\n"
              "  rros node --port 4242             run a manager node on "
              "127.0.0.1:4242\n"
-             "  rros status --connect 127.0.0.1:4242\n"
+             "  rros status --connect 127.0.0.1:4242 --watch\n"
              "  rros bench --runs 3               throughput and latency "
              "beside baselines");
 
@@ -50,6 +55,8 @@ int main(int argc, char** argv) {
               "embedded manager node and print what happened");
   demo->add_option("--config", demo_opts.config_path,
                    "JSON configuration (default: the embedded defaults)");
+  demo->footer("Examples:\n  rros demo\n  rros demo --config "
+               "config/default.json");
 
   NodeOptions node_opts;
   auto node =
@@ -62,14 +69,49 @@ int main(int argc, char** argv) {
   auto port_opt =
       node->add_option("--port", node_opts.port,
                        "publish the manager on this port (0: any free port)");
-  node->footer(
-      "Example:\n  rros node --config config/default.json --port 4242");
+  node->add_flag("--quiet", node_opts.quiet,
+                 "no event lines (alerts, degradation) on stderr");
+  node->footer("Prints the published port on stdout, then one line per alert "
+               "and change of\ndegradation on stderr until SIGINT/SIGTERM.\n"
+               "Examples:\n"
+               "  rros node --port 4242\n"
+               "  rros node --config config/default.json --host 0.0.0.0 "
+               "--port 4242\n"
+               "  rros node --port 0            any free port (printed)");
 
   StatusOptions status_opts;
   std::string endpoint;
-  auto status = app.add_subcommand("status", "Print a running node's pools");
+  auto status = app.add_subcommand(
+      "status",
+      "Print a running node's pools, alerts, degraded types and tasks");
   status->add_option("--connect", endpoint, "the node's HOST:PORT")->required();
-  status->footer("Example:\n  rros status --connect 127.0.0.1:4242");
+  status->add_flag("--json", status_opts.json,
+                   "one JSON object (per refresh with --watch)");
+  status->add_flag("--watch", status_opts.watch,
+                   "refresh until interrupted (Ctrl-C)");
+  status
+      ->add_option("--interval", status_opts.interval,
+                   "seconds between refreshes with --watch")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 3600.0));
+  status
+      ->add_option("--count", status_opts.count,
+                   "with --watch: stop after this many refreshes (0: never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000000));
+  status
+      ->add_option("--timeout", status_opts.timeout,
+                   "seconds allowed for connecting and for each query")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 600.0));
+  status->footer("Shows per type capacity, held, reserved, available and "
+                 "utilization, the\nactive alerts, degraded types and the "
+                 "scheduler's tasks.\n"
+                 "Examples:\n"
+                 "  rros status --connect 127.0.0.1:4242\n"
+                 "  rros status --connect 127.0.0.1:4242 --json\n"
+                 "  rros status --connect 127.0.0.1:4242 --watch --interval "
+                 "1");
 
   BenchOptions bench_opts;
   auto bench =
@@ -92,7 +134,53 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   bench->footer("Example:\n  rros bench --runs 5 --ops 20000 --threads 2");
 
-  CLI11_PARSE(app, argc, argv);
+  SimulateOptions sim_opts;
+  auto simulate = app.add_subcommand(
+      "simulate",
+      "Run a workload of simulated modules (vision, audio, reasoning, ...) "
+      "against an in-process node on virtual time; print a summary and write "
+      "an HTML report");
+  simulate->add_option("--workload", sim_opts.workload_path,
+                       "workload JSON (default: the embedded default, as in "
+                       "config/workloads/default.json)");
+  auto seed_opt = simulate->add_option(
+      "--seed", sim_opts.seed,
+      "random seed; the same seed gives the same summary (default: the "
+      "workload's)");
+  simulate
+      ->add_option("--duration", sim_opts.duration,
+                   "virtual seconds to simulate (default: the workload's)")
+      ->check(CLI::Range(0.001, 86400.0));
+  simulate
+      ->add_option("--report", sim_opts.report_path,
+                   "where the HTML report goes (\"\": none)")
+      ->capture_default_str();
+  simulate->add_flag("!--no-progress", sim_opts.progress,
+                     "no progress lines on stderr");
+  simulate->add_flag("--print-workload", sim_opts.print_workload,
+                     "print the embedded default workload and exit");
+  simulate->footer(
+      "Examples:\n"
+      "  rros simulate\n"
+      "  rros simulate --seed 7 --duration 600 --report out/run7.html\n"
+      "  rros simulate --workload config/workloads/default.json\n"
+      "  rros simulate --print-workload > my.json   a starting point for your "
+      "own");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) // --help
+      return app.exit(e);
+    // One line naming the problem, like every other bad input.
+    std::cerr << "rros: " << e.what() << " (see rros --help)\n";
+    return 2;
+  }
+
+  if (*simulate) {
+    sim_opts.seed_given = seed_opt->count() > 0;
+    return run_simulate(sim_opts);
+  }
 
   if (*demo)
     return run_demo(demo_opts);

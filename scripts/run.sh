@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Quick start, main job: set up, build, and run the demonstration on the
-# embedded default configuration.
+# Quick start, main job: set up, build, and run the simulation on its
+# embedded default workload (summary on stdout, report in rros-report.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/build.sh
-exec ./build/rros demo "$@"
+exec ./build/rros simulate "$@"
