@@ -197,9 +197,16 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
         st.waiting.erase(w);
       } else {
         w->refused_at.clear();
-        for (std::size_t i = 0; i < a->legs.size(); ++i)
-          if (a->legs[i].grant_id == 0)
-            w->refused_at[a->legs[i].resource_type] = a->status[i].returns;
+        for (std::size_t i = 0; i < a->legs.size(); ++i) {
+          if (a->legs[i].grant_id != 0)
+            continue;
+          auto type = a->legs[i].resource_type;
+          w->refused_at[type] = a->status[i].returns;
+          // Capacity that came back while the attempt was out: try again.
+          if (st.latest_returns[static_cast<std::size_t>(type)] >
+              a->status[i].returns)
+            w->untried = true;
+        }
       }
     }
   }
@@ -239,8 +246,10 @@ void attempt(self_ptr self, WaitingBundle& w) {
             [=](ResourceAllocation& alloc, PoolStatus& status) {
               a->legs[i] = std::move(alloc);
               a->legs[i].resource_type = status.type;
-              self->state.capacity[static_cast<std::size_t>(status.type)] =
-                  to_amount(status.capacity);
+              auto t = static_cast<std::size_t>(status.type);
+              self->state.capacity[t] = to_amount(status.capacity);
+              auto& latest = self->state.latest_returns[t];
+              latest = std::max(latest, status.returns);
               a->status[i] = status;
               if (--a->missing == 0)
                 finish(self, a);
@@ -438,8 +447,9 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       },
       [=](usage_atom, const PoolStatus& status) {
         auto& st = self->state;
-        st.capacity[static_cast<std::size_t>(status.type)] =
-            to_amount(status.capacity);
+        auto t = static_cast<std::size_t>(status.type);
+        st.capacity[t] = to_amount(status.capacity);
+        st.latest_returns[t] = std::max(st.latest_returns[t], status.returns);
         bool any = false;
         for (auto& w : st.waiting) {
           auto r = w.refused_at.find(status.type);

@@ -58,6 +58,9 @@ struct bundle_state {
   std::unordered_map<std::string, std::array<double, resource_type_count>>
       shares;
   std::array<double, resource_type_count> capacity{}; // last seen, in amount
+  // The newest PoolStatus::returns seen per pool (reports and prepare
+  // replies): a report that arrives while an attempt is out must not be lost.
+  std::array<std::uint64_t, resource_type_count> latest_returns{};
   // Holders of waiting or granted bundles, monitored once each: a holder's
   // end drops its waiting bundles and its records.
   std::unordered_set<caf::actor_addr> watched;
