@@ -14,7 +14,14 @@
 //           a second manager's COMPUTATIONAL pool of capacity 25: each cycle
 //           allocates 10 units (NORMAL, deadline 1 s, so some wait) and
 //           releases the grant by id, every 10th cycle by requester and
-//           amount (exact); its latencies are whole cycles
+//           amount (exact); at the same time 2 bundle client actors ask
+//           the bundle coordinator for HIGH bundles of IO 60 + NETWORK 60
+//           (every other cycle + COMPUTATIONAL 2: 2 and 3 types, so one
+//           bundle is held at a time and the other waits) and release
+//           each as one; latencies are whole cycles
+//   memory  an event-based client actor allocates and frees tracked blocks
+//           of 256 bytes through the manager's memory manager actor, beside
+//           malloc/free of the same size in a loop (the baseline)
 //
 // One "op" is one allocate or one release round trip (call); a cycle is an
 // allocate followed by an exact release of the same amount. Each figure is
@@ -30,6 +37,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <future>
 #include <iomanip>
@@ -50,6 +58,7 @@
 #include "app/commands.hpp"
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
+#include "messages/memory_messages.hpp"
 #include "messages/type_ids.hpp"
 
 namespace rros::app {
@@ -528,19 +537,180 @@ caf::behavior mixed_client(caf::event_based_actor* self, mixed_client_ptr c) {
   };
 }
 
-/// What one run of the mixed part measured.
-struct MixedSample {
-  Sample sample; // latencies of whole cycles; ops = 2 per cycle
-  double slow_allocations = 0;
+/// Bundle client actors of the mixed part, running beside the single ones.
+constexpr int mixed_bundle_clients = 2;
+
+/// IO and NETWORK (capacity 100 each) per bundle: two do not fit at once, so
+/// one bundle client waits in the coordinator for the other's release.
+constexpr float mixed_bundle_amount = 60.0f;
+
+/// COMPUTATIONAL of every other bundle (the 3-type ones): it fits beside the
+/// single clients' two grants of 10 in the pool of 25.
+constexpr float mixed_bundle_compute = 2.0f;
+
+/// A bundle leg never passes a better-ranked waiting request in its pool: at
+/// NORMAL the single clients' waiting requests (earlier deadlines) would keep
+/// the COMPUTATIONAL leg out until the bundle's deadline.
+constexpr Priority mixed_bundle_priority = Priority::HIGH;
+
+/// State of one bundle client of the mixed part (read by the main thread
+/// only after `finished` is ready).
+struct MixedBundleClient {
+  bundle_actor bundles;
+  std::string requester;
+  std::array<BundleRequest, 2> requests; // 2 types, 3 types: alternating
+  int warmup = 0;
+  int measured = 0;
+  int done = 0;
+  steady::time_point cycle_start;
+  steady::time_point started;
+  steady::time_point stopped;
+  std::vector<double> cycle_ns;    // allocate (with any wait) + release
+  std::vector<double> allocate_ns; // allocate alone (with any wait)
+  std::string error;
+  bool reported = false;
+  std::promise<void> finished;
 };
 
-/// Runs `mixed_clients` client actors at once against `pool`, each doing the
-/// warm-up and then operations / mixed_clients measured cycles.
-MixedSample drive_mixed(caf::actor_system& sys, const pool_actor& pool, int run,
-                        int operations) {
+using mixed_bundle_ptr = std::shared_ptr<MixedBundleClient>;
+
+void bundle_finish(caf::event_based_actor* self, const mixed_bundle_ptr& c) {
+  if (!c->reported) {
+    c->reported = true;
+    c->stopped = steady::now();
+    c->finished.set_value();
+  }
+  self->quit();
+}
+
+void bundle_fail(caf::event_based_actor* self, const mixed_bundle_ptr& c,
+                 std::string what) {
+  if (!c->reported)
+    c->error = std::move(what);
+  bundle_finish(self, c);
+}
+
+/// Checks one bundle grant: every leg full, in item order; "" when fine.
+std::string check_bundle_grant(const BundleGrant& g, const BundleRequest& r) {
+  bool ok = g.bundle_id != 0 && g.requester_id == r.requester_id &&
+            g.legs.size() == r.items.size();
+  for (std::size_t i = 0; ok && i < g.legs.size(); ++i)
+    ok = g.legs[i].fully_satisfied && g.legs[i].grant_id != 0 &&
+         g.legs[i].resource_type == r.items[i].type &&
+         g.legs[i].allocated_amount == r.items[i].amount;
+  if (ok)
+    return {};
+  return "bundle of " + std::to_string(r.items.size()) + " items for '" +
+         r.requester_id + "' was not granted in full (" +
+         std::to_string(g.legs.size()) + " legs)";
+}
+
+/// Checks the receipts of a bundle released as one; "" when fine.
+std::string check_bundle_receipts(const std::vector<ReleaseReceipt>& xs,
+                                  const BundleRequest& r) {
+  bool ok = xs.size() == r.items.size();
+  for (const auto& x : xs) {
+    auto item =
+        std::find_if(r.items.begin(), r.items.end(), [&](const BundleItem& i) {
+          return i.type == x.resource_type;
+        });
+    ok = ok && item != r.items.end() && x.released_amount == item->amount &&
+         x.still_held == 0 && x.requester_id == r.requester_id;
+  }
+  if (ok)
+    return {};
+  return "bundle of '" + r.requester_id + "' was not released exactly (" +
+         std::to_string(xs.size()) + " receipts for " +
+         std::to_string(r.items.size()) + " items)";
+}
+
+/// One bundle cycle: allocate (may wait), then release the bundle as one.
+void bundle_next_cycle(caf::event_based_actor* self, mixed_bundle_ptr c) {
+  if (c->done == c->warmup) {
+    c->started = steady::now();
+  } else if (c->done == c->warmup + c->measured) {
+    bundle_finish(self, c);
+    return;
+  }
+  bool timed = c->done >= c->warmup;
+  auto& request = c->requests[static_cast<std::size_t>(c->done % 2)];
+  request.request_id = static_cast<std::uint64_t>(c->done) + 1;
+  c->cycle_start = steady::now();
+  self->request(c->bundles, caf::infinite, allocate_atom::value, request)
+      .then(
+          [=, &request](BundleGrant& grant) {
+            auto allocated = steady::now();
+            if (auto err = check_bundle_grant(grant, request); !err.empty()) {
+              bundle_fail(self, c, err);
+              return;
+            }
+            self->request(c->bundles, caf::infinite, release_atom::value,
+                          grant.bundle_id)
+                .then(
+                    [=, &request](std::vector<ReleaseReceipt>& receipts) {
+                      auto now = steady::now();
+                      if (auto err = check_bundle_receipts(receipts, request);
+                          !err.empty()) {
+                        bundle_fail(self, c, err);
+                        return;
+                      }
+                      if (timed) {
+                        c->allocate_ns.push_back(
+                            ns_between(c->cycle_start, allocated));
+                        c->cycle_ns.push_back(ns_between(c->cycle_start, now));
+                      }
+                      ++c->done;
+                      bundle_next_cycle(self, c);
+                    },
+                    [=](caf::error& err) {
+                      bundle_fail(self, c,
+                                  "bundle release failed: " + describe(err));
+                    });
+          },
+          [=](caf::error& err) {
+            bundle_fail(self, c, "bundle allocate failed: " + describe(err));
+          });
+}
+
+caf::behavior mixed_bundle_client(caf::event_based_actor* self,
+                                  mixed_bundle_ptr c) {
+  bundle_next_cycle(self, c);
+  // No leg has a time-to-live or is preemptable: a revoke is a bug.
+  return {
+      [=](revoke_atom, const GrantNotice& notice) {
+        bundle_fail(self, c,
+                    "bundle leg " + std::to_string(notice.grant_id) +
+                        " was revoked");
+      },
+  };
+}
+
+/// What one run of the mixed part measured.
+struct MixedSample {
+  Sample sample; // single clients: latencies of whole cycles, 2 ops each
+  double slow_allocations = 0;
+  Sample bundles; // bundle clients, the same way
+  double slow_bundle_allocations = 0;
+};
+
+/// Slow allocations of one client group: above `mixed_slow_factor` x their
+/// median.
+double count_slow(const std::vector<double>& allocate_ns) {
+  auto threshold = mixed_slow_factor * median(allocate_ns);
+  return static_cast<double>(
+      std::count_if(allocate_ns.begin(), allocate_ns.end(),
+                    [&](double x) { return x > threshold; }));
+}
+
+/// Runs `mixed_clients` single and `mixed_bundle_clients` bundle client
+/// actors at once, each doing the warm-up and then operations / mixed_clients
+/// measured cycles.
+MixedSample drive_mixed(caf::actor_system& sys, const pool_actor& pool,
+                        const bundle_actor& bundles, int run, int operations) {
   MixedSample result;
   int cycles = std::max(1, operations / mixed_clients);
   std::vector<mixed_client_ptr> clients;
+  std::vector<mixed_bundle_ptr> bundle_clients;
   std::vector<std::future<void>> futures;
   for (int i = 0; i < mixed_clients; ++i) {
     auto c = std::make_shared<MixedClient>();
@@ -557,8 +727,32 @@ MixedSample drive_mixed(caf::actor_system& sys, const pool_actor& pool, int run,
     futures.push_back(c->finished.get_future());
     clients.push_back(std::move(c));
   }
+  for (int i = 0; i < mixed_bundle_clients; ++i) {
+    auto c = std::make_shared<MixedBundleClient>();
+    c->bundles = bundles;
+    c->requester =
+        "bench-bundle-" + std::to_string(run) + "-" + std::to_string(i);
+    for (std::size_t k = 0; k < c->requests.size(); ++k) {
+      auto& r = c->requests[k];
+      r.requester_id = c->requester;
+      r.priority = mixed_bundle_priority;
+      r.deadline = mixed_deadline;
+      r.items = {{ResourceType::IO, mixed_bundle_amount},
+                 {ResourceType::NETWORK, mixed_bundle_amount}};
+      if (k == 1)
+        r.items.push_back({ResourceType::COMPUTATIONAL, mixed_bundle_compute});
+    }
+    c->warmup = warmup_cycles;
+    c->measured = cycles;
+    c->cycle_ns.reserve(static_cast<std::size_t>(cycles));
+    c->allocate_ns.reserve(static_cast<std::size_t>(cycles));
+    futures.push_back(c->finished.get_future());
+    bundle_clients.push_back(std::move(c));
+  }
   for (auto& c : clients)
     sys.spawn(mixed_client, c);
+  for (auto& c : bundle_clients)
+    sys.spawn(mixed_bundle_client, c);
   auto deadline = steady::now() + part_deadline;
   for (auto& f : futures)
     if (f.wait_until(deadline) != std::future_status::ready) {
@@ -566,28 +760,30 @@ MixedSample drive_mixed(caf::actor_system& sys, const pool_actor& pool, int run,
                             std::to_string(part_deadline.count()) + " s";
       return result;
     }
-  std::vector<double> allocate_ns;
-  auto first = clients.front()->started;
-  auto last = clients.front()->stopped;
-  for (auto& c : clients) {
-    if (!c->error.empty()) {
-      result.sample.error = c->error;
-      return result;
+  // Merges one client group into `out`; returns its allocate latencies.
+  auto merge = [&](auto& group, Sample& out) {
+    std::vector<double> allocate_ns;
+    auto first = group.front()->started;
+    auto last = group.front()->stopped;
+    for (auto& c : group) {
+      if (out.error.empty() && !c->error.empty())
+        out.error = c->error;
+      first = std::min(first, c->started);
+      last = std::max(last, c->stopped);
+      out.latency_ns.insert(out.latency_ns.end(), c->cycle_ns.begin(),
+                            c->cycle_ns.end());
+      allocate_ns.insert(allocate_ns.end(), c->allocate_ns.begin(),
+                         c->allocate_ns.end());
     }
-    first = std::min(first, c->started);
-    last = std::max(last, c->stopped);
-    result.sample.latency_ns.insert(result.sample.latency_ns.end(),
-                                    c->cycle_ns.begin(), c->cycle_ns.end());
-    allocate_ns.insert(allocate_ns.end(), c->allocate_ns.begin(),
-                       c->allocate_ns.end());
-  }
-  result.sample.ops = 2 * static_cast<std::size_t>(cycles) *
-                      static_cast<std::size_t>(mixed_clients);
-  result.sample.seconds = ns_between(first, last) / 1e9;
-  auto threshold = mixed_slow_factor * median(allocate_ns);
-  result.slow_allocations = static_cast<double>(
-      std::count_if(allocate_ns.begin(), allocate_ns.end(),
-                    [&](double x) { return x > threshold; }));
+    out.ops = 2 * static_cast<std::size_t>(cycles) * group.size();
+    out.seconds = ns_between(first, last) / 1e9;
+    return allocate_ns;
+  };
+  result.slow_allocations = count_slow(merge(clients, result.sample));
+  result.slow_bundle_allocations =
+      count_slow(merge(bundle_clients, result.bundles));
+  if (result.sample.error.empty() && !result.bundles.error.empty())
+    result.sample.error = result.bundles.error;
   return result;
 }
 
@@ -659,6 +855,161 @@ private:
 
   std::array<Pool, resource_type_count> pools_;
 };
+
+// -- tracked memory
+// ------------------------------------------------------------
+
+/// Bytes of every tracked block and of every malloc of the baseline.
+constexpr std::uint64_t memory_block_size = 256;
+
+/// State of the memory client actor: warm-up, then `measured` timed cycles
+/// of allocate + free, one request in flight.
+struct MemoryClient {
+  memory_manager_actor memory;
+  MemoryRequest request;
+  int warmup = 0;
+  int measured = 0;
+  int done = 0;
+  steady::time_point op_start;
+  steady::time_point started;
+  Sample sample;
+  std::promise<Sample> result;
+};
+
+using memory_client_ptr = std::shared_ptr<MemoryClient>;
+
+void memory_finish(caf::event_based_actor* self, const memory_client_ptr& c) {
+  c->result.set_value(std::move(c->sample));
+  self->quit();
+}
+
+void memory_fail(caf::event_based_actor* self, const memory_client_ptr& c,
+                 std::string what) {
+  c->sample.error = std::move(what);
+  memory_finish(self, c);
+}
+
+/// Checks one tracked block; returns an error text or "".
+std::string check_block(const MemoryBlock& b, const MemoryRequest& r) {
+  if (b.address != 0 && b.requested == r.size && b.size >= r.size &&
+      b.owner == r.owner && b.grant_id != 0)
+    return {};
+  return "tracked allocation of " + std::to_string(r.size) + " bytes for '" +
+         r.owner + "' came back as " + std::to_string(b.size) + " bytes at " +
+         std::to_string(b.address) + " (grant " + std::to_string(b.grant_id) +
+         ")";
+}
+
+void memory_next_cycle(caf::event_based_actor* self, memory_client_ptr c) {
+  if (c->done == c->warmup) {
+    c->started = steady::now();
+  } else if (c->done == c->warmup + c->measured) {
+    c->sample.ops = 2 * static_cast<std::size_t>(c->measured);
+    c->sample.seconds = ns_between(c->started, steady::now()) / 1e9;
+    memory_finish(self, c);
+    return;
+  }
+  bool timed = c->done >= c->warmup;
+  c->op_start = steady::now();
+  self->request(c->memory, caf::infinite, allocate_atom::value, c->request)
+      .then(
+          [=](MemoryBlock& block) {
+            if (timed)
+              c->sample.latency_ns.push_back(
+                  ns_between(c->op_start, steady::now()));
+            if (auto err = check_block(block, c->request); !err.empty()) {
+              memory_fail(self, c, err);
+              return;
+            }
+            auto address = block.address;
+            c->op_start = steady::now();
+            self->request(c->memory, caf::infinite, release_atom::value,
+                          address)
+                .then(
+                    [=](MemoryBlock& freed) {
+                      if (timed)
+                        c->sample.latency_ns.push_back(
+                            ns_between(c->op_start, steady::now()));
+                      if (freed.address != address) {
+                        memory_fail(self, c,
+                                    "freeing " + std::to_string(address) +
+                                        " freed " +
+                                        std::to_string(freed.address));
+                        return;
+                      }
+                      ++c->done;
+                      memory_next_cycle(self, c);
+                    },
+                    [=](caf::error& err) {
+                      memory_fail(self, c, "free failed: " + describe(err));
+                    });
+          },
+          [=](caf::error& err) {
+            memory_fail(self, c, "tracked allocate failed: " + describe(err));
+          });
+}
+
+caf::behavior memory_client(caf::event_based_actor* self, memory_client_ptr c) {
+  memory_next_cycle(self, std::move(c));
+  // Keeps the actor (the blocks' owner) alive between replies.
+  return {[](caf::atom_value) {}};
+}
+
+/// Spawns the memory client and waits for its sample.
+Sample drive_memory(caf::actor_system& sys, const memory_manager_actor& memory,
+                    const std::string& owner, int operations) {
+  auto c = std::make_shared<MemoryClient>();
+  c->memory = memory;
+  c->request = MemoryRequest{owner, memory_block_size, false};
+  c->warmup = warmup_cycles;
+  c->measured = operations;
+  c->sample.latency_ns.reserve(2 * static_cast<std::size_t>(operations));
+  auto future = c->result.get_future();
+  sys.spawn(memory_client, c);
+  c.reset();
+  if (future.wait_for(part_deadline) != std::future_status::ready) {
+    Sample timeout;
+    timeout.error = "the memory client did not finish within " +
+                    std::to_string(part_deadline.count()) + " s";
+    return timeout;
+  }
+  return future.get();
+}
+
+/// The baseline: malloc + free of the same size, one block at a time,
+/// untimed per call (only the whole loop is).
+Sample malloc_free(int operations) {
+  Sample result;
+  auto once = [&]() -> bool {
+    void* p = std::malloc(memory_block_size);
+    if (p == nullptr)
+      return false;
+    // A store the compiler must keep, so the pair is not optimized away.
+    static_cast<volatile unsigned char*>(p)[0] = 1;
+    std::free(p);
+    return true;
+  };
+  for (int i = 0; i < warmup_cycles; ++i)
+    if (!once()) {
+      result.error = "malloc failed";
+      return result;
+    }
+  auto started = steady::now();
+  for (int i = 0; i < operations; ++i)
+    if (!once()) {
+      result.error = "malloc failed";
+      return result;
+    }
+  result.ops = 2 * static_cast<std::size_t>(operations);
+  result.seconds = ns_between(started, steady::now()) / 1e9;
+  return result;
+}
+
+/// Nanoseconds per op of a series: the inverse of its median throughput.
+double ns_per_op(const Series& series) {
+  auto throughput = series.medians().throughput;
+  return throughput > 0 ? 1e9 / throughput : 0;
+}
 
 // -- plain threads -----------------------------------------------------------
 
@@ -875,6 +1226,16 @@ std::string bench(const BenchOptions& opts) {
             " release_by_amount_every=" +
             std::to_string(mixed_release_by_amount_every) + " slow=allocate>" +
             fixed(mixed_slow_factor, 0) + "x_run_median_allocate");
+  print("settings.mixed_bundles",
+        "clients=" + std::to_string(mixed_bundle_clients) +
+            " priority=" + to_string(mixed_bundle_priority) +
+            " items=io:" + fixed(mixed_bundle_amount, 0) +
+            "+network:" + fixed(mixed_bundle_amount, 0) +
+            "[+computational:" + fixed(mixed_bundle_compute, 0) +
+            " every other cycle] deadline_ms=" +
+            std::to_string(mixed_deadline.count()) + " release=as_one");
+  print("settings.memory", "block_bytes=" + std::to_string(memory_block_size) +
+                               " in_flight=1 baseline=malloc+free");
 
   auto config = Config{}.with(capacity);
   if (!config)
@@ -919,6 +1280,47 @@ std::string bench(const BenchOptions& opts) {
   pool_actor mixed_pool;
   if (auto err = computational_pool(mixed_manager, mixed_pool); !err.empty())
     return "mixed manager: " + err;
+  // The mixed manager's bundle coordinator and every pool its bundles use;
+  // the main manager's memory manager.
+  bundle_actor mixed_bundles;
+  PoolDirectory mixed_dir;
+  memory_manager_actor memory;
+  {
+    caf::scoped_actor self{sys};
+    std::string err;
+    auto on_error = [&](caf::error& e) { err = describe(e); };
+    self->request(mixed_manager, std::chrono::seconds(10), bundles_atom::value)
+        .receive([&](bundle_actor& x) { mixed_bundles = x; }, on_error);
+    self->request(mixed_manager, std::chrono::seconds(10), pools_atom::value)
+        .receive([&](PoolDirectory& x) { mixed_dir = x; }, on_error);
+    self->request(manager, std::chrono::seconds(10), subsystems_atom::value)
+        .receive(
+            [&](Subsystems& x) {
+              memory = caf::actor_cast<memory_manager_actor>(x.memory);
+            },
+            on_error);
+    if (!err.empty())
+      return "cannot reach the subsystems: " + err;
+    if (!mixed_bundles || !memory ||
+        mixed_dir.pools.size() != resource_type_count)
+      return "the managers lack a bundle coordinator, memory manager or pool";
+  }
+  auto check_memory = [&](const std::string& part) -> std::string {
+    caf::scoped_actor self{sys};
+    std::string err;
+    self->request(memory, std::chrono::seconds(10), stats_atom::value)
+        .receive(
+            [&](MemoryStats& x) {
+              if (x.blocks != 0 || x.allocated_bytes != 0)
+                err = part + ": " + std::to_string(x.blocks) +
+                      " tracked blocks (" + std::to_string(x.allocated_bytes) +
+                      " bytes) still live";
+            },
+            [&](caf::error& e) {
+              err = part + ": stats_atom failed: " + describe(e);
+            });
+    return err;
+  };
 
   MutexBaseline baseline{bench_capacity};
   ThreadClients mutex_one{"mutex", 1};
@@ -936,6 +1338,12 @@ std::string bench(const BenchOptions& opts) {
   const std::string mixed_name = "mixed.c" + std::to_string(mixed_clients);
   Series mixed{mixed_name, {}};
   std::vector<double> mixed_slow;
+  const std::string bundles_name =
+      "mixed.b" + std::to_string(mixed_bundle_clients);
+  Series mixed_b{bundles_name, {}};
+  std::vector<double> mixed_b_slow;
+  Series memory_actor{"memory.actor.alloc_free", {}};
+  Series memory_malloc{"memory.malloc.alloc_free", {}};
 
   auto check_mutex = [&](const std::string& part) -> std::string {
     auto [usage, holders] = baseline.status(ResourceType::COMPUTATIONAL);
@@ -987,15 +1395,35 @@ std::string bench(const BenchOptions& opts) {
 
     // Mixed workload: concurrent clients that wait for each other.
     {
-      auto m = drive_mixed(sys, mixed_pool, r, opts.operations);
+      auto m = drive_mixed(sys, mixed_pool, mixed_bundles, r, opts.operations);
       if (!m.sample.error.empty())
         return part(mixed_name) + ": " + m.sample.error;
-      if (auto err =
-              check_ledger(pool_status(sys, mixed_pool), part(mixed_name));
-          !err.empty())
-        return err;
+      for (auto type : {ResourceType::COMPUTATIONAL, ResourceType::IO,
+                        ResourceType::NETWORK})
+        if (auto err = check_ledger(pool_status(sys, mixed_dir[type]),
+                                    part(mixed_name) + " " + to_string(type));
+            !err.empty())
+          return err;
       mixed.runs.push_back(figures_of(m.sample, m.sample));
       mixed_slow.push_back(m.slow_allocations);
+      mixed_b.runs.push_back(figures_of(m.bundles, m.bundles));
+      mixed_b_slow.push_back(m.slow_bundle_allocations);
+    }
+
+    // Tracked memory through the memory manager actor, then malloc/free.
+    {
+      auto s = drive_memory(sys, memory, requester_name("memory", r),
+                            opts.operations);
+      if (!s.error.empty())
+        return part("memory.actor") + ": " + s.error;
+      if (auto err = check_memory(part("memory.actor")); !err.empty())
+        return err;
+      memory_actor.runs.push_back(figures_of(s, s));
+      // Untimed only: a clock read costs ten times a malloc/free pair.
+      auto counted = malloc_free(opts.operations);
+      if (!counted.error.empty())
+        return part("memory.malloc") + ": " + counted.error;
+      memory_malloc.runs.push_back(figures_of(counted, counted));
     }
 
     // Mutex baseline: latencies from a timed pass, throughput from an
@@ -1050,6 +1478,25 @@ std::string bench(const BenchOptions& opts) {
   print(mixed_name + ".slow_allocations_per_run", fixed(median(mixed_slow), 1));
   print("ratio.mixed_vs_actor_p50",
         fixed(ratio(mixed.medians().p50_us, a.p50_us), 2));
+  // Bundle clients of the same runs: a cycle is a bundle allocate (maybe
+  // waiting for the other bundle client) + its release as one.
+  print(mixed_b);
+  print(bundles_name + ".slow_allocations_per_run",
+        fixed(median(mixed_b_slow), 1));
+  print("ratio.mixed_bundles_vs_actor_p50",
+        fixed(ratio(mixed_b.medians().p50_us, a.p50_us), 2));
+  print("ratio.mixed_bundles_vs_mixed_p50",
+        fixed(ratio(mixed_b.medians().p50_us, mixed.medians().p50_us), 2));
+  // Tracked memory: one op is one allocate or one free round trip.
+  print(memory_actor);
+  print(memory_malloc.name + ".throughput_ops_per_s",
+        fixed(memory_malloc.medians().throughput, 0));
+  print("memory.actor.ns_per_op", fixed(ns_per_op(memory_actor), 1));
+  print("memory.malloc.ns_per_op", fixed(ns_per_op(memory_malloc), 1));
+  print("ratio.memory_actor_vs_malloc_ns_per_op",
+        fixed(ratio(ns_per_op(memory_actor), ns_per_op(memory_malloc)), 1));
+  print("ratio.memory_actor_vs_actor_p50",
+        fixed(ratio(memory_actor.medians().p50_us, a.p50_us), 2));
   // Diagnostic: what a finite CAF request timeout adds to the floor.
   print(floor_timeout);
   auto t = floor_timeout.medians();
