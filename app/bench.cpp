@@ -55,6 +55,7 @@
 
 #include "actors/manager.hpp"
 #include "actors/resource_manager.hpp"
+#include "app/bench_scheduler.hpp"
 #include "app/commands.hpp"
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
@@ -1519,6 +1520,11 @@ int run_bench(const BenchOptions& opts) {
   std::string err;
   try {
     err = bench(opts);
+    if (err.empty()) {
+      // Scheduler dispatch throughput (tasks/s with empty bodies).
+      std::cout << "\n";
+      bench_scheduler_dispatch(std::cout, 10000);
+    }
   } catch (const std::exception& e) {
     err = std::string{"unexpected exception: "} + e.what();
   }
