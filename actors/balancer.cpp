@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -95,10 +96,9 @@ caf::error check_balance_input(const std::vector<PendingTask>& tasks,
     if (auto err =
             check_figure(task.cost, "the cost of task '" + task.task_id + "'"))
       return err;
-    if (task.deadline.count() < 0)
-      return make_error(ec::invalid_duration,
-                        "the deadline of task '" + task.task_id +
-                            "' must not be negative (0 = none)");
+    auto what = "the deadline of task '" + task.task_id + "' (0 = none)";
+    if (auto err = check_duration(task.deadline, what.c_str()))
+      return err;
   }
   return caf::none;
 }

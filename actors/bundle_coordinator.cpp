@@ -7,6 +7,7 @@
 #include <set>
 
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -51,10 +52,10 @@ caf::error check_bundle(const BundleRequest& req) {
                                                 to_string(item.type) +
                                                 " twice");
   }
-  if (req.deadline.count() < 0 || req.ttl.count() < 0)
-    return make_error(ec::invalid_duration,
-                      "a bundle's deadline and time-to-live must not be "
-                      "negative");
+  if (auto err = check_duration(req.deadline, "a bundle's deadline"))
+    return err;
+  if (auto err = check_duration(req.ttl, "a bundle's time-to-live"))
+    return err;
   return caf::none;
 }
 
@@ -366,6 +367,7 @@ bundle_actor::behavior_type
 bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
   self->state.pools = std::move(pools);
   self->state.policy = policy;
+  self->state.next_id = first_id_of(next_incarnation());
   self->set_down_handler(
       [=](caf::down_msg& msg) { holder_down(self, msg.source); });
   return {
@@ -387,7 +389,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         w.promise = self->make_response_promise<BundleGrant>();
         w.enqueued = now;
         w.has_deadline = req.deadline.count() > 0;
-        w.deadline = now + req.deadline;
+        w.deadline = saturating_add(now, req.deadline);
         auto promise = w.promise;
         if (w.has_deadline)
           self->delayed_send(self, req.deadline, deadline_atom::value, w.seq);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "messages/validate.hpp"
+
 namespace rros {
 
 namespace {
@@ -30,7 +32,7 @@ bool CallJob::wait(caf::timespan timeout) {
     cpu_relax();
   }
   auto now = std::chrono::steady_clock::now();
-  auto deadline = now + timeout;
+  auto deadline = saturating_add(now, timeout);
   auto spin_until = std::min(deadline, now + spin_budget);
   while (std::chrono::steady_clock::now() < spin_until) {
     if (done_.load(std::memory_order_acquire))

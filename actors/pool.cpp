@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -108,14 +109,6 @@ ResourceStats make_stats(const pool_state& st,
     result.avg_allocation_time =
         st.allocation_time_total / static_cast<std::int64_t>(attempts);
   return result;
-}
-
-caf::error check_duration(std::chrono::nanoseconds x, const char* what) {
-  if (x.count() < 0)
-    return make_error(ec::invalid_duration,
-                      std::string{what} + " must not be negative, got " +
-                          std::to_string(x.count()) + " ns");
-  return caf::none;
 }
 
 caf::error unknown_grant(GrantId id, ResourceType type) {
@@ -247,9 +240,10 @@ void consume_reservations(pool_state& st, const std::string& requester,
   }
 }
 
-/// Records a grant of `amount` (already known to fit) and returns its id.
+/// Records a grant of `amount` (already known to fit) and returns its id. A
+/// bundle leg (`leg`) is prepared: its time-to-live starts at the commit.
 GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
-              const caf::actor_addr& holder) {
+              const caf::actor_addr& holder, bool leg = false) {
   auto& st = self->state;
   auto now = self->clock().now();
   advance_clock(st, now);
@@ -261,13 +255,21 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
   note_usage(st);
   ++st.allocation_count;
   auto id = st.next_id++;
-  Lease lease{
-      req.requester_id,    holder,        amount, req.priority, req.preemptable,
-      req.ttl.count() > 0, now + req.ttl, 0};
+  bool ttl_now = req.ttl.count() > 0 && !leg;
+  Lease lease{req.requester_id,
+              holder,
+              amount,
+              req.priority,
+              req.preemptable,
+              ttl_now,
+              saturating_add(now, req.ttl),
+              0};
   st.leases.emplace(id, std::move(lease));
   st.leases_of_requester[req.requester_id].push_back(id);
   watch(self, holder);
-  if (req.ttl.count() > 0)
+  if (leg)
+    st.prepared.emplace(id, req.ttl);
+  else if (ttl_now)
     self->delayed_send(self, req.ttl, expire_atom::value, id);
   changed(self, false);
   return id;
@@ -398,7 +400,8 @@ void sort_waiting(pool_state& st, pool_time now) {
 /// so it cannot be what makes the blocked request miss it.
 bool may_pass(const ResourceRequest& req, pool_time now,
               pool_time blocked_deadline) {
-  return req.ttl.count() > 0 && now + req.ttl <= blocked_deadline;
+  return req.ttl.count() > 0 &&
+         saturating_add(now, req.ttl) <= blocked_deadline;
 }
 
 /// Starts preempting for `w` when lower-priority preemptable grants can cover
@@ -413,9 +416,12 @@ void try_preempt(self_ptr self, Waiter& w) {
   std::vector<std::map<GrantId, Lease>::iterator> candidates;
   for (auto i = st.leases.begin(); i != st.leases.end(); ++i) {
     auto& lease = i->second;
+    // A prepared bundle leg is not preemptable until committed: its holder
+    // is not known to the pool yet, so nobody could be told.
     if (lease.preemptable && lease.revoked_by == 0 &&
         lease.priority > w.request.priority &&
-        lease.requester != w.request.requester_id)
+        lease.requester != w.request.requester_id &&
+        st.prepared.count(i->first) == 0)
       candidates.push_back(i);
   }
   // Lowest priority first; within it the largest, so that fewest are taken.
@@ -581,7 +587,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
   if (auto err = check_request(self, req, amount))
     return err;
   auto now = self->clock().now();
-  auto deadline = now + req.deadline;
+  auto deadline = saturating_add(now, req.deadline);
   auto holder = self->current_sender() ? self->current_sender()->address()
                                        : caf::actor_addr{};
   auto can_have = grantable(st, req.requester_id);
@@ -632,9 +638,10 @@ prepare(self_ptr self, const ResourceRequest& req) {
     return err;
   auto now = self->clock().now();
   pool_time blocker;
-  auto blocked = !st.waiting.empty() &&
-                 blocked_ahead(st, req, now, now + req.deadline, blocker) &&
-                 !may_pass(req, now, blocker);
+  auto blocked =
+      !st.waiting.empty() &&
+      blocked_ahead(st, req, now, saturating_add(now, req.deadline), blocker) &&
+      !may_pass(req, now, blocker);
   auto can_have = grantable(st, req.requester_id);
   if (amount > can_have || blocked) {
     // Not a rejection of the bundle yet: the coordinator may retry.
@@ -642,8 +649,7 @@ prepare(self_ptr self, const ResourceRequest& req) {
   }
   auto holder = self->current_sender() ? self->current_sender()->address()
                                        : caf::actor_addr{};
-  auto id = grant(self, req, amount, holder);
-  st.prepared.insert(id);
+  auto id = grant(self, req, amount, holder, true);
   return {allocation_of(st, req, amount, amount, id), status_of(st)};
 }
 
@@ -697,6 +703,24 @@ ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
   return receipt;
 }
 
+/// What `requester` holds in prepared, uncommitted bundle legs (the
+/// coordinator's until committed; one attempt at a time, so few).
+units prepared_of(const pool_state& st, const std::string& requester) {
+  units result = 0;
+  for (const auto& entry : st.prepared) {
+    const auto& lease = st.leases.at(entry.first);
+    if (lease.requester == requester)
+      result += lease.amount;
+  }
+  return result;
+}
+
+/// What `requester` holds and may release: its committed grants.
+units releasable_by(const pool_state& st, const std::string& requester) {
+  auto held = st.ledger.held_by(requester);
+  return st.prepared.empty() ? held : held - prepared_of(st, requester);
+}
+
 caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
                                     float amount, ReleaseMode mode) {
   auto& st = self->state;
@@ -704,7 +728,7 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
   auto wanted = checked_order(requester, amount, err);
   if (err)
     return err;
-  auto held = st.ledger.held_by(requester);
+  auto held = releasable_by(st, requester);
   if (held == 0)
     return make_error(ec::nothing_held,
                       "'" + requester + "' holds no " + to_string(st.type));
@@ -714,12 +738,16 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
                           " of " + to_string(st.type) + " but holds " +
                           format_amount(to_amount(held)));
   auto returned = std::min(wanted, held);
-  // Newest grants first (shrink_lease removes emptied ones from the back).
+  // Newest grants first, skipping prepared bundle legs (shrink_lease removes
+  // an emptied lease from the list, so the index stays valid going down).
   auto& ids = st.leases_of_requester[requester];
-  for (auto left = returned; left > 0 && !ids.empty();) {
-    auto newest = ids.back();
-    auto part = std::min(left, st.leases.at(newest).amount);
-    shrink_lease(self, newest, part);
+  auto left = returned;
+  for (auto i = ids.size(); left > 0 && i > 0; --i) {
+    auto id = ids[i - 1];
+    if (!st.prepared.empty() && st.prepared.count(id) != 0)
+      continue;
+    auto part = std::min(left, st.leases.at(id).amount);
+    shrink_lease(self, id, part);
     left -= part;
   }
   auto receipt = receipt_of(st, requester, returned);
@@ -736,6 +764,9 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
     return err;
   if (auto bad = check_duration(ttl, "reservation time-to-live"))
     return bad;
+  // Tied to the actor that made it, like its grants.
+  auto holder = self->current_sender() ? self->current_sender()->address()
+                                       : caf::actor_addr{};
   // Other groups' unused guarantees are not available to reserve either.
   auto reservable =
       grantable(st, requester) - st.ledger.reserved_for(requester);
@@ -753,11 +784,13 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
   changed(self, false);
   Reservation r;
   r.requester = requester;
+  r.holder = holder;
   r.remaining = wanted;
   r.expires = ttl.count() > 0;
-  r.expires_at = now + ttl;
+  r.expires_at = saturating_add(now, ttl);
   auto id = st.next_id++;
   st.reservations.emplace(id, std::move(r));
+  watch(self, holder);
   if (ttl.count() > 0)
     self->delayed_send(self, ttl, resexpire_atom::value, id);
   return status_of(st);
@@ -780,6 +813,21 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
       ids.push_back(id);
   for (auto id : ids)
     shrink_lease(self, id, st.leases.at(id).amount);
+  // Its reservations return too (those a preemption keeps belong to the
+  // waiting request, dropped below with its preemption).
+  units unreserved = 0;
+  for (auto r = st.reservations.begin(); r != st.reservations.end();) {
+    if (r->second.preemption == 0 && r->second.holder == holder) {
+      advance_clock(st, self->clock().now());
+      st.ledger.unreserve(r->second.requester, r->second.remaining);
+      unreserved += r->second.remaining;
+      r = st.reservations.erase(r);
+    } else {
+      ++r;
+    }
+  }
+  if (unreserved > 0)
+    changed(self, true);
   for (auto w = st.waiting.begin(); w != st.waiting.end();) {
     if (w->holder == holder) {
       drop_waiter(self, w);
@@ -855,6 +903,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
   auto& st = self->state;
   st.type = type;
   st.policy = policy;
+  st.next_id = first_id_of(next_incarnation());
   st.ledger = Ledger{to_units(capacity)};
   restart_statistics(st, self->clock().now());
   self->set_down_handler(
@@ -874,7 +923,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
         auto& st = self->state;
         auto i = st.leases.find(id);
-        if (i == st.leases.end())
+        if (i == st.leases.end() || st.prepared.count(id) != 0)
           return unknown_grant(id, st.type);
         auto requester = i->second.requester;
         auto amount = i->second.amount;
@@ -886,14 +935,14 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       [=](renew_atom, GrantId id,
           std::chrono::nanoseconds ttl) -> caf::result<ResourceAllocation> {
         auto& st = self->state;
-        if (ttl.count() <= 0)
-          return make_error(ec::invalid_duration,
-                            "a renewal needs a positive time-to-live");
+        if (auto bad = check_duration(ttl, "a renewal's time-to-live",
+                                      zero_duration::refused))
+          return bad;
         auto i = st.leases.find(id);
-        if (i == st.leases.end())
+        if (i == st.leases.end() || st.prepared.count(id) != 0)
           return unknown_grant(id, st.type);
         i->second.has_ttl = true;
-        i->second.expires_at = self->clock().now() + ttl;
+        i->second.expires_at = saturating_add(self->clock().now(), ttl);
         self->delayed_send(self, ttl, expire_atom::value, id);
         ResourceRequest req;
         req.requester_id = i->second.requester;
@@ -950,7 +999,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](holding_atom, const std::string& requester) -> float {
         return static_cast<float>(
-            to_amount(self->state.ledger.held_by(requester)));
+            to_amount(releasable_by(self->state, requester)));
       },
       [=](status_atom) -> PoolStatus { return status_of(self->state); },
       [=](stats_atom) -> ResourceStats {
@@ -1002,11 +1051,23 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](commit_atom, GrantId id, caf::actor holder) {
         auto& st = self->state;
-        if (st.prepared.erase(id) == 0)
+        auto leg = st.prepared.find(id);
+        if (leg == st.prepared.end())
           return; // gone already (reset, or the coordinator died)
+        auto ttl = leg->second;
+        st.prepared.erase(leg);
         auto& lease = st.leases.at(id);
         lease.holder = holder ? holder.address() : caf::actor_addr{};
         watch(self, lease.holder);
+        // The leg's time-to-live runs from the commit.
+        if (ttl.count() > 0) {
+          lease.has_ttl = true;
+          lease.expires_at = saturating_add(self->clock().now(), ttl);
+          self->delayed_send(self, ttl, expire_atom::value, id);
+        }
+        // Now preemptable (when asked for): a blocked request may use it.
+        if (lease.preemptable)
+          serve_waiting(self);
       },
       [=](abort_atom, GrantId id) {
         auto& st = self->state;

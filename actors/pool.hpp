@@ -39,6 +39,7 @@ struct Lease {
 /// by a preemption (what its victims freed, kept for the request it serves).
 struct Reservation {
   std::string requester;
+  caf::actor_addr holder; // its maker, monitored; null for anonymous senders
   units remaining = 0;
   bool expires = false;
   pool_time expires_at;
@@ -83,15 +84,20 @@ struct pool_state {
   std::map<std::uint64_t, Reservation> reservations;
   std::vector<Waiter> waiting;
   std::map<std::uint64_t, Preemption> preemptions;
-  std::uint64_t next_id = 1; // grants, reservations, waiters, preemptions
+  // Grants, reservations, waiters and preemptions, numbered in this
+  // incarnation's own range (first_id_of), so ids never repeat in a process.
+  std::uint64_t next_id = 1;
   std::map<std::string, QuotaState> quotas;              // by group name
   std::unordered_map<std::string, std::string> group_of; // requester -> group
-  std::unordered_set<GrantId> prepared; // bundle legs not yet committed
-  ShedPolicy shed;                      // what degradation sheds now
-  std::vector<caf::actor> listeners;    // told of every change (usage_atom)
-  bool publish_pending = false;         // a publish_atom is on its way
-  std::uint64_t returns = 0;            // see PoolStatus::returns
-  bool aborting = false;                // an abort's return is not a return
+  // Bundle legs not yet committed, with the time-to-live that starts at the
+  // commit. Until then a leg belongs to the coordinator, not the requester:
+  // it cannot be released by name or id, renewed, preempted, shed or expired.
+  std::unordered_map<GrantId, std::chrono::nanoseconds> prepared;
+  ShedPolicy shed;                   // what degradation sheds now
+  std::vector<caf::actor> listeners; // told of every change (usage_atom)
+  bool publish_pending = false;      // a publish_atom is on its way
+  std::uint64_t returns = 0;         // see PoolStatus::returns
+  bool aborting = false;             // an abort's return is not a return
 
   // Statistics since spawn or the last reset. Usage is held + reserved.
   units peak_usage = 0;

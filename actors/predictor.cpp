@@ -8,6 +8,7 @@
 
 #include "actors/ledger.hpp"
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -207,11 +208,11 @@ caf::error check_predictions(const std::vector<ResourcePrediction>& xs,
                           "a predicted utilization must be a finite number "
                           ">= 0, got " +
                               format_number(value));
-    if (x.horizon.count() <= 0)
-      return make_error(ec::invalid_duration,
-                        "a prediction's horizon (the reservation's "
-                        "time-to-live) must be positive, got " +
-                            std::to_string(x.horizon.count()) + " ms");
+    if (auto err = check_duration(x.horizon,
+                                  "a prediction's horizon (the reservation's "
+                                  "time-to-live)",
+                                  zero_duration::refused))
+      return err;
   }
   return caf::none;
 }

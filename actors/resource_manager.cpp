@@ -8,6 +8,7 @@
 
 #include "actors/call_bridge.hpp"
 #include "actors/manager.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -521,10 +522,13 @@ ResourceManager::try_allocate_bundle(const BundleRequest& request) {
   for (const auto& item : request.items)
     if (auto err = check_finite(item.amount))
       return err;
+  // Checked here too: the wait below adds the deadline to a clock.
+  if (auto err = check_duration(request.deadline, "a bundle's deadline"))
+    return err;
   auto coordinator = bundles();
   if (!coordinator)
     return coordinator.error();
-  auto timeout = call_timeout + std::max(request.deadline, caf::timespan{0});
+  auto timeout = call_timeout + request.deadline;
   return blocking_request<BundleGrant>(bridge_, *coordinator, timeout,
                                        allocate_atom::value, request);
 }
@@ -551,9 +555,11 @@ ResourceManager::try_release_bundle_part(BundleId id, ResourceType type) {
 
 caf::expected<ResourceAllocation>
 ResourceManager::try_allocate_resource(const ResourceRequest& request) {
-  // A request with a deadline may wait in the pool up to that deadline.
-  auto timeout =
-      call_timeout + std::max(request.deadline, std::chrono::milliseconds{0});
+  // A request with a deadline may wait in the pool up to that deadline
+  // (checked here too: the wait adds it to a clock).
+  if (auto err = check_duration(request.deadline, "deadline"))
+    return err;
+  auto timeout = call_timeout + caf::timespan{request.deadline};
   return call_pool_within<ResourceAllocation>(timeout, request.resource_type,
                                               allocate_atom::value, request);
 }

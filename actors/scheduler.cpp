@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -682,6 +683,10 @@ caf::error check_submission(const scheduler_state& st,
   if (!s.body)
     return make_error(ec::invalid_bundle,
                       "task '" + s.task_id + "' has no body");
+  // Time left may be negative (passed already), never beyond the maximum.
+  if (s.has_deadline && s.deadline > caf::timespan{max_duration})
+    return check_duration(s.deadline,
+                          ("the deadline of task '" + s.task_id + "'").c_str());
   if (st.queued_ids.count(s.task_id) > 0)
     return make_error(ec::invalid_bundle,
                       "task '" + s.task_id + "' is already queued");
@@ -712,7 +717,7 @@ TaskReceipt admit(self_ptr self, std::uint64_t seq, TaskSubmission s,
   q.items = std::move(items);
   q.has_deadline = s.has_deadline;
   if (s.has_deadline)
-    q.deadline = received + s.deadline;
+    q.deadline = saturating_add(received, s.deadline);
   q.task = std::move(s);
   auto now = self->clock().now();
   if (q.has_deadline) {

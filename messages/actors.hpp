@@ -32,7 +32,8 @@ using pool_actor = caf::typed_actor<
     // invalid_amount, amount_too_large, empty_requester, invalid_priority,
     // unknown_resource_type, invalid_duration, exceeds_capacity (never fits).
     caf::replies_to<allocate_atom, ResourceRequest>::with<ResourceAllocation>,
-    // Gives back `amount` held by the requester, newest grants first.
+    // Gives back `amount` held by the requester, newest grants first
+    // (prepared, uncommitted bundle legs are not the requester's: skipped).
     // ReleaseMode::exact refuses more than is held (release_exceeds_holding);
     // up_to_held returns at most what is held. A requester that holds nothing
     // gets nothing_held.
@@ -42,14 +43,15 @@ using pool_actor = caf::typed_actor<
     // longer) held, so nothing is ever credited twice.
     caf::replies_to<release_atom, GrantId>::with<ReleaseReceipt>,
     // Restarts a grant's time-to-live from now (invalid_duration when not
-    // positive, unknown_grant when gone).
+    // positive or above ten years, unknown_grant when gone or not committed).
     caf::replies_to<renew_atom, GrantId,
                     std::chrono::nanoseconds>::with<ResourceAllocation>,
     // Cancels the requester's waiting request with that request_id: it fails
     // with `cancelled`. Replies true; unknown_request when none waits.
     caf::replies_to<cancel_atom, std::string, std::uint64_t>::with<bool>,
     // Sets `amount` aside for the requester: unavailable to others, consumed
-    // first by the requester's own grants. Never partial.
+    // first by the requester's own grants. Never partial. Tied to the
+    // sending actor's life, like a grant.
     caf::replies_to<reserve_atom, std::string, float>::with<PoolStatus>,
     // The same, returning to the pool after `ttl` unless used (ttl > 0).
     caf::replies_to<reserve_atom, std::string, float,
@@ -57,7 +59,7 @@ using pool_actor = caf::typed_actor<
     // Returns the requester's unused reservations to the pool; replies with the
     // amount returned (nothing_held when there was none).
     caf::replies_to<unreserve_atom, std::string>::with<float>,
-    // How much the requester holds now (0 when nothing).
+    // How much the requester holds now in committed grants (0 when nothing).
     caf::replies_to<holding_atom, std::string>::with<float>,
     // The exact ledger: capacity, held, reserved, available (in units).
     caf::replies_to<status_atom>::with<PoolStatus>,
@@ -95,7 +97,9 @@ using pool_actor = caf::typed_actor<
     caf::replies_to<prepare_atom, ResourceRequest>::with<ResourceAllocation,
                                                          PoolStatus>,
     // Hands a prepared grant to its holder (monitored from now on; a null
-    // handle means an anonymous holder).
+    // handle means an anonymous holder). Until then the leg cannot be
+    // released, renewed, preempted, shed or expire; its time-to-live starts
+    // here.
     caf::reacts_to<commit_atom, GrantId, caf::actor>,
     // Takes a prepared grant back as if it had never been made.
     caf::reacts_to<abort_atom, GrantId>,

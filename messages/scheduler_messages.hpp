@@ -121,9 +121,15 @@ inline TaskSubmission to_submission(const ScheduledTask& task) {
   result.priority = task.priority;
   result.body = task.task_function;
   result.has_deadline = task.deadline != hrc::time_point{};
-  if (result.has_deadline)
+  if (result.has_deadline) {
+    // A deadline in the past is 0 time left: subtracting a far past (the
+    // clock's minimum) from now would wrap.
+    auto now = hrc::now();
     result.deadline =
-        std::chrono::duration_cast<caf::timespan>(task.deadline - hrc::now());
+        task.deadline > now
+            ? std::chrono::duration_cast<caf::timespan>(task.deadline - now)
+            : caf::timespan{0};
+  }
   result.requirements = task.resource_requirements;
   result.preemptable = task.is_preemptable;
   return result;

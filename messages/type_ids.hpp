@@ -44,6 +44,12 @@ CAF_ADD_TYPE_ID(rros, (std::vector<rros::PoolStatus>))
 CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourceStats>))
 CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourceAlert>))
 CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourcePrediction>))
+// Added later: new IDs go at the end so that existing ones never move.
+CAF_ADD_TYPE_ID(rros, (rros::RevokeReason))
+CAF_ADD_TYPE_ID(rros, (rros::GrantNotice))
+CAF_ADD_TYPE_ID(rros, (rros::Quota))
+CAF_ADD_TYPE_ID(rros, (rros::PoolPolicy))
+CAF_ADD_TYPE_ID(rros, (rros::grant_holder_actor))
 
 CAF_END_TYPE_ID_BLOCK(rros)
 

@@ -1,6 +1,19 @@
 #include "messages/types.hpp"
 
+#include <atomic>
+#include <cstdlib>
+
 namespace rros {
+
+std::uint64_t next_incarnation() {
+  static std::atomic<std::uint64_t> last{0};
+  auto result = ++last;
+  // Past 2^20 incarnations the ranges would overlap: wrapping to a used range
+  // could make an old id valid again, so stop loudly instead.
+  if (result > max_incarnation)
+    std::abort();
+  return result;
+}
 
 const char* to_string(ResourceType x) {
   switch (x) {

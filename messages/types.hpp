@@ -103,8 +103,30 @@ inline float float_from_bits(std::uint32_t bits) {
 // -- value types
 // ----------------------------------------------------------------
 
-/// Names one grant of one pool; ids are unique per pool and never reused.
+/// Names one grant of one pool. Ids never repeat within a process: each
+/// pool (and bundle coordinator) incarnation numbers its ids in its own range
+/// (see first_id_of), so an id taken before a crashed pool was replaced is
+/// unknown to the replacement instead of naming somebody else's grant.
 using GrantId = std::uint64_t;
+
+/// An id is (incarnation << id_sequence_bits) + sequence: 2^20 incarnations
+/// per process, 2^44 (17.6 trillion) ids per incarnation.
+constexpr unsigned id_sequence_bits = 44;
+constexpr std::uint64_t max_incarnation = (std::uint64_t{1} << 20) - 1;
+
+/// A fresh incarnation number for an actor that hands out ids: 1, 2, ...
+/// across the whole process (thread-safe), never 0.
+std::uint64_t next_incarnation();
+
+/// The first id an incarnation hands out (its sequence starts at 1).
+constexpr std::uint64_t first_id_of(std::uint64_t incarnation) {
+  return (incarnation << id_sequence_bits) + 1;
+}
+
+/// The incarnation that made an id.
+constexpr std::uint64_t incarnation_of(std::uint64_t id) {
+  return id >> id_sequence_bits;
+}
 
 struct ResourceRequest {
   std::string requester_id;

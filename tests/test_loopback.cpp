@@ -153,3 +153,51 @@ TEST(Loopback, GrantsOfAHolderOnANodeThatDisconnectsReturn) {
     caf::anon_send_exit(module, caf::exit_reason::user_shutdown);
   }
 }
+
+TEST(Loopback, ARemoteHolderReceivesItsRevokeNoticeAndQuotasTravel) {
+  Node server;
+  auto manager = spawn_manager(server.sys, Config{});
+  StopOnExit stop{manager};
+  auto port = server.sys.middleman().publish(manager, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << describe(port.error());
+  Node client;
+  auto remote =
+      client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << describe(remote.error());
+  caf::scoped_actor client_self{client.sys};
+  PoolDirectory pools;
+  client_self->request(*remote, caf::infinite, pools_atom::value)
+      .receive([&](PoolDirectory& d) { pools = std::move(d); },
+               [&](caf::error& err) { FAIL() << describe(err); });
+  // A quota set from the remote node comes back as it was sent.
+  Quota quota{"perception", {"remote-module"}, 0.0f, 50.0f, 2.0f};
+  client_self
+      ->request(pools[ResourceType::ATTENTION], caf::infinite,
+                quota_atom::value, quota)
+      .receive([&](Quota& q) { EXPECT_EQ(q.max, 50.0f); },
+               [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+  // A remote module takes a grant with a short time-to-live: at expiry the
+  // notice must reach it across the wire.
+  auto notices = std::make_shared<std::atomic<int>>(0);
+  auto last_reason = std::make_shared<std::atomic<int>>(-1);
+  auto module =
+      client.sys.spawn([=](caf::event_based_actor* me) -> caf::behavior {
+        ResourceRequest req{"remote-module", ResourceType::ATTENTION,
+                            Priority::NORMAL, 0.25f};
+        req.ttl = std::chrono::milliseconds(50);
+        me->request(pools[ResourceType::ATTENTION], caf::infinite,
+                    allocate_atom::value, req)
+            .then([](ResourceAllocation&) {});
+        return {[=](revoke_atom, const GrantNotice& notice) {
+          *last_reason = static_cast<int>(notice.reason);
+          ++*notices;
+        }};
+      });
+  // Bounded wait on a real clock: the notice arrives, or the test fails.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (notices->load() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(notices->load(), 1) << "the revoke notice never arrived";
+  EXPECT_EQ(*last_reason, static_cast<int>(RevokeReason::expired));
+  caf::anon_send_exit(module, caf::exit_reason::user_shutdown);
+}

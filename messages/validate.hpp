@@ -1,0 +1,106 @@
+// Checks shared by every actor and the facade for values that arrive in
+// messages. Each check returns an rros error naming the bad value (or none).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <ratio>
+#include <string>
+#include <type_traits>
+
+#include <caf/error.hpp>
+#include <caf/none.hpp>
+
+#include "messages/error.hpp"
+
+namespace rros {
+
+// -- durations ----------------------------------------------------------------
+
+/// The longest deadline, time-to-live, renewal or wait any request may name:
+/// ten years (3,653 days). Longer ones are refused with invalid_duration
+/// before any clock arithmetic, so nothing wraps; "forever" is a zero
+/// duration (no deadline, no time-to-live) where the message allows it.
+constexpr std::chrono::hours max_duration{24 * 3653};
+
+/// Text for max_duration in error messages.
+inline const char* max_duration_text() {
+  return "10 years";
+}
+
+/// "12 ms": a duration's count with its unit, for error messages.
+template <class Rep, class Period>
+std::string duration_text(std::chrono::duration<Rep, Period> d) {
+  const char* unit = "ticks";
+  if (std::is_same<Period, std::nano>::value)
+    unit = "ns";
+  else if (std::is_same<Period, std::micro>::value)
+    unit = "us";
+  else if (std::is_same<Period, std::milli>::value)
+    unit = "ms";
+  else if (std::is_same<Period, std::ratio<1>>::value)
+    unit = "s";
+  else if (std::is_same<Period, std::ratio<60>>::value)
+    unit = "min";
+  else if (std::is_same<Period, std::ratio<3600>>::value)
+    unit = "h";
+  return std::to_string(d.count()) + " " + unit;
+}
+
+/// Whether a zero duration is allowed (it means "none") or refused.
+enum class zero_duration : bool { allowed, refused };
+
+/// Checks `d` in its own unit (so that a huge count never overflows a
+/// conversion): not negative, not above max_duration, and not zero unless
+/// allowed. `what` names the field ("deadline", "time-to-live", ...).
+template <class Rep, class Period>
+caf::error check_duration(std::chrono::duration<Rep, Period> d,
+                          const char* what,
+                          zero_duration zero = zero_duration::allowed) {
+  using duration = std::chrono::duration<Rep, Period>;
+  static_assert(std::is_integral<Rep>::value, "integral durations only");
+  auto count = d.count();
+  if (count < 0)
+    return make_error(ec::invalid_duration, std::string{what} +
+                                                " must not be negative, got " +
+                                                duration_text(d));
+  if (count == 0 && zero == zero_duration::refused)
+    return make_error(ec::invalid_duration,
+                      std::string{what} + " must be above 0, got 0");
+  // max_duration always fits the units used here (ns to hours).
+  auto limit = std::chrono::duration_cast<duration>(max_duration).count();
+  if (count > limit)
+    return make_error(ec::invalid_duration,
+                      std::string{what} + " of " + duration_text(d) +
+                          " is above the maximum of " + max_duration_text());
+  return caf::none;
+}
+
+/// `t + d`, saturated at the clock's largest (or smallest) time point
+/// instead of wrapping. The clock's unit must be at least as fine as d's.
+template <class TimePoint, class Rep, class Period>
+TimePoint saturating_add(TimePoint t, std::chrono::duration<Rep, Period> d) {
+  using clock_duration = typename TimePoint::duration;
+  using input_duration = std::chrono::duration<Rep, Period>;
+  static_assert(
+      std::ratio_less_equal<typename clock_duration::period, Period>::value,
+      "the clock's unit must be at least as fine as the duration's");
+  // The clock's range in d's own unit: converting d beyond it would wrap.
+  constexpr auto upper =
+      std::chrono::duration_cast<input_duration>(clock_duration::max());
+  constexpr auto lower =
+      std::chrono::duration_cast<input_duration>(clock_duration::min());
+  if (d > upper)
+    return TimePoint::max();
+  if (d < lower)
+    return TimePoint::min();
+  auto step = std::chrono::duration_cast<clock_duration>(d);
+  if (step.count() > 0 && t > TimePoint::max() - step)
+    return TimePoint::max();
+  if (step.count() < 0 && t < TimePoint::min() - step)
+    return TimePoint::min();
+  return t + step;
+}
+
+} // namespace rros
