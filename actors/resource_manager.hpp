@@ -134,10 +134,15 @@ public:
   void exit_degraded_mode(ResourceType type);
   /// False on error (try_is_degraded()).
   bool is_degraded();
-  /// utilization > degrade_enter (0.95) enters degraded mode at once, below
-  /// degrade_exit (0.7) leaves it; each value also feeds the predictor. A bad
-  /// entry (a type outside the five, a bad value) changes nothing
-  /// (try_adapt_to_load() reports it).
+  /// `loads` are in each type's own units, as in the seed: the units of its
+  /// capacity and of ResourceRequest amounts (bytes for MEMORY). The monitor
+  /// divides by the type's current capacity: utilization = load / capacity,
+  /// above 1 for a load above capacity (not an error). Utilization >
+  /// degrade_enter (0.95) enters degraded mode at once, below degrade_exit
+  /// (0.7) leaves it; each utilization also feeds the predictor. A bad entry
+  /// (a type outside the five, a negative, NaN or infinite load, a load above
+  /// 1e12) refuses the whole report and changes nothing (try_adapt_to_load()
+  /// reports it).
   void adapt_to_load(const std::unordered_map<ResourceType, float>& loads);
 
   // Prediction (docs/prediction.md).
@@ -236,8 +241,9 @@ public:
   caf::expected<TypeMonitorView> try_set_degraded(ResourceType type, bool on);
   caf::expected<std::vector<ResourceAlert>> try_get_active_alerts();
   caf::expected<bool> try_is_degraded();
-  /// adapt_to_load with its error (unknown_resource_type, invalid_amount);
-  /// replies with the monitor's view of every type.
+  /// adapt_to_load with its error (unknown_resource_type, invalid_amount for
+  /// a negative, NaN or infinite load, amount_too_large above 1e12); replies
+  /// with the monitor's view of every type (utilization = load / capacity).
   caf::expected<std::vector<TypeMonitorView>>
   try_adapt_to_load(const std::unordered_map<ResourceType, float>& loads);
   caf::expected<std::vector<TypeMonitorView>> get_monitor_view();

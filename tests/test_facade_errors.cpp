@@ -113,7 +113,7 @@ TEST(FacadeErrors, AdaptToLoadWithBadInputThrowsNothingAndChangesNothing) {
   ResourceManager rm;
   // Each report would degrade COMPUTATIONAL if it were applied; one bad
   // entry refuses the whole report.
-  const float high = 0.99f;
+  const float high = 99.0f; // of a capacity of 100
   std::vector<std::unordered_map<ResourceType, float>> bad_reports = {
       {{ResourceType::COMPUTATIONAL, high}, {bad_type, 10.0f}},
       {{ResourceType::COMPUTATIONAL, high}, {ResourceType::MEMORY, nan_f}},

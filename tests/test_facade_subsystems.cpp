@@ -133,6 +133,46 @@ TEST(FacadeSubsystems, AlertsRaiseOnCrossingAndDegradationIsManual) {
   EXPECT_TRUE(rm.get_active_alerts().empty());
 }
 
+TEST(FacadeSubsystems, AdaptToLoadTakesLoadsInEachTypesOwnUnits) {
+  ResourceManager rm(
+      {{"computational_capacity", 100.0f}, {"memory_capacity", 1048576.0f}});
+  auto degraded = [](const caf::expected<std::vector<TypeMonitorView>>& views,
+                     ResourceType type) {
+    return views && views->at(static_cast<std::size_t>(type)).degraded;
+  };
+  // 96 of a capacity of 100: utilization 0.96 > 0.95 enters at once.
+  auto views = rm.try_adapt_to_load({{ResourceType::COMPUTATIONAL, 96.0f}});
+  ASSERT_TRUE(views) << describe(views.error());
+  EXPECT_TRUE(degraded(views, ResourceType::COMPUTATIONAL));
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 0.96f);
+  // 50 of 100: 0.5 < 0.7 leaves.
+  views = rm.try_adapt_to_load({{ResourceType::COMPUTATIONAL, 50.0f}});
+  ASSERT_TRUE(views);
+  EXPECT_FALSE(degraded(views, ResourceType::COMPUTATIONAL));
+  // 1,000,000 bytes of 1,048,576: 0.954 enters MEMORY.
+  views = rm.try_adapt_to_load({{ResourceType::MEMORY, 1000000.0f}});
+  ASSERT_TRUE(views);
+  EXPECT_TRUE(degraded(views, ResourceType::MEMORY));
+  EXPECT_NEAR(views->at(1).utilization, 1000000.0 / 1048576.0, 1e-6);
+  views = rm.try_adapt_to_load({{ResourceType::MEMORY, 0.0f}});
+  ASSERT_TRUE(views);
+  EXPECT_FALSE(degraded(views, ResourceType::MEMORY));
+  // 150 of 100 is a utilization of 1.5, not an error.
+  views = rm.try_adapt_to_load({{ResourceType::COMPUTATIONAL, 150.0f}});
+  ASSERT_TRUE(views) << describe(views.error());
+  EXPECT_TRUE(degraded(views, ResourceType::COMPUTATIONAL));
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 1.5f);
+  // The seed's call: 40 of 100 leaves again.
+  rm.adapt_to_load({{ResourceType::COMPUTATIONAL, 40.0f}});
+  EXPECT_FALSE(rm.is_degraded());
+  // After a capacity change the new capacity converts: 96 of 200 is 0.48.
+  ASSERT_TRUE(rm.try_update_config({{"computational_capacity", 200.0f}}));
+  views = rm.try_adapt_to_load({{ResourceType::COMPUTATIONAL, 96.0f}});
+  ASSERT_TRUE(views);
+  EXPECT_FALSE(degraded(views, ResourceType::COMPUTATIONAL));
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 0.48f);
+}
+
 TEST(FacadeSubsystems, PredictionFromObservationsAndPreallocation) {
   ResourceManager rm;
   for (int i = 0; i < 60; ++i)
