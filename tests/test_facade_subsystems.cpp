@@ -3,6 +3,7 @@
 // metrics and the kernel integration. Asynchronous effects (the monitor
 // hears a pool's change a message later) are awaited with a bounded poll on
 // the condition, never a fixed sleep.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -78,8 +79,8 @@ TEST(FacadeSubsystems, TrackedMemoryIsRealChargedAndFreedOnce) {
   ASSERT_NE(p, nullptr);
   std::memset(p, 0xab, 1000); // real, writable memory
   auto metrics = rm.get_metrics();
-  EXPECT_GE(metrics["total_memory_allocated"], 1000.0f);
-  EXPECT_GE(rm.get_holding("vision", ResourceType::MEMORY), 1000.0f);
+  EXPECT_FLOAT_EQ(metrics["total_memory_allocated"], 1000.0f);
+  EXPECT_FLOAT_EQ(rm.get_holding("vision", ResourceType::MEMORY), 1000.0f);
   void* q = rm.allocate_memory(2000, "audio");
   void* r = rm.allocate_memory(3000, "audio");
   ASSERT_NE(q, nullptr);
@@ -95,6 +96,58 @@ TEST(FacadeSubsystems, TrackedMemoryIsRealChargedAndFreedOnce) {
   // Over budget: nullptr, nothing charged.
   EXPECT_EQ(rm.allocate_memory(2u << 20, "vision"), nullptr);
   EXPECT_EQ(rm.run_garbage_collection(), 0u); // nothing is collectable
+}
+
+TEST(FacadeSubsystems, TrackedMemoryChargesTheBytesAskedFor) {
+  ResourceManager rm({{"memory_capacity", 10000.0f}});
+  void* p = rm.allocate_memory(1000, "vision");
+  ASSERT_NE(p, nullptr);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::MEMORY), 9000.0f);
+  EXPECT_FLOAT_EQ(rm.get_holding("vision", ResourceType::MEMORY), 1000.0f);
+  EXPECT_FLOAT_EQ(rm.get_metrics()["total_memory_allocated"], 1000.0f);
+  void* q = rm.allocate_memory(200, "audio");
+  ASSERT_NE(q, nullptr);
+  EXPECT_FLOAT_EQ(rm.get_metrics()["total_memory_allocated"], 1200.0f);
+  std::memset(q, 0x5a, 200);
+  // Odd sizes fill the rest of the budget exactly.
+  std::vector<void*> odd;
+  std::size_t left = 8800;
+  for (std::size_t size = 1; left > 0; size += 2) {
+    auto take = std::min(size, left);
+    void* r = rm.allocate_memory(take, "odd");
+    ASSERT_NE(r, nullptr) << take << " of " << left;
+    odd.push_back(r);
+    left -= take;
+  }
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::MEMORY), 0.0f);
+  EXPECT_EQ(rm.allocate_memory(1, "odd"), nullptr);
+  auto status = rm.get_pool_status(ResourceType::MEMORY);
+  ASSERT_TRUE(status);
+  EXPECT_EQ(status->held, 10000 * units_per_amount);
+  EXPECT_EQ(status->capacity,
+            status->held + status->reserved + status->available);
+  // Each free returns exactly what was charged.
+  rm.free_memory(p);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::MEMORY), 1000.0f);
+  rm.free_memory(q);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::MEMORY), 1200.0f);
+  for (void* r : odd)
+    rm.free_memory(r);
+  EXPECT_FLOAT_EQ(rm.get_available_resources(ResourceType::MEMORY), 10000.0f);
+  EXPECT_FLOAT_EQ(rm.get_metrics()["total_memory_allocated"], 0.0f);
+}
+
+TEST(FacadeSubsystems, TotalMemoryAllocatedReportsTheBytesAskedFor) {
+  ResourceManager rm;
+  void* p = rm.allocate_memory(200, "vision");
+  ASSERT_NE(p, nullptr);
+  EXPECT_FLOAT_EQ(rm.get_metrics()["total_memory_allocated"], 200.0f);
+  auto stats = rm.get_memory_stats();
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->allocated_bytes, 200u);
+  EXPECT_EQ(stats->carved_bytes, 208u); // the region's own rounding
+  rm.free_memory(p);
+  EXPECT_FLOAT_EQ(rm.get_metrics()["total_memory_allocated"], 0.0f);
 }
 
 TEST(FacadeSubsystems, AlertsRaiseOnCrossingAndDegradationIsManual) {
