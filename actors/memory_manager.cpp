@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <vector>
@@ -42,10 +44,16 @@ double memory_capacity(const memory_manager_state& st) {
   return st.config.capacity_of(ResourceType::MEMORY);
 }
 
-/// Whole bytes of the configured capacity (the region never holds more).
+/// Whole bytes of the configured capacity: no request may ask for more.
 std::uint64_t capacity_bytes(const Config& config) {
   return static_cast<std::uint64_t>(
       std::floor(config.capacity_of(ResourceType::MEMORY)));
+}
+
+/// The region for the configured budget: room for any fill of it, whatever
+/// the sizes (RegionAllocator::region_for_budget).
+std::uint64_t region_bytes_for(const Config& config) {
+  return RegionAllocator::region_for_budget(capacity_bytes(config));
 }
 
 caf::timespan gc_age(const memory_manager_state& st) {
@@ -67,7 +75,8 @@ MemoryBlock describe_block(std::uint64_t address, const TrackedBlock& block,
   result.size = block.size;
   result.requested = block.requested;
   result.owner = block.owner;
-  result.grant_id = block.grant_id;
+  result.grant_id = block.grants.empty() ? 0 : block.grants.front();
+  result.charged = block.grants.empty() ? 0 : block.requested;
   result.evictable = block.evictable;
   result.allocated_at = block.allocated_at;
   result.age = now - block.allocated;
@@ -78,13 +87,14 @@ MemoryBlock describe_block(std::uint64_t address, const TrackedBlock& block,
 
 MemoryStats stats_of(const memory_manager_state& st) {
   MemoryStats result;
-  result.allocated_bytes = st.region.allocated_bytes();
   result.blocks = st.blocks.size();
   for (const auto& [address, block] : st.blocks) {
-    result.requested_bytes += block.requested;
-    if (block.grant_id == 0)
-      result.uncharged_bytes += block.size;
+    result.allocated_bytes += block.requested;
+    if (block.grants.empty())
+      result.uncharged_bytes += block.requested;
   }
+  result.requested_bytes = result.allocated_bytes;
+  result.carved_bytes = st.region.allocated_bytes();
   result.free_bytes = st.region.free_bytes();
   result.largest_free_extent = st.region.largest_free_extent();
   result.region_bytes = st.region.region_bytes();
@@ -125,6 +135,52 @@ void return_grant(self_ptr self, const pool_actor& pool, GrantId id) {
       .then([](const ReleaseReceipt&) {}, [](const caf::error&) {});
 }
 
+void return_grants(self_ptr self, const pool_actor& pool,
+                   const std::vector<GrantId>& ids) {
+  for (auto id : ids)
+    return_grant(self, pool, id);
+}
+
+/// Receives the grants of a whole charge, or the error that refused it.
+using charge_handler = std::function<void(caf::expected<std::vector<GrantId>>)>;
+
+/// Asks `pool` for parts[index..] one after the other (awaited, so nothing
+/// else is handled in between); a refused part returns the parts granted
+/// before it, so a charge is taken whole or not at all.
+void charge_from(self_ptr self, pool_actor pool, std::string owner,
+                 std::shared_ptr<const std::vector<std::uint64_t>> parts,
+                 std::size_t index, std::vector<GrantId> grants,
+                 charge_handler done) {
+  if (index == parts->size()) {
+    done(std::move(grants));
+    return;
+  }
+  ResourceRequest budget{owner, ResourceType::MEMORY, Priority::NORMAL,
+                         static_cast<float>((*parts)[index])};
+  self->request(pool, caf::infinite, allocate_atom::value, std::move(budget))
+      .await(
+          // A NORMAL request without a deadline is granted in full or
+          // refused, never partly.
+          [=](const ResourceAllocation& grant) mutable {
+            grants.push_back(grant.grant_id);
+            charge_from(self, pool, owner, parts, index + 1, std::move(grants),
+                        done);
+          },
+          [=](caf::error& err) {
+            return_grants(self, pool, grants);
+            done(std::move(err));
+          });
+}
+
+/// Charges `pool` exactly `bytes` under `owner` (charge_parts).
+void charge(self_ptr self, pool_actor pool, std::string owner,
+            std::uint64_t bytes, charge_handler done) {
+  auto parts =
+      std::make_shared<const std::vector<std::uint64_t>>(charge_parts(bytes));
+  charge_from(self, std::move(pool), std::move(owner), std::move(parts), 0, {},
+              std::move(done));
+}
+
 // -- blocks ------------------------------------------------------------------
 
 void watch(self_ptr self, const caf::actor_addr& holder) {
@@ -132,16 +188,16 @@ void watch(self_ptr self, const caf::actor_addr& holder) {
     self->monitor(holder);
 }
 
-/// Frees a block's memory, returns its grant and forgets it; returns its
-/// size.
+/// Frees a block's memory, returns its grants and forgets it; returns the
+/// bytes it asked for (what its charge gave back to the budget).
 std::uint64_t drop_block(self_ptr self,
                          std::map<std::uint64_t, TrackedBlock>::iterator i) {
   auto& st = self->state;
   auto address = i->first;
   auto& block = i->second;
-  auto size = block.size;
+  auto requested = block.requested;
   st.region.free(static_cast<std::uintptr_t>(address));
-  return_grant(self, st.pool, block.grant_id);
+  return_grants(self, st.pool, block.grants);
   if (block.holder) {
     auto owned = st.blocks_of_holder.find(block.holder);
     if (owned != st.blocks_of_holder.end()) {
@@ -152,7 +208,7 @@ std::uint64_t drop_block(self_ptr self,
   }
   st.evictable.erase(address);
   st.blocks.erase(i);
-  return size;
+  return requested;
 }
 
 /// Every block of a terminated owner returns (it cannot use them any more).
@@ -243,14 +299,14 @@ void maybe_collect(self_ptr self) {
 
 /// A request on its way: budget first, then the region.
 struct PendingAllocation {
-  MemoryRequest request;
-  std::uint64_t size = 0; // rounded
+  MemoryRequest request;  // request.size is charged
+  std::uint64_t size = 0; // carved: rounded up to the alignment
   caf::actor_addr holder;
   caf::typed_response_promise<MemoryBlock> promise;
 };
 
 void record_block(self_ptr self, PendingAllocation& pending,
-                  std::uintptr_t address, GrantId grant_id) {
+                  std::uintptr_t address, std::vector<GrantId> grants) {
   auto& st = self->state;
   auto now = self->clock().now();
   TrackedBlock block;
@@ -258,7 +314,7 @@ void record_block(self_ptr self, PendingAllocation& pending,
   block.requested = pending.request.size;
   block.owner = pending.request.owner;
   block.holder = pending.holder;
-  block.grant_id = grant_id;
+  block.grants = std::move(grants);
   block.evictable = pending.request.evictable;
   block.allocated_at = wall_clock::now();
   block.allocated = now;
@@ -297,47 +353,46 @@ void attempt(self_ptr self, std::shared_ptr<PendingAllocation> pending,
         ec::pool_unavailable, "the memory manager has no MEMORY pool"));
     return;
   }
-  ResourceRequest budget{pending->request.owner, ResourceType::MEMORY,
-                         Priority::NORMAL, static_cast<float>(pending->size)};
-  // Awaited: the grant and the carving happen as one step, and a pool handle
-  // or configuration arriving meanwhile waits for it.
-  self->request(pool, caf::infinite, allocate_atom::value, std::move(budget))
-      .await(
-          [=](const ResourceAllocation& grant) {
-            auto& st = self->state;
-            auto address = st.region.allocate(pending->size);
-            // A NORMAL request is granted in full or refused, never partly.
-            if (!address) {
-              return_grant(self, pool, grant.grant_id);
-              retry_or_refuse(
-                  self, pending, may_collect,
-                  make_error(
-                      ec::insufficient_resources,
-                      "no free extent of " + std::to_string(pending->size) +
-                          " bytes in the memory region (largest " +
-                          std::to_string(st.region.largest_free_extent()) +
-                          " of " + std::to_string(st.region.free_bytes()) +
-                          " free bytes, fragmentation " +
-                          fraction(st.region.fragmentation()) + ")"));
-              return;
-            }
-            record_block(self, *pending, *address, grant.grant_id);
-            maybe_collect(self);
-          },
-          [=](caf::error& err) {
-            if (err.category() != caf::atom("rros")) {
-              pending->promise.deliver(make_error(
-                  ec::pool_unavailable,
-                  "the MEMORY pool did not answer: " + describe(err)));
-              return;
-            }
-            if (is(err, ec::insufficient_resources) ||
-                is(err, ec::exceeds_quota)) {
-              retry_or_refuse(self, pending, may_collect, std::move(err));
-              return;
-            }
-            pending->promise.deliver(std::move(err));
-          });
+  // The budget is charged the bytes asked for; the block's rounding is the
+  // region's overhead. Awaited: the charge and the carving happen as one
+  // step, and a pool handle or configuration arriving meanwhile waits for it.
+  charge(
+      self, pool, pending->request.owner, pending->request.size,
+      [=](caf::expected<std::vector<GrantId>> grants) {
+        if (!grants) {
+          auto& err = grants.error();
+          if (err.category() != caf::atom("rros")) {
+            pending->promise.deliver(
+                make_error(ec::pool_unavailable,
+                           "the MEMORY pool did not answer: " + describe(err)));
+            return;
+          }
+          if (is(err, ec::insufficient_resources) ||
+              is(err, ec::exceeds_quota)) {
+            retry_or_refuse(self, pending, may_collect, std::move(err));
+            return;
+          }
+          pending->promise.deliver(std::move(err));
+          return;
+        }
+        auto& st = self->state;
+        auto address = st.region.allocate(pending->size);
+        if (!address) {
+          return_grants(self, pool, *grants);
+          retry_or_refuse(
+              self, pending, may_collect,
+              make_error(ec::insufficient_resources,
+                         "no free extent of " + std::to_string(pending->size) +
+                             " bytes in the memory region (largest " +
+                             std::to_string(st.region.largest_free_extent()) +
+                             " of " + std::to_string(st.region.free_bytes()) +
+                             " free bytes, fragmentation " +
+                             fraction(st.region.fragmentation()) + ")"));
+          return;
+        }
+        record_block(self, *pending, *address, std::move(*grants));
+        maybe_collect(self);
+      });
 }
 
 caf::result<MemoryBlock> allocate(self_ptr self, const MemoryRequest& req) {
@@ -352,13 +407,9 @@ caf::result<MemoryBlock> allocate(self_ptr self, const MemoryRequest& req) {
                       "requested " + std::to_string(req.size) +
                           " bytes but memory_capacity is " +
                           fraction(capacity) + " bytes");
+  // The rounding is the region's overhead (it has room for it), never a
+  // reason to refuse: within the capacity, block_size_for() is not 0.
   auto size = RegionAllocator::block_size_for(req.size);
-  if (static_cast<double>(size) > capacity)
-    return make_error(ec::exceeds_capacity,
-                      "requested " + std::to_string(req.size) +
-                          " bytes, which round up to " + std::to_string(size) +
-                          " (16-byte blocks), above memory_capacity of " +
-                          fraction(capacity) + " bytes");
   auto pending = std::make_shared<PendingAllocation>();
   pending->request = req;
   pending->size = size;
@@ -388,22 +439,18 @@ void charge_again(self_ptr self,
   }
   auto address = (*addresses)[index];
   const auto& block = st.blocks.at(address);
-  ResourceRequest budget{block.owner, ResourceType::MEMORY, Priority::NORMAL,
-                         static_cast<float>(block.size)};
   auto pool = st.pool;
-  self->request(pool, caf::infinite, allocate_atom::value, std::move(budget))
-      .await(
-          [=](const ResourceAllocation& grant) mutable {
-            auto i = self->state.blocks.find(address);
-            if (i == self->state.blocks.end() || i->second.grant_id != 0)
-              return_grant(self, pool, grant.grant_id);
-            else
-              i->second.grant_id = grant.grant_id;
-            charge_again(self, addresses, index + 1, promise);
-          },
-          [=](const caf::error&) mutable {
-            charge_again(self, addresses, index + 1, promise);
-          });
+  charge(self, pool, block.owner, block.requested,
+         [=](caf::expected<std::vector<GrantId>> grants) mutable {
+           if (grants) {
+             auto i = self->state.blocks.find(address);
+             if (i == self->state.blocks.end() || !i->second.grants.empty())
+               return_grants(self, pool, *grants);
+             else
+               i->second.grants = std::move(*grants);
+           }
+           charge_again(self, addresses, index + 1, promise);
+         });
 }
 
 caf::result<MemoryStats> replace_pool(self_ptr self, pool_actor fresh) {
@@ -416,8 +463,8 @@ caf::result<MemoryStats> replace_pool(self_ptr self, pool_actor fresh) {
   st.pool = std::move(fresh);
   auto addresses = std::make_shared<std::vector<std::uint64_t>>();
   for (auto& [address, block] : st.blocks) {
-    return_grant(self, old, block.grant_id);
-    block.grant_id = 0;
+    return_grants(self, old, block.grants);
+    block.grants.clear();
     addresses->push_back(address);
   }
   auto promise = self->make_response_promise<MemoryStats>();
@@ -433,7 +480,7 @@ memory_manager_actor::behavior_type memory_manager(
   auto& st = self->state;
   st.config = config;
   st.pool = std::move(memory_pool);
-  st.region = RegionAllocator{capacity_bytes(config)};
+  st.region = RegionAllocator{region_bytes_for(config)};
   self->set_down_handler(
       [=](caf::down_msg& msg) { holder_down(self, msg.source); });
   return {
@@ -492,7 +539,7 @@ memory_manager_actor::behavior_type memory_manager(
       [=](reset_atom) {
         auto& st = self->state;
         for (const auto& [address, block] : st.blocks)
-          return_grant(self, st.pool, block.grant_id);
+          return_grants(self, st.pool, block.grants);
         st.blocks.clear();
         st.blocks_of_holder.clear();
         st.evictable.clear();
@@ -510,10 +557,18 @@ memory_manager_actor::behavior_type memory_manager(
         auto& st = self->state;
         if (auto err = check_config(config))
           return err;
+        auto grown = capacity_bytes(config) > capacity_bytes(st.config);
         st.config = config;
-        // Growth maps a region for the difference; a smaller capacity is
-        // enforced by the pool's budget while the region keeps its size.
-        st.region.grow_to(capacity_bytes(config));
+        // Growth keeps room for any fill of the new budget: with no block
+        // live the region becomes one of the new size; otherwise a region of
+        // the new size is added, unless a free extent that large is left.
+        // A smaller capacity is enforced by the pool's budget while the
+        // region keeps its size.
+        auto wanted = region_bytes_for(config);
+        if (grown && st.blocks.empty())
+          st.region.grow_to(wanted);
+        else if (grown && st.region.largest_free_extent() < wanted)
+          st.region.add_region(wanted);
         auto result = stats_of(st);
         maybe_collect(self);
         return result;
@@ -525,10 +580,18 @@ memory_manager_actor::behavior_type memory_manager(
         if (notice.resource_type != ResourceType::MEMORY ||
             notice.grant_id == 0)
           return;
-        for (auto& [address, block] : self->state.blocks)
-          if (block.grant_id == notice.grant_id &&
-              block.owner == notice.requester_id)
-            block.grant_id = 0;
+        auto& st = self->state;
+        for (auto& [address, block] : st.blocks) {
+          auto& ids = block.grants;
+          auto taken = std::find(ids.begin(), ids.end(), notice.grant_id);
+          if (taken == ids.end() || block.owner != notice.requester_id)
+            continue;
+          // Never charged in part: the other grant (of a block above 16 MiB)
+          // returns too.
+          ids.erase(taken);
+          return_grants(self, st.pool, ids);
+          ids.clear();
+        }
       },
       [=](gc_check_atom) {
         auto& st = self->state;
@@ -537,6 +600,20 @@ memory_manager_actor::behavior_type memory_manager(
         maybe_collect(self);
       },
   };
+}
+
+std::vector<std::uint64_t> charge_parts(std::uint64_t bytes) {
+  if (bytes == 0)
+    return {};
+  constexpr int float_digits = std::numeric_limits<float>::digits; // 24
+  int bits = 64 - __builtin_clzll(bytes);
+  if (bits <= float_digits)
+    return {bytes};
+  auto spacing = std::uint64_t{1} << (bits - float_digits);
+  auto high = bytes & ~(spacing - 1);
+  if (high == bytes)
+    return {bytes};
+  return {high, bytes - high};
 }
 
 memory_manager_actor spawn_memory_manager(caf::actor_system& sys,

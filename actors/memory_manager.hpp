@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
@@ -23,11 +24,13 @@ using memory_time = caf::actor_clock::time_point;
 
 /// One live block and what is known about its use.
 struct TrackedBlock {
-  std::uint64_t size = 0;      // carved and charged
-  std::uint64_t requested = 0; // asked for
+  std::uint64_t size = 0;      // carved in the region (rounded up)
+  std::uint64_t requested = 0; // asked for, and charged
   std::string owner;
   caf::actor_addr holder; // the actor that asked (monitored); may be null
-  GrantId grant_id = 0;   // in the current pool; 0 = not charged
+  // In the current pool, together `requested` (charge_parts); empty = not
+  // charged.
+  std::vector<GrantId> grants;
   bool evictable = false;
   wall_time allocated_at;
   memory_time allocated;
@@ -57,6 +60,13 @@ struct memory_manager_state {
   static inline const char* name = "rros.memory";
 };
 
+/// How a charge of `bytes` travels to the MEMORY pool: as float amounts that
+/// hold it exactly. A float holds every whole number up to 2^24 (16 MiB), so
+/// up to there one part; above, the bytes rounded down to the float spacing
+/// at that magnitude, and the rest (below that spacing) when it is not 0.
+/// The parts add up to `bytes`. Empty for 0.
+std::vector<std::uint64_t> charge_parts(std::uint64_t bytes);
+
 /// The memory manager's behavior; `config` must be valid (Config's checked
 /// constructors), `memory_pool` may be null until the first pools_atom.
 memory_manager_actor::behavior_type memory_manager(
@@ -64,7 +74,8 @@ memory_manager_actor::behavior_type memory_manager(
     pool_actor memory_pool, Config config);
 
 /// Spawns a memory manager that charges `memory_pool` and maps a region of
-/// `config`'s memory_capacity bytes.
+/// RegionAllocator::region_for_budget(memory_capacity) bytes (16 bytes per
+/// byte of budget: any fill of the budget fits, docs/memory.md).
 memory_manager_actor spawn_memory_manager(caf::actor_system& sys,
                                           pool_actor memory_pool,
                                           const Config& config);

@@ -36,6 +36,13 @@ std::string number(double x) {
   return out.str();
 }
 
+/// A load or capacity in its own units, with a float's precision.
+std::string amount_text(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
 std::string seconds_text(caf::timespan x) {
   return number(std::chrono::duration<double>(x).count()) + "s";
 }
@@ -568,6 +575,7 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
   for (auto type : all_resource_types) {
     auto& w = watch_of(self, type);
     w.type = type;
+    w.capacity = config.capacity_of(type); // until the pool reports
     w.rule.type = type;
     w.rule.threshold = static_cast<float>(st.default_threshold);
     w.rule.severity = Severity::WARNING;
@@ -643,6 +651,12 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         st.default_threshold = update.alert_threshold;
         std::vector<AlertRule> rules;
         for (auto& w : st.types) {
+          // The manager sends the configuration once every pool took its
+          // new capacity and before it replies to the caller; the pool's own
+          // report may come later. adapt_to_load converts with it from now.
+          auto capacity = update.capacity_of(w.type);
+          if (std::isfinite(capacity) && capacity > 0)
+            w.capacity = capacity;
           if (!w.own_rule)
             w.rule.threshold = static_cast<float>(st.default_threshold);
           evaluate(self, w);
@@ -705,32 +719,46 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
       [=](adapt_atom, const LoadReport& report)
           -> caf::result<std::vector<TypeMonitorView>> {
         // Check everything first: a bad entry changes nothing.
-        for (const auto& [type, value] : report.utilization) {
+        for (const auto& [type, value] : report.loads) {
           if (auto err = check_type(type))
             return err;
-          if (!std::isfinite(value) || value < 0 || value > 1)
+          if (!std::isfinite(value) || value < 0)
             return make_error(ec::invalid_amount,
-                              "utilization of " + type_name(type) +
-                                  " must be a finite number in [0, 1], got " +
-                                  number(value));
+                              "load of " + type_name(type) +
+                                  " must be a finite number >= 0 (in its "
+                                  "own units), got " +
+                                  amount_text(value));
+          if (value > max_amount)
+            return make_error(ec::amount_too_large,
+                              "load of " + type_name(type) + " " +
+                                  amount_text(value) + " is above 1e12");
+          auto capacity = watch_of(self, type).capacity;
+          if (!std::isfinite(capacity) || capacity <= 0)
+            return make_error(ec::pool_unavailable, "the capacity of " +
+                                                        type_name(type) +
+                                                        " is not known");
         }
         const auto& s = self->state.settings;
         for (auto type : all_resource_types) {
-          auto entry = report.utilization.find(type);
-          if (entry == report.utilization.end())
+          auto entry = report.loads.find(type);
+          if (entry == report.loads.end())
             continue;
-          auto u = static_cast<double>(entry->second);
           auto& w = watch_of(self, type);
-          observe(self, w, u, u * w.capacity, w.capacity, true);
+          auto load = static_cast<double>(entry->second);
+          // Loads are in the type's own units: above capacity is above 1.
+          auto u = load / w.capacity;
+          observe(self, w, u, load, w.capacity, true);
           if (u > s.degrade_enter && !w.degraded)
             enter_degraded(self, w, false,
-                           "reported utilization " + percent(u) + " above " +
-                               percent(s.degrade_enter),
+                           "reported load " + amount_text(load) + " of " +
+                               amount_text(w.capacity) + " (" + percent(u) +
+                               ") above " + percent(s.degrade_enter),
                            s.degrade_enter);
           else if (u < s.degrade_exit && w.degraded)
             leave_degraded(self, w,
-                           "reported utilization " + percent(u) + " below " +
-                               percent(s.degrade_exit));
+                           "reported load " + amount_text(load) + " of " +
+                               amount_text(w.capacity) + " (" + percent(u) +
+                               ") below " + percent(s.degrade_exit));
           evaluate(self, w);
         }
         return views_of(self);

@@ -29,8 +29,11 @@ struct TypeWatch {
 
   // Observations (polls, pool reports, adapt_to_load).
   bool observed = false;
-  double utilization = 0; // latest, 0..1
-  double used = 0;        // held + reserved, in amount
+  double utilization = 0; // latest, 0..1 (above 1 from adapt_to_load)
+  double used = 0;        // held + reserved (or a reported load), in amount
+  // The capacity in amount: the configured one at spawn and at each
+  // config_atom, the pool's own from each report or poll. adapt_to_load
+  // divides loads by it.
   double capacity = 0;
   double peak = 0;
   double integral = 0; // utilization x seconds since `since`

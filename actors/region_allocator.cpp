@@ -80,17 +80,14 @@ void RegionAllocator::release_all() {
 std::uint64_t RegionAllocator::block_size_for(std::uint64_t bytes) {
   if (bytes == 0 || bytes > max_request)
     return 0;
-  auto size = align_up(bytes, alignment);
-  // A float has 24 significant bits: above 2^28 bytes, round up to the
-  // float spacing at that magnitude so that the charge is exact. Rounding
-  // up to the next power of two stays exact as well.
-  int bits = 64 - __builtin_clzll(size);
-  if (bits > 24) {
-    auto granule = std::uint64_t{1} << (bits - 24);
-    if (granule > alignment)
-      size = align_up(size, granule);
-  }
-  return size;
+  return align_up(bytes, alignment);
+}
+
+std::uint64_t RegionAllocator::region_for_budget(std::uint64_t budget) {
+  constexpr auto most = ~std::uint64_t{0} & ~(alignment - 1);
+  if (budget > most / alignment)
+    return most;
+  return budget * alignment;
 }
 
 bool RegionAllocator::add_region(std::uint64_t bytes) {

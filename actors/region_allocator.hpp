@@ -37,10 +37,23 @@ public:
   ~RegionAllocator();
 
   /// The size of the block carved for a request of `bytes`: rounded up to
-  /// the alignment and, above 256 MiB, to the next value a float represents
-  /// exactly (the pool is charged this size through a float amount, so the
-  /// charge must be exact). 0 for 0 or a request above max_request.
+  /// the alignment, so at most alignment - 1 bytes more than asked. 0 for 0
+  /// or a request above max_request. The rounding is the region's overhead:
+  /// budgets are charged the bytes asked for (docs/memory.md).
   static std::uint64_t block_size_for(std::uint64_t bytes);
+
+  /// The region size that holds any fill of a budget of `budget` bytes:
+  /// budget x alignment. Requests of r bytes take block_size_for(r) <=
+  /// r + alignment - 1 bytes each, and at most `budget` requests fit in the
+  /// budget (each asks for at least one byte), so requests totalling at most
+  /// `budget` bytes take at most budget + (alignment - 1) x budget bytes; one
+  /// byte requests reach that bound. Any sequence of allocations into an
+  /// empty region (or a free extent) of this size, whose requests total at
+  /// most `budget`, therefore fits. Frees in between may split the free
+  /// space into extents too small for a later block (external
+  /// fragmentation); no size rules that out. Saturates at the largest
+  /// multiple of the alignment.
+  static std::uint64_t region_for_budget(std::uint64_t budget);
 
   /// Maps a further region of `bytes` (rounded down to the alignment).
   /// Returns false, changing nothing, when the mapping fails or `bytes` is

@@ -43,6 +43,13 @@ caf::error check_finite(float amount) {
                         std::to_string(amount));
 }
 
+/// The value of `x`, or `fallback` when it holds an error: the seed's methods
+/// never throw.
+template <class T>
+T value_or(caf::expected<T>&& x, T fallback) {
+  return x ? std::move(*x) : std::move(fallback);
+}
+
 caf::error invalid_type(ResourceType type) {
   return make_error(ec::unknown_resource_type,
                     "resource type " + std::to_string(static_cast<int>(type)) +
@@ -217,51 +224,97 @@ float ResourceManager::get_available_resources(ResourceType type) {
 }
 
 ResourceStats ResourceManager::get_resource_stats(ResourceType type) {
-  return value_or_throw(call_pool<ResourceStats>(type, stats_atom::value));
+  ResourceStats empty;
+  if (is_valid(type))
+    empty.type = type;
+  return value_or(try_get_resource_stats(type), std::move(empty));
+}
+
+caf::expected<ResourceStats>
+ResourceManager::try_get_resource_stats(ResourceType type) {
+  return call_pool<ResourceStats>(type, stats_atom::value);
 }
 
 std::unordered_map<ResourceType, float> ResourceManager::get_utilization() {
+  return value_or(try_get_utilization(), {});
+}
+
+caf::expected<std::unordered_map<ResourceType, float>>
+ResourceManager::try_get_utilization() {
+  auto status = get_status();
+  if (!status)
+    return std::move(status.error());
   std::unordered_map<ResourceType, float> result;
-  for (const auto& pool : value_or_throw(get_status()))
+  for (const auto& pool : *status)
     result[pool.type] = static_cast<float>(pool.utilization());
   return result;
 }
 
 void ResourceManager::update_config(
     const std::unordered_map<std::string, float>& config) {
-  value_or_throw(try_update_config(config));
+  // Refused as a whole, with nothing applied; try_update_config() says why.
+  static_cast<void>(try_update_config(config));
 }
 
 void ResourceManager::reset() {
-  value_or_throw(call<std::vector<PoolStatus>>(manager_, reset_atom::value));
+  static_cast<void>(try_reset());
+}
+
+caf::expected<std::vector<PoolStatus>> ResourceManager::try_reset() {
+  return call<std::vector<PoolStatus>>(manager_, reset_atom::value);
 }
 
 std::unordered_map<std::string, float> ResourceManager::get_metrics() {
-  auto status = value_or_throw(get_status());
-  auto stats = value_or_throw(
-      call<std::vector<ResourceStats>>(manager_, stats_atom::value));
+  return value_or(try_get_metrics(), {});
+}
+
+caf::expected<std::unordered_map<std::string, float>>
+ResourceManager::try_get_metrics() {
+  auto status = get_status();
+  if (!status)
+    return std::move(status.error());
+  auto stats = call<std::vector<ResourceStats>>(manager_, stats_atom::value);
+  if (!stats)
+    return std::move(stats.error());
+  auto memory = get_memory_stats();
+  if (!memory)
+    return std::move(memory.error());
+  auto alerts = try_get_active_alerts();
+  if (!alerts)
+    return std::move(alerts.error());
+  auto degraded = try_is_degraded();
+  if (!degraded)
+    return std::move(degraded.error());
+  auto tasks = get_scheduler_stats();
+  if (!tasks)
+    return std::move(tasks.error());
   std::unordered_map<std::string, float> result;
   double sum = 0;
-  for (const auto& pool : status) {
+  for (const auto& pool : *status) {
     sum += pool.utilization();
     result[std::string{to_string(pool.type)} + "_utilization"] =
         static_cast<float>(pool.utilization());
   }
-  result["avg_utilization"] = static_cast<float>(sum / status.size());
+  result["avg_utilization"] =
+      status->empty() ? 0.0f : static_cast<float>(sum / status->size());
   std::uint64_t allocations = 0;
   std::uint64_t rejections = 0;
-  for (const auto& s : stats) {
+  for (const auto& s : *stats) {
     allocations += s.allocation_count;
     rejections += s.rejection_count;
   }
   result["allocation_count"] = static_cast<float>(allocations);
   result["rejection_count"] = static_cast<float>(rejections);
-  auto memory = value_or_throw(get_memory_stats());
-  result["total_memory_allocated"] = static_cast<float>(memory.allocated_bytes);
-  result["memory_fragmentation"] = static_cast<float>(memory.fragmentation);
-  result["active_alerts"] = static_cast<float>(get_active_alerts().size());
-  result["is_degraded"] = is_degraded() ? 1.0f : 0.0f;
-  add_task_metrics(result);
+  result["total_memory_allocated"] =
+      static_cast<float>(memory->allocated_bytes);
+  result["memory_fragmentation"] = static_cast<float>(memory->fragmentation);
+  result["active_alerts"] = static_cast<float>(alerts->size());
+  result["is_degraded"] = *degraded ? 1.0f : 0.0f;
+  result["pending_tasks"] = static_cast<float>(tasks->pending_tasks);
+  result["running_tasks"] = static_cast<float>(tasks->running);
+  result["completed_tasks"] = static_cast<float>(tasks->completed);
+  result["failed_tasks"] = static_cast<float>(tasks->failed);
+  result["missed_deadlines"] = static_cast<float>(tasks->missed);
   return result;
 }
 
@@ -280,12 +333,17 @@ void ResourceManager::free_memory(void* ptr) {
 
 std::size_t ResourceManager::run_garbage_collection() {
   return static_cast<std::size_t>(
-      value_or_throw(call_subsystem<std::uint64_t, memory_manager_actor>(
-          &Subsystems::memory, call_timeout, gc_atom::value)));
+      value_or(try_run_garbage_collection(), std::uint64_t{0}));
+}
+
+caf::expected<std::uint64_t> ResourceManager::try_run_garbage_collection() {
+  return call_subsystem<std::uint64_t, memory_manager_actor>(
+      &Subsystems::memory, call_timeout, gc_atom::value);
 }
 
 float ResourceManager::get_memory_fragmentation() {
-  return static_cast<float>(value_or_throw(get_memory_stats()).fragmentation);
+  auto stats = get_memory_stats();
+  return stats ? static_cast<float>(stats->fragmentation) : 0.0f;
 }
 
 caf::expected<MemoryBlock>
@@ -315,14 +373,19 @@ caf::expected<MemoryStats> ResourceManager::get_memory_stats() {
 // --------------------------------------------------
 
 std::vector<ResourceAlert> ResourceManager::get_active_alerts() {
-  return value_or_throw(
-      call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
-          &Subsystems::monitor, call_timeout, alerts_atom::value));
+  return value_or(try_get_active_alerts(), {});
+}
+
+caf::expected<std::vector<ResourceAlert>>
+ResourceManager::try_get_active_alerts() {
+  return call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
+      &Subsystems::monitor, call_timeout, alerts_atom::value);
 }
 
 void ResourceManager::set_alert_threshold(ResourceType type, float threshold,
                                           ResourceAlert::Severity severity) {
-  value_or_throw(try_set_alert_threshold(AlertRule{type, threshold, severity}));
+  static_cast<void>(
+      try_set_alert_threshold(AlertRule{type, threshold, severity}));
 }
 
 caf::expected<AlertRule>
@@ -332,29 +395,44 @@ ResourceManager::try_set_alert_threshold(const AlertRule& rule) {
 }
 
 void ResourceManager::enter_degraded_mode(ResourceType type) {
-  value_or_throw(try_set_degraded(type, true));
+  static_cast<void>(try_set_degraded(type, true));
 }
 
 void ResourceManager::exit_degraded_mode(ResourceType type) {
-  value_or_throw(try_set_degraded(type, false));
+  static_cast<void>(try_set_degraded(type, false));
 }
 
 caf::expected<TypeMonitorView>
 ResourceManager::try_set_degraded(ResourceType type, bool on) {
+  if (!is_valid(type))
+    return invalid_type(type);
   return call_subsystem<TypeMonitorView, monitor_actor>(
       &Subsystems::monitor, call_timeout, degrade_atom::value, type, on);
 }
 
 bool ResourceManager::is_degraded() {
-  return value_or_throw(call_subsystem<bool, monitor_actor>(
-      &Subsystems::monitor, call_timeout, is_degraded_atom::value));
+  return value_or(try_is_degraded(), false);
+}
+
+caf::expected<bool> ResourceManager::try_is_degraded() {
+  return call_subsystem<bool, monitor_actor>(&Subsystems::monitor, call_timeout,
+                                             is_degraded_atom::value);
 }
 
 void ResourceManager::adapt_to_load(
     const std::unordered_map<ResourceType, float>& loads) {
-  value_or_throw(call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
-      &Subsystems::monitor, call_timeout, adapt_atom::value,
-      LoadReport{loads}));
+  static_cast<void>(try_adapt_to_load(loads));
+}
+
+caf::expected<std::vector<TypeMonitorView>> ResourceManager::try_adapt_to_load(
+    const std::unordered_map<ResourceType, float>& loads) {
+  // The monitor checks every entry as well (for other clients); checked
+  // here, a bad report costs no round trip.
+  for (const auto& [type, load] : loads)
+    if (!is_valid(type))
+      return invalid_type(type);
+  return call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
+      &Subsystems::monitor, call_timeout, adapt_atom::value, LoadReport{loads});
 }
 
 caf::expected<std::vector<TypeMonitorView>>
@@ -373,11 +451,20 @@ caf::expected<std::vector<ResourceAlert>> ResourceManager::get_alert_history() {
 ResourcePrediction
 ResourceManager::predict_usage(ResourceType type,
                                std::chrono::milliseconds horizon) {
-  return value_or_throw(try_predict_usage(type, horizon)).prediction;
+  auto forecast = try_predict_usage(type, horizon);
+  if (forecast)
+    return std::move(forecast->prediction);
+  ResourcePrediction empty;
+  if (is_valid(type))
+    empty.resource_type = type;
+  empty.confidence = 0.0f;
+  return empty;
 }
 
 caf::expected<ResourceForecast>
 ResourceManager::try_predict_usage(ResourceType type, caf::timespan horizon) {
+  if (!is_valid(type))
+    return invalid_type(type);
   return call_subsystem<ResourceForecast, predictor_actor>(
       &Subsystems::predictor, call_timeout, predict_atom::value, type,
       std::chrono::nanoseconds{horizon});
@@ -385,7 +472,7 @@ ResourceManager::try_predict_usage(ResourceType type, caf::timespan horizon) {
 
 void ResourceManager::preallocate_predicted(
     const std::vector<ResourcePrediction>& predictions) {
-  value_or_throw(try_preallocate_predicted(predictions, "rros.predicted"));
+  static_cast<void>(try_preallocate_predicted(predictions, "rros.predicted"));
 }
 
 caf::expected<std::vector<Preallocation>>
@@ -406,11 +493,19 @@ ResourceManager::try_preallocate_predicted(
 
 void ResourceManager::update_prediction_model(ResourceType type,
                                               float actual_usage) {
+  static_cast<void>(try_update_prediction_model(type, actual_usage));
+}
+
+caf::expected<std::uint64_t>
+ResourceManager::try_update_prediction_model(ResourceType type,
+                                             float actual_usage) {
+  if (!is_valid(type))
+    return invalid_type(type);
   if (auto err = check_finite(actual_usage))
-    throw Error(ec::invalid_amount, describe(err));
-  value_or_throw(call_subsystem<std::uint64_t, predictor_actor>(
+    return err;
+  return call_subsystem<std::uint64_t, predictor_actor>(
       &Subsystems::predictor, call_timeout, observe_atom::value, type,
-      actual_usage));
+      actual_usage);
 }
 
 caf::expected<std::vector<ForecastErrorStats>>
@@ -424,18 +519,44 @@ ResourceManager::get_forecast_errors() {
 
 void ResourceManager::set_load_balancing_strategy(
     LoadBalancingStrategy strategy) {
-  value_or_throw(call_subsystem<LoadBalancingStrategy, balancer_actor>(
-      &Subsystems::balancer, call_timeout, strategy_atom::value, strategy));
+  static_cast<void>(try_set_load_balancing_strategy(strategy));
+}
+
+caf::expected<LoadBalancingStrategy>
+ResourceManager::try_set_load_balancing_strategy(
+    LoadBalancingStrategy strategy) {
+  return call_subsystem<LoadBalancingStrategy, balancer_actor>(
+      &Subsystems::balancer, call_timeout, strategy_atom::value, strategy);
+}
+
+caf::expected<LoadBalancingStrategy>
+ResourceManager::get_load_balancing_strategy() {
+  return call_subsystem<LoadBalancingStrategy, balancer_actor>(
+      &Subsystems::balancer, call_timeout, strategy_atom::value);
 }
 
 std::unordered_map<std::string, std::vector<std::string>>
 ResourceManager::balance_load(
     const std::unordered_map<std::string, float>& module_loads) {
+  auto result = try_balance_load(module_loads);
+  if (!result)
+    return {};
+  return {result->assignments.begin(), result->assignments.end()};
+}
+
+caf::expected<BalanceResult> ResourceManager::try_balance_load(
+    const std::unordered_map<std::string, float>& module_loads) {
   BalanceRequest request;
-  request.tasks = pending_tasks();
   request.module_loads.insert(module_loads.begin(), module_loads.end());
-  auto result = value_or_throw(try_balance_load(request));
-  return {result.assignments.begin(), result.assignments.end()};
+  // Bad loads are refused before the scheduler is asked.
+  for (const auto& [name, load] : request.module_loads)
+    if (auto err = check_finite(load))
+      return err;
+  auto tasks = pending_tasks();
+  if (!tasks)
+    return std::move(tasks.error());
+  request.tasks = std::move(*tasks);
+  return try_balance_load(request);
 }
 
 caf::expected<BalanceResult>
@@ -461,11 +582,18 @@ bool ResourceManager::execute_next_task() {
 
 std::unordered_map<Priority, std::size_t>
 ResourceManager::get_pending_task_counts() {
-  auto stats = value_or_throw(get_scheduler_stats());
+  return value_or(try_get_pending_task_counts(), {});
+}
+
+caf::expected<std::unordered_map<Priority, std::size_t>>
+ResourceManager::try_get_pending_task_counts() {
+  auto stats = get_scheduler_stats();
+  if (!stats)
+    return std::move(stats.error());
   std::unordered_map<Priority, std::size_t> result;
-  for (std::size_t i = 0; i < stats.pending_by_priority.size(); ++i)
+  for (std::size_t i = 0; i < stats->pending_by_priority.size(); ++i)
     result[static_cast<Priority>(i)] =
-        static_cast<std::size_t>(stats.pending_by_priority[i]);
+        static_cast<std::size_t>(stats->pending_by_priority[i]);
   return result;
 }
 
@@ -498,20 +626,9 @@ ResourceManager::try_set_scheduler_settings(const SchedulerSettings& settings) {
       &Subsystems::scheduler, call_timeout, settings_atom::value, settings);
 }
 
-std::vector<PendingTask> ResourceManager::pending_tasks() {
-  return value_or_throw(
-      call_subsystem<std::vector<PendingTask>, scheduler_actor>(
-          &Subsystems::scheduler, call_timeout, pending_atom::value));
-}
-
-void ResourceManager::add_task_metrics(
-    std::unordered_map<std::string, float>& metrics) {
-  auto stats = value_or_throw(get_scheduler_stats());
-  metrics["pending_tasks"] = static_cast<float>(stats.pending_tasks);
-  metrics["running_tasks"] = static_cast<float>(stats.running);
-  metrics["completed_tasks"] = static_cast<float>(stats.completed);
-  metrics["failed_tasks"] = static_cast<float>(stats.failed);
-  metrics["missed_deadlines"] = static_cast<float>(stats.missed);
+caf::expected<std::vector<PendingTask>> ResourceManager::pending_tasks() {
+  return call_subsystem<std::vector<PendingTask>, scheduler_actor>(
+      &Subsystems::scheduler, call_timeout, pending_atom::value);
 }
 
 // -- bundles

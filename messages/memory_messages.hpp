@@ -45,30 +45,42 @@ typename Inspector::result_type inspect(Inspector& f, MemoryRequest& x) {
 
 /// One tracked block as the memory manager sees it. Ages are measured on
 /// the actor's clock (virtual in tests); `allocated_at` is the wall clock.
+/// The MEMORY pool is charged the bytes asked for; the rounding up to 16
+/// bytes is the region's own overhead.
 struct MemoryBlock {
   std::uint64_t address = 0;   // a real pointer into the manager's region
-  std::uint64_t size = 0;      // bytes carved and charged (rounded up)
-  std::uint64_t requested = 0; // bytes asked for
+  std::uint64_t size = 0;      // bytes carved in the region (rounded up)
+  std::uint64_t requested = 0; // bytes asked for (what is charged)
   std::string owner;
-  GrantId grant_id = 0; // the MEMORY pool's grant; 0 = not charged
+  // The MEMORY pool's grant; 0 = not charged. A block above 16 MiB is
+  // charged as two grants (a float amount holds every whole number only up
+  // to 2^24): this is the first.
+  GrantId grant_id = 0;
   bool evictable = false;
   wall_time allocated_at;
   caf::timespan age{0};           // since allocation
   caf::timespan idle{0};          // since the last touch (or allocation)
   std::uint64_t access_count = 0; // touches
+  std::uint64_t charged = 0;      // bytes the pool holds for it: `requested`,
+                                  // or 0 when not charged
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, MemoryBlock& x) {
   return f(caf::meta::type_name("MemoryBlock"), x.address, x.size, x.requested,
            x.owner, x.grant_id, x.evictable, x.allocated_at, x.age, x.idle,
-           x.access_count);
+           x.access_count, x.charged);
 }
 
-/// The memory manager's figures. Byte counts are exact.
+/// The memory manager's figures. Byte counts are exact. Invariants: the
+/// MEMORY pool holds allocated_bytes - uncharged_bytes for the manager;
+/// carved_bytes + free_bytes == region_bytes; allocated_bytes <= carved_bytes
+/// <= allocated_bytes + 15 x blocks.
 struct MemoryStats {
-  std::uint64_t allocated_bytes = 0; // sum of live block sizes (charged)
-  std::uint64_t requested_bytes = 0; // sum of what their owners asked for
+  std::uint64_t allocated_bytes = 0; // what the live blocks asked for (and
+                                     // are charged): the seed's
+                                     // total_memory_allocated
+  std::uint64_t requested_bytes = 0; // the same (kept for older clients)
   std::uint64_t blocks = 0;
   std::uint64_t free_bytes = 0; // in the regions
   std::uint64_t largest_free_extent = 0;
@@ -77,10 +89,15 @@ struct MemoryStats {
   double fragmentation = 0;  // 1 - largest_free_extent / free_bytes, 0..1
   std::uint64_t gc_runs = 0; // every collection, however started
   std::uint64_t automatic_gc_runs = 0; // started by gc_threshold
-  std::uint64_t bytes_reclaimed = 0;   // evicted + from terminated owners
-  std::uint64_t evicted_bytes = 0;     // idle evictable blocks collected
-  std::uint64_t owner_down_bytes = 0;  // blocks of owners that terminated
-  std::uint64_t uncharged_bytes = 0;   // live blocks without a pool grant
+  // Reclaimed figures count the bytes the blocks asked for (what returned
+  // to the budget).
+  std::uint64_t bytes_reclaimed = 0;  // evicted + from terminated owners
+  std::uint64_t evicted_bytes = 0;    // idle evictable blocks collected
+  std::uint64_t owner_down_bytes = 0; // blocks of owners that terminated
+  std::uint64_t uncharged_bytes = 0;  // asked for by live blocks without a
+                                      // pool grant
+  std::uint64_t carved_bytes = 0;     // the live blocks' extents in the region
+                                      // (requests rounded up to 16 bytes)
 };
 
 template <class Inspector>
@@ -89,17 +106,17 @@ typename Inspector::result_type inspect(Inspector& f, MemoryStats& x) {
            x.requested_bytes, x.blocks, x.free_bytes, x.largest_free_extent,
            x.region_bytes, x.regions, x.fragmentation, x.gc_runs,
            x.automatic_gc_runs, x.bytes_reclaimed, x.evicted_bytes,
-           x.owner_down_bytes, x.uncharged_bytes);
+           x.owner_down_bytes, x.uncharged_bytes, x.carved_bytes);
 }
 
 /// Tracked memory: blocks carved from real memory regions, each charged to
 /// the MEMORY pool, with garbage collection that never takes a block its
 /// owner still holds unless the owner allowed it (docs/memory.md).
 using memory_manager_actor = caf::typed_actor<
-    // Takes the rounded size from the MEMORY pool (requester = owner), then
-    // carves a block by best fit; a refusal (budget or region) runs GC once
-    // and retries. Errors: empty_requester, invalid_amount (size 0),
-    // exceeds_capacity (above memory_capacity, or rounding past it),
+    // Takes the requested size from the MEMORY pool (requester = owner),
+    // then carves a block (rounded up to 16 bytes) by best fit; a refusal
+    // (budget or region) runs GC once and retries. Errors: empty_requester,
+    // invalid_amount (size 0), exceeds_capacity (above memory_capacity),
     // insufficient_resources (no budget, or no free extent large enough),
     // exceeds_quota (the owner's quota), pool_unavailable.
     caf::replies_to<allocate_atom, MemoryRequest>::with<MemoryBlock>,
@@ -115,7 +132,8 @@ using memory_manager_actor = caf::typed_actor<
     // block start or the block has another owner.
     caf::replies_to<evictable_atom, std::string, std::uint64_t,
                     bool>::with<MemoryBlock>,
-    // Collects now; replies with the bytes reclaimed.
+    // Collects now; replies with the bytes reclaimed (asked for by the
+    // collected blocks: what returned to the budget).
     caf::replies_to<gc_atom>::with<std::uint64_t>,
     caf::replies_to<stats_atom>::with<MemoryStats>,
     // Every live block in address order.
@@ -125,8 +143,9 @@ using memory_manager_actor = caf::typed_actor<
     // A new MEMORY pool handle (a crashed pool was replaced): live blocks are
     // charged to it again (those it refuses stay valid, uncharged).
     caf::replies_to<pools_atom, pool_actor>::with<MemoryStats>,
-    // The configuration in force: capacity growth maps a region for the
-    // difference; gc_threshold and gc_age_threshold apply from now on.
+    // The configuration in force: capacity growth maps a region for the new
+    // capacity (docs/memory.md); gc_threshold and gc_age_threshold apply
+    // from now on.
     caf::replies_to<config_atom, Config>::with<MemoryStats>,
     // A pool took a grant back: the block stays valid and uncharged.
     caf::reacts_to<revoke_atom, GrantNotice>,

@@ -109,22 +109,27 @@ typename Inspector::result_type inspect(Inspector& f, AlertRule& x) {
            }));
 }
 
-/// Utilization per type reported by a caller (adapt_to_load), each in [0, 1].
+/// The load per type reported by a caller (the seed's adapt_to_load), each in
+/// that type's own units: the units of its capacity and of ResourceRequest
+/// amounts (bytes for MEMORY, the configured units for the others). The
+/// monitor divides by the type's capacity: utilization = load / capacity, so
+/// a load above the capacity is a utilization above 1. Each load must be a
+/// finite number in [0, 1e12].
 struct LoadReport {
-  std::unordered_map<ResourceType, float> utilization;
+  std::unordered_map<ResourceType, float> loads;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, LoadReport& x) {
   // As raw bits, like every float input (see double_bits).
   std::vector<std::pair<ResourceType, std::uint32_t>> entries;
-  for (const auto& [type, value] : x.utilization)
+  for (const auto& [type, value] : x.loads)
     entries.emplace_back(type, float_bits(value));
   return f(caf::meta::type_name("LoadReport"), entries,
            caf::meta::load_callback([&]() -> caf::error {
-             x.utilization.clear();
+             x.loads.clear();
              for (const auto& [type, bits] : entries)
-               x.utilization[type] = float_from_bits(bits);
+               x.loads[type] = float_from_bits(bits);
              return caf::none;
            }));
 }
@@ -194,12 +199,14 @@ typename Inspector::result_type inspect(Inspector& f, MonitorEvent& x) {
 struct TypeMonitorView {
   ResourceType type = ResourceType::COMPUTATIONAL;
   bool observed = false;    // false until the first sample or usage report
-  float utilization = 0.0f; // latest observation, 0..1
+  float utilization = 0.0f; // latest observation, 0..1 (above 1 when
+                            // adapt_to_load reported more than capacity)
   float average = 0.0f;     // time-weighted since the first sample or reset
   float peak = 0.0f;        // since the first sample or reset
   float trend = 0.0f;       // least-squares slope over trend_window, 1/s
-  double used = 0.0;        // held + reserved, in amount
-  double capacity = 0.0;
+  double used = 0.0;        // held + reserved (or the reported load), in amount
+  double capacity = 0.0;    // the latest of the pool's reports and the
+                            // configuration (adapt_to_load divides by it)
   AlertRule rule;
   float clear_threshold = 0.0f; // an active alert clears below it
   bool degraded = false;
@@ -244,9 +251,13 @@ using monitor_actor = caf::typed_actor<
     // Enters (true) or leaves (false) degraded mode by hand, at once
     // (unknown_resource_type).
     caf::replies_to<degrade_atom, ResourceType, bool>::with<TypeMonitorView>,
-    // The seed's adapt_to_load: each utilization counts as a sample; above
-    // degrade_enter enters degraded mode at once, below degrade_exit leaves
-    // it. Errors: unknown_resource_type, invalid_amount (outside [0, 1]).
+    // The seed's adapt_to_load: loads in each type's own units (LoadReport);
+    // utilization = load / the type's capacity (the latest the monitor heard
+    // of: the pool's report, or config_atom). Each counts as a sample;
+    // above degrade_enter enters degraded mode at once, below degrade_exit
+    // leaves it. Errors (nothing of the report is applied):
+    // unknown_resource_type, invalid_amount (negative, NaN, infinite),
+    // amount_too_large (above 1e12).
     caf::replies_to<adapt_atom, LoadReport>::with<std::vector<TypeMonitorView>>,
     // The view of every type, in ResourceType order.
     caf::replies_to<status_atom>::with<std::vector<TypeMonitorView>>,

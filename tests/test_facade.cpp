@@ -200,11 +200,18 @@ TEST(Facade, BadConfigurationIsRefusedAsAWhole) {
   ResourceManager manager;
   manager.allocate_resource(
       {"m", ResourceType::NETWORK, Priority::NORMAL, 60.0f});
-  // update_config throws and changes nothing: unknown key, bad value, and a
-  // capacity below what is held.
-  EXPECT_THROW(manager.update_config({{"io_capacity", 50.0f}, {"typo", 1.0f}}),
-               Error);
-  EXPECT_THROW(manager.update_config({{"alert_threshold", 1.5f}}), Error);
+  // update_config never throws and changes nothing on an unknown key, a bad
+  // value, or a capacity below what is held; try_update_config says why.
+  EXPECT_NO_THROW(
+      manager.update_config({{"io_capacity", 50.0f}, {"typo", 1.0f}}));
+  EXPECT_NO_THROW(manager.update_config({{"alert_threshold", 1.5f}}));
+  EXPECT_NO_THROW(manager.update_config(
+      {{"io_capacity", 50.0f}, {"network_capacity", 40.0f}}));
+  EXPECT_TRUE(fails_with(
+      manager.try_update_config({{"io_capacity", 50.0f}, {"typo", 1.0f}}),
+      ec::unknown_config_key));
+  EXPECT_TRUE(fails_with(manager.try_update_config({{"alert_threshold", 1.5f}}),
+                         ec::invalid_config_value));
   EXPECT_TRUE(
       fails_with(manager.try_update_config(
                      {{"io_capacity", 50.0f}, {"network_capacity", 40.0f}}),

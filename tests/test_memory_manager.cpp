@@ -3,6 +3,7 @@
 // collection of idle evictable blocks (on demand, automatic and on a refusal)
 // and of nothing else, bad frees and sizes, pool replacement, configuration
 // changes and reset. The virtual clock stands in for time; nothing sleeps.
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -113,11 +114,17 @@ public:
     return ask_ok<PoolStatus>(pool, status_atom::value);
   }
 
-  /// The pool holds exactly the live blocks' sizes (in bytes).
+  /// The pool holds exactly the bytes the live blocks asked for, and the
+  /// ledger and the region's books are exact.
   void expect_charged(std::uint64_t bytes) {
-    EXPECT_EQ(pool_status(pool_).held,
-              static_cast<units>(bytes) * units_per_amount);
-    EXPECT_EQ(stats().allocated_bytes, bytes);
+    auto pool = pool_status(pool_);
+    EXPECT_EQ(pool.held, static_cast<units>(bytes) * units_per_amount);
+    EXPECT_EQ(pool.capacity, pool.held + pool.reserved + pool.available);
+    auto s = stats();
+    EXPECT_EQ(s.allocated_bytes, bytes);
+    EXPECT_EQ(s.carved_bytes + s.free_bytes, s.region_bytes);
+    EXPECT_GE(s.carved_bytes, s.allocated_bytes);
+    EXPECT_LE(s.carved_bytes, s.allocated_bytes + 15 * s.blocks);
   }
 
   Owner spawn_owner() {
@@ -156,47 +163,181 @@ public:
 
 // -- charges and records ------------------------------------------------------
 
-TEST_F(MemoryManagerTest, ChargesThePoolTheRoundedSizeAndCreditsItOnFree) {
+TEST_F(MemoryManagerTest, ChargesThePoolTheRequestedBytesAndCreditsThemOnFree) {
   auto block = allocate("vision", 100);
   ASSERT_TRUE(block) << describe(block.error());
-  EXPECT_EQ(block->size, 112u);
+  EXPECT_EQ(block->size, 112u); // carved: the region's rounding
   EXPECT_EQ(block->requested, 100u);
+  EXPECT_EQ(block->charged, 100u);
   EXPECT_EQ(block->owner, "vision");
   EXPECT_NE(block->grant_id, 0u);
   EXPECT_EQ(block->address % 16, 0u);
   // The address is real memory of the manager's region.
   std::memset(reinterpret_cast<void*>(block->address), 0xAB, block->size);
   EXPECT_EQ(reinterpret_cast<unsigned char*>(block->address)[111], 0xAB);
-  expect_charged(112);
+  expect_charged(100);
   EXPECT_FLOAT_EQ(
-      ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}), 112.f);
+      ask_ok<float>(pool_, holding_atom::value, std::string{"vision"}), 100.f);
   auto s = stats();
   EXPECT_EQ(s.blocks, 1u);
+  EXPECT_EQ(s.allocated_bytes, 100u);
   EXPECT_EQ(s.requested_bytes, 100u);
-  EXPECT_EQ(s.free_bytes, 4096u - 112);
+  EXPECT_EQ(s.carved_bytes, 112u);
+  EXPECT_EQ(s.region_bytes, 16u * 4096);
+  EXPECT_EQ(s.free_bytes, 16u * 4096 - 112);
   EXPECT_EQ(s.uncharged_bytes, 0u);
   auto freed = free(block->address);
   ASSERT_TRUE(freed);
   EXPECT_EQ(freed->size, 112u);
+  EXPECT_EQ(freed->charged, 100u);
   expect_charged(0);
+  EXPECT_EQ(pool_status(pool_).available, 4096 * units_per_amount);
   EXPECT_EQ(stats().blocks, 0u);
   EXPECT_DOUBLE_EQ(stats().fragmentation, 0.0);
 }
 
 TEST_F(MemoryManagerTest, ManyBlocksAreChargedAndCreditedExactly) {
-  std::vector<std::uint64_t> addresses;
-  std::uint64_t total = 0;
+  std::vector<MemoryBlock> live;
+  std::uint64_t carved = 0;
   for (std::uint64_t size : {1, 15, 16, 17, 250, 1000}) {
     auto block = allocate("audio", size);
     ASSERT_TRUE(block);
-    addresses.push_back(block->address);
-    total += block->size;
+    live.push_back(*block);
+    carved += block->size;
   }
-  EXPECT_EQ(total, 16u + 16 + 16 + 32 + 256 + 1008);
-  expect_charged(total);
+  EXPECT_EQ(carved, 16u + 16 + 16 + 32 + 256 + 1008);
+  EXPECT_EQ(stats().carved_bytes, carved);
+  std::uint64_t charged = 1 + 15 + 16 + 17 + 250 + 1000;
+  expect_charged(charged);
+  // Each free returns exactly what its block was charged.
+  for (const auto& block : live) {
+    ASSERT_TRUE(free(block.address));
+    charged -= block.requested;
+    expect_charged(charged);
+  }
+  EXPECT_EQ(pool_status(pool_).available, 4096 * units_per_amount);
+}
+
+TEST_F(MemoryManagerTest, AThousandBytesOfTenThousandLeaveExactlyNineThousand) {
+  start(10000, 0.95, 10);
+  auto block = allocate("vision", 1000);
+  ASSERT_TRUE(block) << describe(block.error());
+  EXPECT_EQ(pool_status(pool_).available, 9000 * units_per_amount);
+  EXPECT_EQ(stats().allocated_bytes, 1000u);
+  auto small = allocate("vision", 200);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->size, 208u);
+  EXPECT_EQ(stats().allocated_bytes, 1200u);
+  ASSERT_TRUE(free(block->address));
+  EXPECT_EQ(pool_status(pool_).available, 9800 * units_per_amount);
+  ASSERT_TRUE(free(small->address));
+  EXPECT_EQ(pool_status(pool_).available, 10000 * units_per_amount);
+}
+
+TEST_F(MemoryManagerTest, OddSizedBlocksFillTheBudgetExactly) {
+  start(10000, 0.99, 10);
+  std::mt19937 rng{1010};
+  std::vector<MemoryBlock> live;
+  std::uint64_t left = 10000;
+  while (left > 0) {
+    // Odd sizes from 1 to 999, the last one whatever is left.
+    std::uint64_t size = 1 + 2 * (rng() % 500);
+    size = std::min(size, left);
+    auto block = allocate("m" + std::to_string(live.size() % 3), size);
+    ASSERT_TRUE(block) << size << " of " << left
+                       << " left: " << describe(block.error());
+    left -= size;
+    live.push_back(*block);
+    expect_charged(10000 - left);
+  }
+  EXPECT_GT(live.size(), 10u);
+  EXPECT_EQ(pool_status(pool_).available, 0);
+  EXPECT_TRUE(fails_with(allocate("m0", 1), ec::insufficient_resources));
+  std::shuffle(live.begin(), live.end(), rng);
+  std::uint64_t charged = 10000;
+  for (const auto& block : live) {
+    auto before = pool_status(pool_).available;
+    ASSERT_TRUE(free(block.address));
+    EXPECT_EQ(pool_status(pool_).available - before,
+              static_cast<units>(block.requested) * units_per_amount);
+    charged -= block.requested;
+    expect_charged(charged);
+  }
+  EXPECT_EQ(pool_status(pool_).available, 10000 * units_per_amount);
+}
+
+TEST_F(MemoryManagerTest, OneByteBlocksFillTheBudget) {
+  // The worst case of rounding: every block of one byte takes 16.
+  start(1000, 0.99, 10);
+  std::vector<std::uint64_t> addresses;
+  for (int i = 0; i < 1000; ++i) {
+    auto block = allocate("tiny", 1);
+    ASSERT_TRUE(block) << "block " << i << ": " << describe(block.error());
+    addresses.push_back(block->address);
+  }
+  expect_charged(1000);
+  auto s = stats();
+  EXPECT_EQ(s.carved_bytes, 16000u);
+  EXPECT_EQ(s.region_bytes, 16000u);
+  EXPECT_TRUE(fails_with(allocate("tiny", 1), ec::insufficient_resources));
   for (auto address : addresses)
     ASSERT_TRUE(free(address));
   expect_charged(0);
+  EXPECT_TRUE(allocate("big", 1000)); // the whole budget in one block
+  expect_charged(1000);
+}
+
+TEST_F(MemoryManagerTest, ABlockAboveSixteenMiBIsChargedExactly) {
+  // 2^24 + 3 bytes is no float: charged as two grants that add up to it.
+  const std::uint64_t capacity = (std::uint64_t{1} << 25) + 1000;
+  start(static_cast<double>(capacity), 0.99, 10);
+  const std::uint64_t first = (std::uint64_t{1} << 24) + 3;
+  auto a = allocate("big", first);
+  ASSERT_TRUE(a) << describe(a.error());
+  EXPECT_EQ(a->charged, first);
+  expect_charged(first);
+  auto b = allocate("big", capacity - first);
+  ASSERT_TRUE(b) << describe(b.error());
+  expect_charged(capacity);
+  EXPECT_EQ(pool_status(pool_).available, 0);
+  EXPECT_TRUE(fails_with(allocate("big", 1), ec::insufficient_resources));
+  ASSERT_TRUE(free(a->address));
+  expect_charged(capacity - first);
+  ASSERT_TRUE(free(b->address));
+  expect_charged(0);
+  EXPECT_EQ(pool_status(pool_).available,
+            static_cast<units>(capacity) * units_per_amount);
+}
+
+TEST(MemoryCharge, PartsAreExactFloatsThatAddUpToTheBytes) {
+  EXPECT_TRUE(charge_parts(0).empty());
+  EXPECT_EQ(charge_parts(1), std::vector<std::uint64_t>{1});
+  EXPECT_EQ(charge_parts(std::uint64_t{1} << 24),
+            std::vector<std::uint64_t>{std::uint64_t{1} << 24});
+  EXPECT_EQ(charge_parts((std::uint64_t{1} << 24) + 1),
+            (std::vector<std::uint64_t>{std::uint64_t{1} << 24, 1}));
+  std::mt19937_64 rng{11};
+  std::uniform_int_distribution<std::uint64_t> sizes{1, 1'000'000'000'000};
+  for (int i = 0; i < 10'000; ++i) {
+    auto bytes = i < 5000 ? sizes(rng) : 1 + rng() % (1u << 26);
+    auto parts = charge_parts(bytes);
+    ASSERT_GE(parts.size(), 1u);
+    ASSERT_LE(parts.size(), 2u);
+    std::uint64_t sum = 0;
+    for (auto part : parts) {
+      ASSERT_GT(part, 0u);
+      ASSERT_EQ(static_cast<std::uint64_t>(static_cast<float>(part)), part)
+          << bytes;
+      // And the pool's units are exact too.
+      ASSERT_EQ(to_units(static_cast<float>(part)),
+                static_cast<units>(part) * units_per_amount);
+      sum += part;
+    }
+    ASSERT_EQ(sum, bytes);
+    if (bytes <= (std::uint64_t{1} << 24)) {
+      ASSERT_EQ(parts.size(), 1u);
+    }
+  }
 }
 
 TEST_F(MemoryManagerTest, BlocksRecordOwnerAgeAndTouches) {
@@ -267,16 +408,15 @@ TEST_F(MemoryManagerTest, BadSizesAndOwnersAreRefusedWithClearErrors) {
   EXPECT_EQ(s.blocks, 0u);
   EXPECT_EQ(s.gc_runs, 0u);
   expect_charged(0);
-  // A capacity that is not a multiple of 16: a size within it may round
-  // past it.
+  // A capacity that is not a multiple of 16: the whole of it may be asked
+  // for; its rounding to 1008 is the region's overhead, not a refusal.
   start(1000, 0.75, 10);
-  auto rounded = allocate("vision", 995);
-  ASSERT_TRUE(fails_with(rounded, ec::exceeds_capacity));
-  EXPECT_NE(context_of(rounded.error()).find("round up to 1008"),
-            std::string::npos);
-  EXPECT_EQ(stats().region_bytes, 992u);
-  EXPECT_TRUE(allocate("vision", 992));
-  expect_charged(992);
+  EXPECT_EQ(stats().region_bytes, 16000u);
+  EXPECT_TRUE(fails_with(allocate("vision", 1001), ec::exceeds_capacity));
+  auto whole = allocate("vision", 1000);
+  ASSERT_TRUE(whole) << describe(whole.error());
+  EXPECT_EQ(whole->size, 1008u);
+  expect_charged(1000);
 }
 
 TEST_F(MemoryManagerTest, WhatDoesNotFitTheBudgetIsRefused) {
@@ -288,25 +428,29 @@ TEST_F(MemoryManagerTest, WhatDoesNotFitTheBudgetIsRefused) {
 }
 
 TEST_F(MemoryManagerTest, AFragmentedRegionRefusesAndReturnsTheGrant) {
-  std::vector<MemoryBlock> quarters;
-  for (int i = 0; i < 4; ++i) {
-    auto block = allocate("vision", 1024);
+  // A budget of 256 bytes has a region of 4096: 256 one-byte blocks fill
+  // it. Freeing every other one leaves 128 holes of 16 bytes.
+  start(256, 0.99, 10);
+  std::vector<MemoryBlock> tiny;
+  for (int i = 0; i < 256; ++i) {
+    auto block = allocate("vision", 1);
     ASSERT_TRUE(block);
-    quarters.push_back(*block);
+    tiny.push_back(*block);
   }
-  ASSERT_TRUE(free(quarters[1].address));
-  ASSERT_TRUE(free(quarters[3].address));
+  for (std::size_t i = 0; i < tiny.size(); i += 2)
+    ASSERT_TRUE(free(tiny[i].address));
   auto s = stats();
   EXPECT_EQ(s.free_bytes, 2048u);
-  EXPECT_EQ(s.largest_free_extent, 1024u);
-  EXPECT_DOUBLE_EQ(s.fragmentation, 0.5);
-  // The budget has room for 2048, the region has no such extent: the grant
+  EXPECT_EQ(s.largest_free_extent, 16u);
+  EXPECT_DOUBLE_EQ(s.fragmentation, 1.0 - 16.0 / 2048.0);
+  // The budget has room for 128, the region has no extent of 128: the grant
   // goes back and the request is refused.
-  auto refused = allocate("audio", 2048);
+  auto refused = allocate("audio", 128);
   ASSERT_TRUE(fails_with(refused, ec::insufficient_resources));
-  EXPECT_NE(context_of(refused.error()).find("fragmentation 0.5"),
-            std::string::npos);
-  expect_charged(2048);
+  EXPECT_NE(context_of(refused.error()).find("fragmentation 0.99"),
+            std::string::npos)
+      << context_of(refused.error());
+  expect_charged(128);
   EXPECT_FLOAT_EQ(
       ask_ok<float>(pool_, holding_atom::value, std::string{"audio"}), 0.f);
 }
@@ -381,6 +525,29 @@ TEST_F(MemoryManagerTest, GcCollectsOnlyIdleEvictableBlocks) {
   EXPECT_EQ(s.automatic_gc_runs, 0u);
   EXPECT_EQ(s.evicted_bytes, 640u);
   EXPECT_EQ(s.bytes_reclaimed, 640u);
+}
+
+TEST_F(MemoryManagerTest, GcAndOwnerDeathReturnExactlyWhatWasCharged) {
+  auto cache = spawn_owner();
+  auto module = spawn_owner();
+  allocate_as(cache, "cache", 100, true); // carved 112
+  allocate_as(module, "vision", 33);      // carved 48
+  auto kept = allocate("planner", 7);     // carved 16
+  ASSERT_TRUE(kept);
+  expect_charged(100 + 33 + 7);
+  advance(11s);
+  EXPECT_EQ(gc(), 100u);
+  expect_charged(33 + 7);
+  kill(module);
+  expect_charged(7);
+  auto s = stats();
+  EXPECT_EQ(s.evicted_bytes, 100u);
+  EXPECT_EQ(s.owner_down_bytes, 33u);
+  EXPECT_EQ(s.bytes_reclaimed, 133u);
+  EXPECT_EQ(s.carved_bytes, 16u);
+  ASSERT_TRUE(free(kept->address));
+  expect_charged(0);
+  EXPECT_EQ(pool_status(pool_).available, 4096 * units_per_amount);
 }
 
 TEST_F(MemoryManagerTest, OnlyTheOwnerMarksABlockEvictable) {
@@ -469,20 +636,28 @@ TEST_F(MemoryManagerTest, ARefusedAllocationCollectsOnceAndRetries) {
 }
 
 TEST_F(MemoryManagerTest, ARegionRefusalCollectsOnceAndRetries) {
+  // 256 one-byte blocks fill the region of a 256-byte budget; keeping every
+  // eighth leaves extents of 112 bytes, one of the kept ones evictable.
+  start(256, 0.75, 10);
   auto cache = spawn_owner();
-  std::vector<MemoryBlock> quarters;
-  for (int i = 0; i < 4; ++i)
-    quarters.push_back(allocate_as(cache, "cache", 1024, i == 2));
-  // Free the first and last: 2048 of budget, no extent of 2048 until the
-  // evictable third quarter goes (it joins the last one).
-  ASSERT_TRUE(free(quarters[0].address));
-  ASSERT_TRUE(free(quarters[3].address));
+  std::vector<MemoryBlock> tiny;
+  for (int i = 0; i < 256; ++i)
+    tiny.push_back(i == 15 ? allocate_as(cache, "cache", 1, true)
+                           : *allocate("filler", 1));
+  for (std::size_t i = 0; i < tiny.size(); ++i)
+    if (i % 8 != 7) {
+      ASSERT_TRUE(free(tiny[i].address));
+    }
   advance(11s);
-  auto block = allocate("vision", 2048);
+  ASSERT_EQ(stats().largest_free_extent, 112u);
+  // 200 bytes fit the budget (224 free) but need 208 contiguous: only once
+  // the evictable block goes, its extent joins both neighbours (240).
+  auto block = allocate("vision", 200);
   ASSERT_TRUE(block) << describe(block.error());
-  EXPECT_EQ(block->address, quarters[2].address);
-  expect_charged(1024 + 2048);
+  EXPECT_EQ(block->address, tiny[8].address);
+  expect_charged(32 - 1 + 200);
   EXPECT_EQ(cache.log->evicted.size(), 1u);
+  EXPECT_EQ(cache.log->evicted[0].address, tiny[15].address);
 }
 
 // -- pool replacement, configuration, reset
@@ -527,25 +702,34 @@ TEST_F(MemoryManagerTest, BlocksANewPoolRefusesStayValidAndUncharged) {
   caf::anon_send_exit(old_pool, caf::exit_reason::user_shutdown);
 }
 
-TEST_F(MemoryManagerTest, CapacityGrowthMapsARegionForTheDifference) {
+TEST_F(MemoryManagerTest, CapacityGrowthMapsARegionForTheNewCapacity) {
   auto a = allocate("vision", 4096);
   ASSERT_TRUE(a);
   auto grown = config_;
   grown.capacity[static_cast<std::size_t>(ResourceType::MEMORY)] = 8192;
   ASSERT_TRUE(ask<PoolStatus>(pool_, capacity_atom::value, 8192.0));
+  // A block is live and no free extent holds a fill of 8192 (16 x 8192
+  // bytes): a region of that size is added.
   auto s = ask_ok<MemoryStats>(memory_, config_atom::value, grown);
-  EXPECT_EQ(s.region_bytes, 8192u);
+  EXPECT_EQ(s.region_bytes, 16u * 4096 + 16u * 8192);
   EXPECT_EQ(s.regions, 2u);
   auto b = allocate("audio", 4096);
   ASSERT_TRUE(b);
   expect_charged(8192);
   ASSERT_TRUE(free(a->address));
   ASSERT_TRUE(free(b->address));
-  // Empty again: one region of the whole capacity.
+  // Empty again: one region.
   s = stats();
   EXPECT_EQ(s.regions, 1u);
-  EXPECT_EQ(s.largest_free_extent, 8192u);
+  EXPECT_EQ(s.largest_free_extent, s.region_bytes);
   EXPECT_TRUE(allocate("vision", 8192));
+  // Growth with nothing live: one region of the new size.
+  ASSERT_TRUE(free(blocks().at(0).address));
+  grown.capacity[static_cast<std::size_t>(ResourceType::MEMORY)] = 20000;
+  ASSERT_TRUE(ask<PoolStatus>(pool_, capacity_atom::value, 20000.0));
+  s = ask_ok<MemoryStats>(memory_, config_atom::value, grown);
+  EXPECT_EQ(s.regions, 1u);
+  EXPECT_EQ(s.region_bytes, 16u * 20000);
 }
 
 TEST_F(MemoryManagerTest, AShrunkCapacityLimitsByBudgetAndKeepsTheRegion) {
@@ -553,7 +737,7 @@ TEST_F(MemoryManagerTest, AShrunkCapacityLimitsByBudgetAndKeepsTheRegion) {
   shrunk.capacity[static_cast<std::size_t>(ResourceType::MEMORY)] = 2048;
   ASSERT_TRUE(ask<PoolStatus>(pool_, capacity_atom::value, 2048.0));
   auto s = ask_ok<MemoryStats>(memory_, config_atom::value, shrunk);
-  EXPECT_EQ(s.region_bytes, 4096u);
+  EXPECT_EQ(s.region_bytes, 16u * 4096);
   EXPECT_TRUE(fails_with(allocate("vision", 3000), ec::exceeds_capacity));
   ASSERT_TRUE(allocate("vision", 2048));
   EXPECT_TRUE(fails_with(allocate("vision", 16), ec::insufficient_resources));
@@ -569,7 +753,7 @@ TEST_F(MemoryManagerTest, ABadConfigurationIsRefusedAndChangesNothing) {
   bad.capacity[static_cast<std::size_t>(ResourceType::MEMORY)] = -1;
   EXPECT_TRUE(fails_with(ask<MemoryStats>(memory_, config_atom::value, bad),
                          ec::invalid_config_value));
-  EXPECT_EQ(stats().region_bytes, 4096u);
+  EXPECT_EQ(stats().region_bytes, 16u * 4096);
   EXPECT_TRUE(fails_with(allocate("vision", 4097), ec::exceeds_capacity));
 }
 
@@ -592,7 +776,7 @@ TEST_F(MemoryManagerTest, ResetFreesEveryBlockAndReturnsEveryGrant) {
   auto s = ask_ok<MemoryStats>(memory_, reset_atom::value);
   EXPECT_EQ(s.blocks, 0u);
   EXPECT_EQ(s.allocated_bytes, 0u);
-  EXPECT_EQ(s.free_bytes, 4096u);
+  EXPECT_EQ(s.free_bytes, 16u * 4096);
   EXPECT_EQ(s.gc_runs, 0u);
   EXPECT_DOUBLE_EQ(s.fragmentation, 0.0);
   expect_charged(0);
@@ -713,8 +897,9 @@ TEST_F(MemoryManagerTest, RandomOperationsNeverLoseAHeldBlock) {
     std::uint64_t sum = 0;
     for (const auto& b : blocks()) {
       live.insert(b.address);
-      sum += b.size;
+      sum += b.requested;
       ASSERT_NE(b.grant_id, 0u);
+      ASSERT_EQ(b.charged, b.requested);
     }
     for (auto it = model.begin(); it != model.end();) {
       if (live.count(it->first) == 0) {
@@ -731,7 +916,8 @@ TEST_F(MemoryManagerTest, RandomOperationsNeverLoseAHeldBlock) {
         << "step " << step;
     auto s = stats();
     ASSERT_EQ(s.allocated_bytes, sum);
-    ASSERT_EQ(s.free_bytes + s.allocated_bytes, s.region_bytes);
+    ASSERT_EQ(s.free_bytes + s.carved_bytes, s.region_bytes);
+    ASSERT_LE(s.carved_bytes, s.allocated_bytes + 15 * s.blocks);
   }
   // Every eviction notice was for an evictable block idle long enough.
   for (const auto& m : modules)
@@ -785,6 +971,7 @@ TEST_F(MemoryManagerTest, MessagesSurviveSerializationWithTheirNames) {
   EXPECT_EQ(b.address, block->address);
   EXPECT_EQ(b.size, 112u);
   EXPECT_EQ(b.requested, 100u);
+  EXPECT_EQ(b.charged, 100u);
   EXPECT_EQ(b.owner, "vision");
   EXPECT_EQ(b.grant_id, block->grant_id);
   EXPECT_TRUE(b.evictable);
@@ -794,11 +981,13 @@ TEST_F(MemoryManagerTest, MessagesSurviveSerializationWithTheirNames) {
   EXPECT_EQ(b.access_count, 1u);
   const auto& t = copy.get_as<MemoryStats>(3);
   EXPECT_EQ(t.allocated_bytes, s.allocated_bytes);
+  EXPECT_EQ(t.allocated_bytes, 100u);
   EXPECT_EQ(t.requested_bytes, 100u);
+  EXPECT_EQ(t.carved_bytes, 112u);
   EXPECT_EQ(t.blocks, 1u);
   EXPECT_EQ(t.free_bytes, s.free_bytes);
   EXPECT_EQ(t.largest_free_extent, s.largest_free_extent);
-  EXPECT_EQ(t.region_bytes, 4096u);
+  EXPECT_EQ(t.region_bytes, 16u * 4096);
   EXPECT_EQ(t.regions, 1u);
   EXPECT_DOUBLE_EQ(t.fragmentation, s.fragmentation);
 }

@@ -189,7 +189,7 @@ public:
   caf::expected<std::vector<TypeMonitorView>>
   adapt(std::unordered_map<ResourceType, float> loads) {
     LoadReport report;
-    report.utilization = std::move(loads);
+    report.loads = std::move(loads);
     return ask<std::vector<TypeMonitorView>>(monitor_, adapt_atom::value,
                                              report);
   }
@@ -562,10 +562,14 @@ TEST_F(MonitorTest, AManualExitUnderPressureNeedsANewDwellToReenter) {
 
 TEST_F(MonitorTest, AdaptToLoadEntersAndLeavesAtOnceAndCountsAsASample) {
   auto [actor, inbox] = subscribe(topics(true, false, true));
-  auto views = adapt({{compute, 0.97f}, {memory, 0.5f}});
+  // Loads in the types' own units; every fake pool has a capacity of 100.
+  auto views = adapt({{compute, 97.0f}, {memory, 50.0f}});
   ASSERT_TRUE(views);
   EXPECT_TRUE(views->at(0).degraded);
   EXPECT_FALSE(views->at(1).degraded);
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 0.97f);
+  EXPECT_DOUBLE_EQ(views->at(0).used, 97.0);
+  EXPECT_DOUBLE_EQ(views->at(0).capacity, pool_capacity);
   ASSERT_EQ(inbox->samples.size(), 2u);
   EXPECT_EQ(inbox->samples[0].type, compute);
   EXPECT_FLOAT_EQ(inbox->samples[0].utilization, 0.97f);
@@ -573,12 +577,14 @@ TEST_F(MonitorTest, AdaptToLoadEntersAndLeavesAtOnceAndCountsAsASample) {
   auto h = history();
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0].severity, Severity::CRITICAL);
+  EXPECT_NE(h[0].message.find("reported load 97 of 100"), std::string::npos)
+      << h[0].message;
   EXPECT_EQ(h[1].severity, Severity::WARNING);
   EXPECT_TRUE(same(fake(compute).sheds.back(), shedding(Priority::IDLE)));
   // Between the thresholds nothing changes.
-  ASSERT_TRUE(adapt({{compute, 0.8f}}));
+  ASSERT_TRUE(adapt({{compute, 80.0f}}));
   EXPECT_TRUE(degraded(compute));
-  ASSERT_TRUE(adapt({{compute, 0.5f}}));
+  ASSERT_TRUE(adapt({{compute, 50.0f}}));
   EXPECT_FALSE(degraded(compute));
   EXPECT_EQ(history().back().severity, Severity::INFO);
   EXPECT_TRUE(same(fake(compute).sheds.back(), ShedPolicy{}));
@@ -586,15 +592,80 @@ TEST_F(MonitorTest, AdaptToLoadEntersAndLeavesAtOnceAndCountsAsASample) {
   EXPECT_EQ(inbox->count(MonitorEventKind::degraded_left), 1u);
 }
 
+TEST_F(MonitorTest, AdaptToLoadDividesByEachPoolsOwnCapacity) {
+  // The MEMORY pool reports a capacity of 1 MiB (bytes), IO one of 1.
+  auto& mem = fake(memory).status;
+  mem.capacity = to_units(1048576.0);
+  mem.available = mem.capacity;
+  caf::anon_send(fake_actors_[1], usage_atom::value);
+  auto& io_pool = fake(io).status;
+  io_pool.capacity = to_units(1.0);
+  io_pool.available = io_pool.capacity;
+  caf::anon_send(fake_actors_[3], usage_atom::value);
+  run();
+  auto views = adapt({{memory, 1000000.0f}, {io, 0.5f}});
+  ASSERT_TRUE(views);
+  EXPECT_TRUE(views->at(1).degraded); // 1,000,000 / 1,048,576 = 95.4 %
+  EXPECT_NEAR(views->at(1).utilization, 1000000.0 / 1048576.0, 1e-6);
+  EXPECT_DOUBLE_EQ(views->at(1).used, 1000000.0);
+  EXPECT_FALSE(views->at(3).degraded);
+  EXPECT_FLOAT_EQ(views->at(3).utilization, 0.5f);
+  // 990,000 bytes (94.4 %) would not enter; 700,000 (66.8 %) leaves.
+  ASSERT_TRUE(adapt({{memory, 700000.0f}}));
+  EXPECT_FALSE(degraded(memory));
+  ASSERT_TRUE(adapt({{memory, 990000.0f}}));
+  EXPECT_FALSE(degraded(memory));
+}
+
+TEST_F(MonitorTest, AdaptToLoadAcceptsALoadAboveCapacity) {
+  auto views = adapt({{compute, 150.0f}});
+  ASSERT_TRUE(views) << describe(views.error());
+  EXPECT_TRUE(views->at(0).degraded);
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 1.5f);
+  EXPECT_FLOAT_EQ(views->at(0).peak, 1.5f);
+  EXPECT_DOUBLE_EQ(views->at(0).used, 150.0);
+  // Its threshold alert and the degradation alert are active.
+  EXPECT_EQ(active().size(), 2u);
+}
+
+TEST_F(MonitorTest, AdaptToLoadBeforeAnyPoolReportUsesTheConfiguredCapacity) {
+  // A monitor without pools has observed nothing: the configured capacities
+  // (Config's defaults: computational 100, memory 1 MiB) convert the loads,
+  // and config_atom updates them.
+  auto lone = spawn_monitor(sys, PoolDirectory{}, Config{}, test_settings());
+  run();
+  auto views = ask<std::vector<TypeMonitorView>>(
+      lone, adapt_atom::value, LoadReport{{{compute, 96.0f}}});
+  ASSERT_TRUE(views) << describe(views.error());
+  EXPECT_TRUE(views->at(0).degraded);
+  EXPECT_FLOAT_EQ(views->at(0).utilization, 0.96f);
+  views = ask<std::vector<TypeMonitorView>>(lone, adapt_atom::value,
+                                            LoadReport{{{memory, 1000000.0f}}});
+  ASSERT_TRUE(views);
+  EXPECT_TRUE(views->at(1).degraded);
+  Config bigger;
+  bigger.capacity[static_cast<std::size_t>(attention)] = 10.0;
+  ASSERT_TRUE(ask<std::vector<AlertRule>>(lone, config_atom::value, bigger));
+  views = ask<std::vector<TypeMonitorView>>(lone, adapt_atom::value,
+                                            LoadReport{{{attention, 9.0f}}});
+  ASSERT_TRUE(views);
+  EXPECT_FLOAT_EQ(views->at(2).utilization, 0.9f);
+  EXPECT_FALSE(views->at(2).degraded);
+  caf::anon_send_exit(lone, caf::exit_reason::user_shutdown);
+  run();
+}
+
 TEST_F(MonitorTest, AdaptToLoadRefusesBadInputAndChangesNothing) {
   auto nan = std::numeric_limits<float>::quiet_NaN();
   auto inf = std::numeric_limits<float>::infinity();
-  for (float bad : {nan, inf, -0.1f, 1.5f})
-    EXPECT_TRUE(fails_with(adapt({{compute, 0.99f}, {memory, bad}}),
+  for (float bad : {nan, inf, -inf, -0.1f, -100.0f})
+    EXPECT_TRUE(fails_with(adapt({{compute, 99.0f}, {memory, bad}}),
                            ec::invalid_amount))
         << bad;
+  EXPECT_TRUE(fails_with(adapt({{compute, 99.0f}, {memory, 2e12f}}),
+                         ec::amount_too_large));
   EXPECT_TRUE(fails_with(
-      adapt({{compute, 0.99f}, {static_cast<ResourceType>(7), 0.5f}}),
+      adapt({{compute, 99.0f}, {static_cast<ResourceType>(7), 0.5f}}),
       ec::unknown_resource_type));
   auto v = view(compute);
   EXPECT_FALSE(v.degraded);
@@ -854,12 +925,12 @@ TEST_F(MonitorTest, MessagesSurviveSerializationWithBadFloatsIntact) {
   EXPECT_TRUE(std::isnan(rule2.threshold));
   EXPECT_EQ(rule2.severity, Severity::CRITICAL);
   LoadReport report;
-  report.utilization = {{compute, 0.5f},
-                        {memory, std::numeric_limits<float>::infinity()}};
+  report.loads = {{compute, 50.0f},
+                  {memory, std::numeric_limits<float>::infinity()}};
   auto report2 = through_the_wire(sys, report);
-  ASSERT_EQ(report2.utilization.size(), 2u);
-  EXPECT_FLOAT_EQ(report2.utilization[compute], 0.5f);
-  EXPECT_TRUE(std::isinf(report2.utilization[memory]));
+  ASSERT_EQ(report2.loads.size(), 2u);
+  EXPECT_FLOAT_EQ(report2.loads[compute], 50.0f);
+  EXPECT_TRUE(std::isinf(report2.loads[memory]));
   // What the monitor sends.
   set_utilization(compute, 0.9);
   ASSERT_TRUE(degrade(compute, true));

@@ -1,8 +1,10 @@
 // The allocator behind tracked memory, on constructed layouts: best fit,
 // coalescing, region boundaries, fragmentation figures, and bad frees that
 // change nothing.
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -21,29 +23,67 @@ std::uintptr_t take(RegionAllocator& region, std::uint64_t size) {
 
 } // namespace
 
-TEST(RegionAllocator, RoundsBlocksToSixteenBytesAndToExactFloats) {
+TEST(RegionAllocator, RoundsBlocksToSixteenBytesOnly) {
   EXPECT_EQ(RegionAllocator::block_size_for(0), 0u);
   EXPECT_EQ(RegionAllocator::block_size_for(1), 16u);
   EXPECT_EQ(RegionAllocator::block_size_for(16), 16u);
   EXPECT_EQ(RegionAllocator::block_size_for(17), 32u);
   EXPECT_EQ(RegionAllocator::block_size_for(1000), 1008u);
-  // Above 2^28 a float's spacing exceeds 16: blocks round up to it.
+  // Large blocks too: never more than 15 bytes of rounding.
   auto big = (std::uint64_t{1} << 28) + 1;
-  EXPECT_EQ(RegionAllocator::block_size_for(big), big - 1 + 32);
+  EXPECT_EQ(RegionAllocator::block_size_for(big), big - 1 + 16);
   EXPECT_EQ(RegionAllocator::block_size_for(RegionAllocator::max_request + 1),
             0u);
-  // Every block size travels to the pool as a float without rounding.
   std::mt19937_64 rng{7};
   std::uniform_int_distribution<std::uint64_t> sizes{1, 1'000'000'000'000};
   for (int i = 0; i < 10'000; ++i) {
     auto requested = sizes(rng);
     auto size = RegionAllocator::block_size_for(requested);
     EXPECT_GE(size, requested);
+    EXPECT_LT(size - requested, RegionAllocator::alignment);
     EXPECT_EQ(size % RegionAllocator::alignment, 0u);
-    EXPECT_EQ(static_cast<double>(static_cast<float>(size)),
-              static_cast<double>(size))
-        << requested;
   }
+}
+
+TEST(RegionAllocator, ARegionForABudgetHoldsAnyFillOfIt) {
+  EXPECT_EQ(RegionAllocator::region_for_budget(0), 0u);
+  EXPECT_EQ(RegionAllocator::region_for_budget(1000), 16000u);
+  EXPECT_EQ(RegionAllocator::region_for_budget(~std::uint64_t{0}) %
+                RegionAllocator::alignment,
+            0u);
+  /// Fills a fresh region of `region_bytes` with `sizes`; true when every
+  /// block fit.
+  auto fills = [](std::uint64_t region_bytes,
+                  const std::vector<std::uint64_t>& sizes) {
+    RegionAllocator region{region_bytes};
+    for (auto size : sizes)
+      if (!region.allocate(RegionAllocator::block_size_for(size)))
+        return false;
+    return true;
+  };
+  const std::uint64_t budget = 1000;
+  auto region_bytes = RegionAllocator::region_for_budget(budget);
+  // The worst case, one byte each, takes all of it: a block less and the
+  // last request does not fit.
+  std::vector<std::uint64_t> ones(budget, 1);
+  EXPECT_TRUE(fills(region_bytes, ones));
+  EXPECT_FALSE(fills(region_bytes - RegionAllocator::alignment, ones));
+  // Random sizes that add up to the budget exactly always fit.
+  std::mt19937 rng{99};
+  for (int round = 0; round < 200; ++round) {
+    std::vector<std::uint64_t> sizes;
+    std::uint64_t left = budget;
+    auto largest = 1 + rng() % budget;
+    while (left > 0) {
+      auto size = std::min<std::uint64_t>(left, 1 + rng() % largest);
+      sizes.push_back(size);
+      left -= size;
+    }
+    ASSERT_TRUE(fills(region_bytes, sizes)) << "round " << round;
+  }
+  // One block of the whole budget, and budgets that are no multiple of 16.
+  for (std::uint64_t n : {1, 15, 17, 999, 1001, 4096})
+    EXPECT_TRUE(fills(RegionAllocator::region_for_budget(n), {n})) << n;
 }
 
 TEST(RegionAllocator, HandsOutAlignedRealMemory) {
