@@ -15,7 +15,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
-#include "actors/region_allocator.hpp"
+#include "core/region_allocator.hpp"
 #include "messages/memory_messages.hpp"
 
 namespace rros {

@@ -14,7 +14,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
-#include "actors/ledger.hpp"
+#include "core/ledger.hpp"
 #include "messages/actors.hpp"
 
 namespace rros {

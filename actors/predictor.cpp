@@ -6,7 +6,7 @@
 #include <set>
 #include <sstream>
 
-#include "actors/ledger.hpp"
+#include "core/ledger.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
 

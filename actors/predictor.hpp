@@ -12,7 +12,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/forecast.hpp"
+#include "core/forecast.hpp"
 #include "messages/predictor_messages.hpp"
 
 namespace rros {

@@ -54,7 +54,7 @@
 #include <caf/all.hpp>
 
 #include "actors/manager.hpp"
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 #include "app/bench_scheduler.hpp"
 #include "app/commands.hpp"
 #include "messages/actors.hpp"

@@ -3,7 +3,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 #include "app/commands.hpp"
 #include "app/report.hpp"
 

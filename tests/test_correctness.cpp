@@ -10,7 +10,7 @@
 
 #include "actors/manager.hpp"
 #include "actors/pool.hpp"
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 #include "messages/scheduler_messages.hpp"
 #include "messages/validate.hpp"
 

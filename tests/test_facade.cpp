@@ -10,7 +10,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 
 using namespace rros;
 

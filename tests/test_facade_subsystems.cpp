@@ -14,8 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/resource_manager.hpp"
-#include "actors/rros_kernel.hpp"
+#include "facade/resource_manager.hpp"
+#include "facade/rros_kernel.hpp"
 
 using namespace rros;
 using namespace std::chrono_literals;

@@ -15,7 +15,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/forecast.hpp"
+#include "core/forecast.hpp"
 
 using namespace rros;
 

@@ -15,7 +15,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
-#include "actors/ledger.hpp"
+#include "core/ledger.hpp"
 #include "actors/pool.hpp"
 #include "fixture.hpp"
 

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "actors/manager.hpp"
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 
 using namespace rros;
 

@@ -25,7 +25,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 #include "messages/monitor_messages.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/region_allocator.hpp"
+#include "core/region_allocator.hpp"
 
 using namespace rros;
 

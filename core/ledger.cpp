@@ -1,4 +1,4 @@
-#include "actors/ledger.hpp"
+#include "core/ledger.hpp"
 
 #include <algorithm>
 #include <cmath>

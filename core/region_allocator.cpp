@@ -1,4 +1,4 @@
-#include "actors/region_allocator.hpp"
+#include "core/region_allocator.hpp"
 
 #include <iterator>
 

@@ -1,4 +1,4 @@
-#include "actors/rros_kernel.hpp"
+#include "facade/rros_kernel.hpp"
 
 namespace rros {
 

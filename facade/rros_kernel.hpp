@@ -8,7 +8,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 
 namespace rros {
 

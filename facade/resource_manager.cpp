@@ -1,4 +1,4 @@
-#include "actors/resource_manager.hpp"
+#include "facade/resource_manager.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/call_bridge.hpp"
+#include "facade/call_bridge.hpp"
 #include "actors/manager.hpp"
 #include "messages/validate.hpp"
 

@@ -1,4 +1,4 @@
-#include "actors/call_bridge.hpp"
+#include "facade/call_bridge.hpp"
 
 #include <algorithm>
 #include <thread>

@@ -1,4 +1,4 @@
-#include "actors/forecast.hpp"
+#include "core/forecast.hpp"
 
 #include <algorithm>
 #include <cmath>
