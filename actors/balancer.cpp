@@ -15,12 +15,6 @@ namespace {
 
 using self_ptr = balancer_actor::stateful_pointer<balancer_state>;
 
-std::string format_number(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
 bool is_valid(LoadBalancingStrategy x) {
   return static_cast<std::uint8_t>(x) <=
          static_cast<std::uint8_t>(LoadBalancingStrategy::PREDICTIVE);

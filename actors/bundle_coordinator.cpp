@@ -17,36 +17,23 @@ using self_ptr = bundle_actor::stateful_pointer<bundle_state>;
 
 /// The legs of one attempt, filled in as the pools reply.
 struct Attempt {
-  std::uint64_t seq = 0;
   std::vector<ResourceAllocation> legs;
   std::vector<PoolStatus> status;
   std::size_t missing = 0;
   caf::error error; // the first leg that can never be granted
 };
 
-std::vector<WaitingBundle>::iterator find_waiter(bundle_state& st,
-                                                 std::uint64_t seq) {
-  return std::find_if(st.waiting.begin(), st.waiting.end(),
-                      [&](const WaitingBundle& w) { return w.seq == seq; });
-}
-
 caf::error check_bundle(const BundleRequest& req) {
   if (req.requester_id.empty())
     return make_error(ec::empty_requester, "a bundle needs a requester id");
-  if (!is_valid(req.priority))
-    return make_error(ec::invalid_priority,
-                      "priority " +
-                          std::to_string(static_cast<int>(req.priority)) +
-                          " does not exist");
+  if (auto err = check_priority(req.priority))
+    return err;
   if (req.items.empty())
     return make_error(ec::invalid_bundle, "a bundle needs at least one item");
   std::set<ResourceType> seen;
   for (const auto& item : req.items) {
-    if (!is_valid(item.type))
-      return make_error(ec::unknown_resource_type,
-                        "resource type " +
-                            std::to_string(static_cast<int>(item.type)) +
-                            " does not exist");
+    if (auto err = check_type(item.type))
+      return err;
     if (!seen.insert(item.type).second)
       return make_error(ec::invalid_bundle, std::string{"the bundle names "} +
                                                 to_string(item.type) +
@@ -59,21 +46,7 @@ caf::error check_bundle(const BundleRequest& req) {
   return caf::none;
 }
 
-// -- ranking --------------------------------------------------------------
-
-/// Aging, as in the pools: one priority level per aging interval waited.
-int effective_level(const bundle_state& st, const WaitingBundle& w,
-                    bundle_time now) {
-  auto level = static_cast<int>(w.request.priority);
-  auto interval = st.policy.aging_interval.count();
-  if (interval > 0) {
-    auto waited =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.enqueued)
-            .count();
-    level -= static_cast<int>(std::min<std::int64_t>(waited / interval, 4));
-  }
-  return std::max(level, 0);
-}
+// -- ranking: aged priority, dominant share, deadline, arrival (the queues) --
 
 /// The requester's dominant share: its largest fraction of any type's
 /// capacity held through bundles.
@@ -88,37 +61,95 @@ double dominant_share(const bundle_state& st, const std::string& requester) {
   return result;
 }
 
-bool ranks_before(const bundle_state& st, const WaitingBundle& x,
-                  const WaitingBundle& y, bundle_time now) {
-  auto lx = effective_level(st, x, now);
-  auto ly = effective_level(st, y, now);
-  if (lx != ly)
-    return lx < ly;
-  // Equal priority: dominant resource fairness across requesters.
-  auto sx = dominant_share(st, x.request.requester_id);
-  auto sy = dominant_share(st, y.request.requester_id);
-  if (sx != sy)
-    return sx < sy;
-  auto dx = x.has_deadline ? x.deadline : bundle_time::max();
-  auto dy = y.has_deadline ? y.deadline : bundle_time::max();
-  if (dx != dy)
-    return dx < dy;
-  return x.seq < y.seq;
+/// Keeps the queues' rank of a requester's waiting bundles current.
+void note_share(bundle_state& st, const std::string& requester) {
+  auto share = dominant_share(st, requester);
+  st.ready.set_share(requester, share);
+  st.parked.set_share(requester, share);
 }
 
-// -- listening --------------------------------------------------------------
+/// A pool's capacity as last seen; every share depends on it.
+void note_capacity(bundle_state& st, ResourceType type, units capacity) {
+  auto& seen = st.capacity[static_cast<std::size_t>(type)];
+  auto now = to_amount(capacity);
+  if (seen == now)
+    return;
+  seen = now;
+  for (const auto& entry : st.shares)
+    note_share(st, entry.first);
+}
+
+void sync_stats(bundle_state& st) {
+  st.stats.waiting = st.waiting();
+}
 
 /// Listens to the pools exactly while bundles wait: their reports say when a
 /// refused bundle is worth another attempt.
 void update_listening(self_ptr self) {
   auto& st = self->state;
-  bool wanted = !st.waiting.empty();
-  if (wanted == st.listening)
-    return;
-  st.listening = wanted;
-  auto me = caf::actor_cast<caf::actor>(self);
-  for (const auto& pool : st.pools.pools)
-    caf::anon_send(pool, listen_atom::value, me, wanted);
+  st.listening.update(self, st.pools, st.waiting() > 0);
+}
+
+// -- the waiting bundles ---------------------------------------------------
+
+void push_ready(self_ptr self, bundle_entry e) {
+  auto& st = self->state;
+  auto requester = e.requester;
+  st.ready.push(std::move(e), self->clock().now());
+  note_share(st, requester);
+}
+
+void park(self_ptr self, bundle_entry e) {
+  auto& st = self->state;
+  for (const auto& [type, returns] : e.payload.refused_at)
+    st.parked_at[static_cast<std::size_t>(type)].emplace(returns, e.seq);
+  auto requester = e.requester;
+  st.parked.push(std::move(e), self->clock().now());
+  note_share(st, requester);
+}
+
+/// Takes a parked bundle out with its index entries.
+std::optional<bundle_entry> take_parked(bundle_state& st, std::uint64_t seq) {
+  auto e = st.parked.take(seq);
+  if (!e)
+    return e;
+  for (const auto& [type, returns] : e->payload.refused_at) {
+    auto& index = st.parked_at[static_cast<std::size_t>(type)];
+    auto range = index.equal_range(returns);
+    for (auto i = range.first; i != range.second; ++i)
+      if (i->second == seq) {
+        index.erase(i);
+        break;
+      }
+  }
+  return e;
+}
+
+/// Takes a waiting (ready or parked) bundle out.
+std::optional<bundle_entry> take_waiting(bundle_state& st, std::uint64_t seq) {
+  if (auto e = st.ready.take(seq))
+    return e;
+  return take_parked(st, seq);
+}
+
+/// The waiting bundles that match `pred` (a scan: for rare events).
+template <class Predicate>
+std::vector<std::uint64_t> waiting_where(self_ptr self, Predicate pred) {
+  std::vector<std::uint64_t> result;
+  auto now = self->clock().now();
+  auto collect = [&](const bundle_entry& e) {
+    if (pred(e))
+      result.push_back(e.seq);
+  };
+  self->state.ready.visit(now, collect);
+  self->state.parked.visit(now, collect);
+  return result;
+}
+
+/// Ends the bundle being attempted for its requester (its legs are aborted
+/// when the attempt finishes).
+void drop_trying(bundle_state& st) {
+  st.trying_gone = true;
 }
 
 // -- holdings ---------------------------------------------------------------
@@ -128,6 +159,7 @@ void add_share(bundle_state& st, const std::string& requester,
   auto& shares = st.shares[requester];
   auto& x = shares[static_cast<std::size_t>(type)];
   x = std::max(0.0, x + amount);
+  note_share(st, requester);
 }
 
 /// Forgets one leg of a held bundle (and the bundle with its last leg).
@@ -150,107 +182,114 @@ void pump(self_ptr self);
 /// Finishes an attempt: commit every leg, or abort the legs granted.
 void finish(self_ptr self, std::shared_ptr<Attempt> a) {
   auto& st = self->state;
-  st.attempting = false;
-  auto w = find_waiter(st, a->seq);
+  auto entry = std::move(st.trying);
+  st.trying.reset();
+  if (st.trying_gone)
+    entry.reset(); // cancelled, expired or its holder died meanwhile
+  st.trying_gone = false;
   bool all = !a->error;
   for (const auto& leg : a->legs)
     all = all && leg.grant_id != 0;
-  if (w != st.waiting.end() && all) {
+  if (entry && all) {
+    auto& w = entry->payload;
     auto id = st.next_id++;
     HeldBundle bundle;
-    bundle.requester = w->request.requester_id;
-    bundle.holder = w->holder ? w->holder.address() : caf::actor_addr{};
+    bundle.requester = w.request.requester_id;
+    bundle.holder = w.holder ? w.holder.address() : caf::actor_addr{};
     for (std::size_t i = 0; i < a->legs.size(); ++i) {
-      auto type = w->request.items[i].type;
+      auto type = w.request.items[i].type;
       caf::anon_send(st.pools[type], commit_atom::value, a->legs[i].grant_id,
-                     w->holder);
+                     w.holder);
       bundle.grants[type] = a->legs[i].grant_id;
-      bundle.amounts[type] = w->request.items[i].amount;
-      add_share(st, bundle.requester, type, w->request.items[i].amount);
+      bundle.amounts[type] = w.request.items[i].amount;
+      add_share(st, bundle.requester, type, w.request.items[i].amount);
     }
     st.held.emplace(id, std::move(bundle));
     st.stats.held = st.held.size();
     ++st.stats.granted;
-    BundleGrant grant{id, w->request.requester_id, std::move(a->legs)};
-    w->promise.deliver(std::move(grant));
-    st.waiting.erase(w);
+    BundleGrant grant{id, w.request.requester_id, std::move(a->legs)};
+    w.promise.deliver(std::move(grant));
   } else {
-    for (std::size_t i = 0; i < a->legs.size(); ++i)
-      if (a->legs[i].grant_id != 0)
-        caf::anon_send(st.pools[a->legs[i].resource_type], abort_atom::value,
-                       a->legs[i].grant_id);
-    if (w != st.waiting.end()) {
-      if (a->error || !w->has_deadline) {
+    for (const auto& leg : a->legs)
+      if (leg.grant_id != 0)
+        caf::anon_send(st.pools[leg.resource_type], abort_atom::value,
+                       leg.grant_id);
+    if (entry) {
+      auto& w = entry->payload;
+      if (a->error || !w.has_deadline) {
         ++st.stats.refused;
         if (a->error) {
-          w->promise.deliver(std::move(a->error));
+          w.promise.deliver(std::move(a->error));
         } else {
           std::string lacking;
           for (const auto& leg : a->legs)
             if (leg.grant_id == 0)
               lacking += (lacking.empty() ? "" : ", ") +
                          std::string{to_string(leg.resource_type)};
-          w->promise.deliver(
-              make_error(ec::insufficient_resources,
-                         "bundle of '" + w->request.requester_id +
-                             "' does not fit now (" + lacking + ")"));
+          w.promise.deliver(make_error(ec::insufficient_resources,
+                                       "bundle of '" + w.request.requester_id +
+                                           "' does not fit now (" + lacking +
+                                           ")"));
         }
-        st.waiting.erase(w);
       } else {
-        w->refused_at.clear();
+        w.refused_at.clear();
+        bool returned_meanwhile = false;
         for (std::size_t i = 0; i < a->legs.size(); ++i) {
           if (a->legs[i].grant_id != 0)
             continue;
           auto type = a->legs[i].resource_type;
-          w->refused_at[type] = a->status[i].returns;
+          w.refused_at[type] = a->status[i].returns;
           // Capacity that came back while the attempt was out: try again.
           if (st.latest_returns[static_cast<std::size_t>(type)] >
               a->status[i].returns)
-            w->untried = true;
+            returned_meanwhile = true;
         }
+        if (returned_meanwhile)
+          push_ready(self, std::move(*entry));
+        else
+          park(self, std::move(*entry));
       }
     }
   }
-  st.stats.waiting = st.waiting.size();
+  sync_stats(st);
   update_listening(self);
   pump(self);
 }
 
-/// Asks every pool of the bundle for its leg at once.
-void attempt(self_ptr self, WaitingBundle& w) {
+/// Asks every pool of the bundle being tried for its leg at once.
+void attempt(self_ptr self) {
   auto& st = self->state;
-  st.attempting = true;
   ++st.stats.attempts;
-  w.untried = false;
+  const auto& w = *st.trying;
+  const auto& req = w.payload.request;
   auto a = std::make_shared<Attempt>();
-  a->seq = w.seq;
-  auto n = w.request.items.size();
+  auto n = req.items.size();
   a->legs.resize(n);
   a->status.resize(n);
   a->missing = n;
   auto now = self->clock().now();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto& item = w.request.items[i];
-    ResourceRequest leg{w.request.requester_id, item.type, w.request.priority,
-                        item.amount};
+    const auto& item = req.items[i];
+    ResourceRequest leg{req.requester_id, item.type, req.priority, item.amount};
     // The remaining time ranks the leg against the pool's waiting requests.
-    if (w.has_deadline)
+    if (w.payload.has_deadline)
       leg.deadline = std::max(
           std::chrono::milliseconds{1},
           std::chrono::ceil<std::chrono::milliseconds>(w.deadline - now));
-    leg.ttl = w.request.ttl;
-    leg.preemptable = w.request.preemptable;
-    leg.request_id = w.request.request_id;
+    leg.ttl = req.ttl;
+    leg.preemptable = req.preemptable;
+    leg.request_id = req.request_id;
     a->legs[i].resource_type = item.type;
     self->request(st.pools[item.type], caf::infinite, prepare_atom::value, leg)
         .then(
             [=](ResourceAllocation& alloc, PoolStatus& status) {
+              auto& st = self->state;
               a->legs[i] = std::move(alloc);
-              a->legs[i].resource_type = status.type;
-              auto t = static_cast<std::size_t>(status.type);
-              self->state.capacity[t] = to_amount(status.capacity);
-              auto& latest = self->state.latest_returns[t];
-              latest = std::max(latest, status.returns);
+              a->legs[i].resource_type = item.type;
+              auto t = static_cast<std::size_t>(item.type);
+              note_capacity(st, item.type, status.capacity);
+              st.latest_returns[t] =
+                  std::max(st.latest_returns[t], status.returns);
               a->status[i] = status;
               if (--a->missing == 0)
                 finish(self, a);
@@ -267,15 +306,14 @@ void attempt(self_ptr self, WaitingBundle& w) {
 /// Starts the next attempt: the best-ranked bundle worth trying.
 void pump(self_ptr self) {
   auto& st = self->state;
-  if (st.attempting)
+  if (st.trying)
     return;
-  auto now = self->clock().now();
-  WaitingBundle* best = nullptr;
-  for (auto& w : st.waiting)
-    if (w.untried && (best == nullptr || ranks_before(st, w, *best, now)))
-      best = &w;
-  if (best != nullptr)
-    attempt(self, *best);
+  auto* best = st.ready.head(self->clock().now());
+  if (best == nullptr)
+    return;
+  st.trying = st.ready.take(best->seq);
+  st.trying_gone = false;
+  attempt(self);
 }
 
 /// Returns one leg at its pool; `reply` gets the receipt or the error.
@@ -351,13 +389,14 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
     b = next;
   }
   st.watched.erase(holder);
-  st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
-                                  [&](const WaitingBundle& w) {
-                                    return w.holder &&
-                                           w.holder.address() == holder;
-                                  }),
-                   st.waiting.end());
-  st.stats.waiting = st.waiting.size();
+  auto of_holder = [&](const bundle_entry& e) {
+    return e.payload.holder && e.payload.holder.address() == holder;
+  };
+  for (auto seq : waiting_where(self, of_holder))
+    take_waiting(st, seq);
+  if (st.trying && of_holder(*st.trying))
+    drop_trying(st);
+  sync_stats(st);
   update_listening(self);
 }
 
@@ -365,9 +404,12 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
 
 bundle_actor::behavior_type
 bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
-  self->state.pools = std::move(pools);
-  self->state.policy = policy;
-  self->state.next_id = first_id_of(next_incarnation());
+  auto& st = self->state;
+  st.pools = std::move(pools);
+  st.policy = policy;
+  st.ready = bundle_queue{policy.aging_interval};
+  st.parked = bundle_queue{policy.aging_interval};
+  st.next_id = first_id_of(next_incarnation());
   self->set_down_handler(
       [=](caf::down_msg& msg) { holder_down(self, msg.source); });
   return {
@@ -378,23 +420,27 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
           return err;
         }
         auto now = self->clock().now();
-        WaitingBundle w;
-        w.seq = st.next_id++;
-        w.request = req;
+        bundle_entry e;
+        e.seq = st.next_id++;
+        e.requester = req.requester_id;
+        e.request_id = req.request_id;
+        e.priority = static_cast<int>(req.priority);
+        e.enqueued = now;
+        e.payload.request = req;
+        e.payload.has_deadline = req.deadline.count() > 0;
+        e.deadline = e.payload.has_deadline ? saturating_add(now, req.deadline)
+                                            : bundle_time::max();
         if (auto sender = self->current_sender()) {
-          w.holder = caf::actor_cast<caf::actor>(sender);
-          if (st.watched.insert(w.holder.address()).second)
-            self->monitor(w.holder);
+          e.payload.holder = caf::actor_cast<caf::actor>(sender);
+          if (st.watched.insert(e.payload.holder.address()).second)
+            self->monitor(e.payload.holder);
         }
-        w.promise = self->make_response_promise<BundleGrant>();
-        w.enqueued = now;
-        w.has_deadline = req.deadline.count() > 0;
-        w.deadline = saturating_add(now, req.deadline);
-        auto promise = w.promise;
-        if (w.has_deadline)
-          self->delayed_send(self, req.deadline, deadline_atom::value, w.seq);
-        st.waiting.push_back(std::move(w));
-        st.stats.waiting = st.waiting.size();
+        e.payload.promise = self->make_response_promise<BundleGrant>();
+        auto promise = e.payload.promise;
+        if (e.payload.has_deadline)
+          self->delayed_send(self, req.deadline, deadline_atom::value, e.seq);
+        push_ready(self, std::move(e));
+        sync_stats(st);
         pump(self);
         return promise;
       },
@@ -405,29 +451,43 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       [=](cancel_atom, const std::string& requester,
           std::uint64_t request_id) -> caf::result<bool> {
         auto& st = self->state;
-        auto w = std::find_if(st.waiting.begin(), st.waiting.end(),
-                              [&](const WaitingBundle& x) {
-                                return x.request.requester_id == requester &&
-                                       x.request.request_id == request_id;
-                              });
-        if (w == st.waiting.end())
+        std::optional<bundle_entry> w;
+        if (auto* e = st.ready.find(requester, request_id))
+          w = st.ready.take(e->seq);
+        else if (auto* p = st.parked.find(requester, request_id))
+          w = take_parked(st, p->seq);
+        auto cancelled =
+            make_error(ec::cancelled, "cancelled by '" + requester + "'");
+        if (w) {
+          w->payload.promise.deliver(std::move(cancelled));
+        } else if (st.trying && !st.trying_gone &&
+                   st.trying->requester == requester &&
+                   st.trying->request_id == request_id) {
+          st.trying->payload.promise.deliver(std::move(cancelled));
+          drop_trying(st);
+        } else {
           return make_error(ec::unknown_request,
                             "'" + requester + "' has no waiting bundle " +
                                 std::to_string(request_id));
+        }
         ++st.stats.refused;
-        w->promise.deliver(
-            make_error(ec::cancelled, "cancelled by '" + requester + "'"));
-        st.waiting.erase(w);
-        st.stats.waiting = st.waiting.size();
+        sync_stats(st);
         update_listening(self);
         return true;
       },
       [=](stats_atom) { return self->state.stats; },
       [=](reset_atom) {
         auto& st = self->state;
-        for (auto& w : st.waiting)
-          w.promise.deliver(make_error(ec::cancelled, "bundles were reset"));
-        st.waiting.clear();
+        auto reset = [] {
+          return make_error(ec::cancelled, "bundles were reset");
+        };
+        for (auto seq :
+             waiting_where(self, [](const bundle_entry&) { return true; }))
+          take_waiting(st, seq)->payload.promise.deliver(reset());
+        if (st.trying && !st.trying_gone) {
+          st.trying->payload.promise.deliver(reset());
+          drop_trying(st);
+        }
         for (auto& holder : st.watched)
           self->demonitor(holder);
         st.watched.clear();
@@ -438,47 +498,57 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         return st.stats;
       },
       [=](pools_atom, PoolDirectory& pools) {
+        // A directory that does not name every pool would be indexed out of
+        // range: keep the current one.
+        if (pools.pools.size() != resource_type_count)
+          return;
         auto& st = self->state;
-        if (st.listening) {
-          st.listening = false;
-          st.pools = std::move(pools);
-          update_listening(self);
-        } else {
-          st.pools = std::move(pools);
-        }
+        st.listening.replace(self, st.pools, std::move(pools));
       },
       [=](usage_atom, const PoolStatus& status) {
         auto& st = self->state;
+        if (!is_valid(status.type))
+          return;
         auto t = static_cast<std::size_t>(status.type);
-        st.capacity[t] = to_amount(status.capacity);
+        note_capacity(st, status.type, status.capacity);
         st.latest_returns[t] = std::max(st.latest_returns[t], status.returns);
-        bool any = false;
-        for (auto& w : st.waiting) {
-          auto r = w.refused_at.find(status.type);
-          if (!w.untried && r != w.refused_at.end() &&
-              status.returns > r->second) {
-            w.untried = true;
-            any = true;
-          }
-        }
-        if (any)
+        // The bundles this pool refused before it returned capacity.
+        std::vector<std::uint64_t> due;
+        auto& index = st.parked_at[t];
+        for (auto i = index.begin();
+             i != index.end() && i->first < status.returns; ++i)
+          due.push_back(i->second);
+        for (auto seq : due)
+          if (auto e = take_parked(st, seq))
+            push_ready(self, std::move(*e));
+        if (!due.empty())
           pump(self);
       },
       [=](deadline_atom, std::uint64_t seq) {
         auto& st = self->state;
-        auto w = find_waiter(st, seq);
-        if (w == st.waiting.end())
+        auto expired = [&](const std::string& requester) {
+          return make_error(ec::deadline_expired,
+                            "bundle of '" + requester +
+                                "' not granted within its deadline");
+        };
+        if (auto w = take_waiting(st, seq)) {
+          w->payload.promise.deliver(expired(w->requester));
+        } else if (st.trying && !st.trying_gone && st.trying->seq == seq) {
+          st.trying->payload.promise.deliver(expired(st.trying->requester));
+          drop_trying(st);
+        } else {
           return; // granted, refused or cancelled before
+        }
         ++st.stats.refused;
-        w->promise.deliver(make_error(ec::deadline_expired,
-                                      "bundle of '" + w->request.requester_id +
-                                          "' not granted within its deadline"));
-        st.waiting.erase(w);
-        st.stats.waiting = st.waiting.size();
+        sync_stats(st);
         update_listening(self);
       },
       [=](policy_atom, const PoolPolicy& policy) {
-        self->state.policy = policy;
+        auto& st = self->state;
+        st.policy = policy;
+        auto now = self->clock().now();
+        st.ready.set_aging_interval(policy.aging_interval, now);
+        st.parked.set_aging_interval(policy.aging_interval, now);
       },
   };
 }

@@ -4,11 +4,17 @@
 // waits), then commits every leg or aborts those granted. Nothing is held
 // while a bundle waits, so racing bundles cannot deadlock and no requester
 // ever holds part of a bundle.
+//
+//   allocate ──► ready (ranked) ──pump──► trying ──finish──► granted
+//                  ▲                                  │
+//                  └── a refusing pool returned ◄── parked (refused,
+//                      capacity (usage report)          with a deadline)
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -17,26 +23,28 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
+#include "actors/pool_listening.hpp"
+#include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
 
 namespace rros {
 
 using bundle_time = caf::actor_clock::time_point;
 
-/// A bundle waiting for capacity (or being attempted).
-struct WaitingBundle {
-  std::uint64_t seq = 0; // arrival order and timer key
+/// A bundle waiting for capacity or being attempted (the queue entry's
+/// payload; the entry carries requester, priority, arrival and deadline).
+struct PendingBundle {
   BundleRequest request;
   caf::actor holder; // the requester actor (null for anonymous senders)
   caf::typed_response_promise<BundleGrant> promise;
-  bundle_time enqueued;
-  bundle_time deadline;
   bool has_deadline = false;
-  bool untried = true; // worth an attempt now
   // Pools that refused a leg last time, with their `returns` counter then:
   // the bundle is tried again once one of them returned capacity since.
   std::map<ResourceType, std::uint64_t> refused_at;
 };
+
+using bundle_queue = WaitQueue<PendingBundle, bundle_time>;
+using bundle_entry = bundle_queue::Entry;
 
 /// A granted bundle's legs that are still held (as far as the coordinator
 /// knows: legs released at their pool directly are found out on release).
@@ -50,9 +58,15 @@ struct HeldBundle {
 struct bundle_state {
   PoolDirectory pools;
   PoolPolicy policy;
-  std::vector<WaitingBundle> waiting;
-  bool attempting = false; // an attempt's legs are out
-  bool listening = false;  // registered with the pools as a listener
+  bundle_queue ready;  // worth an attempt now, in rank order
+  bundle_queue parked; // refused; waiting for a refusing pool's returns
+  // Per pool: (returns seen at the refusal, seq) of the parked bundles it
+  // refused, so a report unparks exactly those it concerns.
+  std::array<std::multimap<std::uint64_t, std::uint64_t>, resource_type_count>
+      parked_at;
+  std::optional<bundle_entry> trying; // the bundle whose legs are out
+  bool trying_gone = false;           // cancelled, expired or its holder died
+  PoolListening listening;
   std::map<BundleId, HeldBundle> held;
   // Bundle holdings per requester and type, for dominant resource fairness.
   std::unordered_map<std::string, std::array<double, resource_type_count>>
@@ -66,6 +80,10 @@ struct bundle_state {
   std::unordered_set<caf::actor_addr> watched;
   std::uint64_t next_id = 1;
   BundleStats stats;
+
+  std::size_t waiting() const {
+    return ready.size() + parked.size() + (trying && !trying_gone ? 1 : 0);
+  }
 
   static inline const char* name = "rros.bundles";
 };

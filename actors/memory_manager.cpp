@@ -9,24 +9,13 @@
 #include <vector>
 
 #include "messages/error.hpp"
+#include "messages/format.hpp"
 
 namespace rros {
 
 namespace {
 
 using self_ptr = memory_manager_actor::stateful_pointer<memory_manager_state>;
-
-std::string hex(std::uint64_t address) {
-  std::ostringstream out;
-  out << "0x" << std::hex << address;
-  return out.str();
-}
-
-std::string fraction(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
 
 /// The received configuration passes the same checks as a parsed one, so
 /// that no NaN or out-of-range figure reaches the clocks or the region.
@@ -113,12 +102,12 @@ caf::error not_a_block(const memory_manager_state& st, std::uint64_t address) {
   if (auto inside =
           st.region.block_containing(static_cast<std::uintptr_t>(address)))
     return make_error(ec::unknown_grant,
-                      "address " + hex(address) + " is inside the block at " +
-                          hex(inside->first) + " (" +
+                      "address " + format_address(address) + " is inside the block at " +
+                          format_address(inside->first) + " (" +
                           std::to_string(inside->second) +
                           " bytes); give the block's start address");
   return make_error(ec::unknown_grant,
-                    "no tracked block at " + hex(address) +
+                    "no tracked block at " + format_address(address) +
                         " (never allocated, or freed already)");
 }
 
@@ -387,7 +376,7 @@ void attempt(self_ptr self, std::shared_ptr<PendingAllocation> pending,
                              std::to_string(st.region.largest_free_extent()) +
                              " of " + std::to_string(st.region.free_bytes()) +
                              " free bytes, fragmentation " +
-                             fraction(st.region.fragmentation()) + ")"));
+                             format_number(st.region.fragmentation()) + ")"));
           return;
         }
         record_block(self, *pending, *address, std::move(*grants));
@@ -406,7 +395,7 @@ caf::result<MemoryBlock> allocate(self_ptr self, const MemoryRequest& req) {
     return make_error(ec::exceeds_capacity,
                       "requested " + std::to_string(req.size) +
                           " bytes but memory_capacity is " +
-                          fraction(capacity) + " bytes");
+                          format_number(capacity) + " bytes");
   // The rounding is the region's overhead (it has room for it), never a
   // reason to refuse: within the capacity, block_size_for() is not 0.
   auto size = RegionAllocator::block_size_for(req.size);
@@ -514,7 +503,7 @@ memory_manager_actor::behavior_type memory_manager(
           return not_a_block(st, address);
         if (i->second.owner != owner)
           return make_error(ec::unknown_grant,
-                            "the block at " + hex(address) + " belongs to '" +
+                            "the block at " + format_address(address) + " belongs to '" +
                                 i->second.owner + "', not to '" + owner + "'");
         i->second.evictable = evictable;
         if (evictable)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "messages/error.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -77,14 +78,6 @@ caf::error check_threshold(double x) {
     return bad_setting("alert threshold must be a finite number in (0, 1], "
                        "got " +
                        number(x));
-  return caf::none;
-}
-
-caf::error check_type(ResourceType type) {
-  if (!is_valid(type))
-    return make_error(ec::unknown_resource_type,
-                      "unknown resource type " +
-                          std::to_string(static_cast<int>(type)));
   return caf::none;
 }
 

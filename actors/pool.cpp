@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "messages/error.hpp"
@@ -13,40 +14,6 @@ namespace {
 
 using self_ptr = pool_actor::stateful_pointer<pool_state>;
 
-std::string format_amount(double amount) {
-  std::ostringstream out;
-  out << amount;
-  return out.str();
-}
-
-/// Converts and checks an amount: finite, positive, at least one unit and at
-/// most max_amount. On success returns the units and leaves `err` empty.
-units checked_units(double amount, caf::error& err) {
-  if (std::isnan(amount) || std::isinf(amount) || amount <= 0) {
-    err = make_error(ec::invalid_amount,
-                     "amount must be a finite number above 0, got " +
-                         format_amount(amount));
-    return 0;
-  }
-  if (amount > max_amount) {
-    err = make_error(ec::amount_too_large,
-                     "amount " + format_amount(amount) + " is above 1e12");
-    return 0;
-  }
-  auto result = to_units(amount);
-  if (result <= 0)
-    err = make_error(ec::invalid_amount,
-                     "amount " + format_amount(amount) +
-                         " is below the ledger's resolution of 0.000001");
-  return result;
-}
-
-caf::error check_requester(const std::string& requester) {
-  if (requester.empty())
-    return make_error(ec::empty_requester, "requester id must not be empty");
-  return caf::none;
-}
-
 /// Checks a requester id and an amount together (releases, reservations).
 units checked_order(const std::string& requester, double amount,
                     caf::error& err) {
@@ -56,7 +23,7 @@ units checked_order(const std::string& requester, double amount,
 
 /// Adds the usage since the last change to the time-weighted integral.
 void advance_clock(pool_state& st, caf::actor_clock::time_point now) {
-  auto usage = st.ledger.held() + st.ledger.reserved();
+  auto usage = st.ledger().held() + st.ledger().reserved();
   auto elapsed = std::chrono::duration_cast<std::chrono::nanoseconds>(
       now - st.last_change);
   st.usage_integral +=
@@ -66,11 +33,11 @@ void advance_clock(pool_state& st, caf::actor_clock::time_point now) {
 
 void note_usage(pool_state& st) {
   st.peak_usage =
-      std::max(st.peak_usage, st.ledger.held() + st.ledger.reserved());
+      std::max(st.peak_usage, st.ledger().held() + st.ledger().reserved());
 }
 
 void restart_statistics(pool_state& st, caf::actor_clock::time_point now) {
-  st.peak_usage = st.ledger.held() + st.ledger.reserved();
+  st.peak_usage = st.ledger().held() + st.ledger().reserved();
   st.usage_integral = 0;
   st.since = now;
   st.last_change = now;
@@ -84,8 +51,8 @@ ResourceStats make_stats(const pool_state& st,
                          caf::actor_clock::time_point now) {
   ResourceStats result;
   result.type = st.type;
-  result.total_capacity = static_cast<float>(to_amount(st.ledger.capacity()));
-  auto usage = st.ledger.held() + st.ledger.reserved();
+  result.total_capacity = static_cast<float>(to_amount(st.ledger().capacity()));
+  auto usage = st.ledger().held() + st.ledger().reserved();
   result.current_usage = static_cast<float>(to_amount(usage));
   result.peak_usage = static_cast<float>(to_amount(st.peak_usage));
   auto elapsed =
@@ -136,7 +103,7 @@ units unused_guarantee(const QuotaState& q) {
 /// What `requester` may be granted now: what is available plus its own
 /// reservations, less the unused guarantees of every other group.
 units grantable(const pool_state& st, const std::string& requester) {
-  auto result = st.ledger.grantable_to(requester);
+  auto result = st.ledger().grantable_to(requester);
   if (st.quotas.empty())
     return result;
   const QuotaState* own = nullptr;
@@ -163,12 +130,12 @@ double weighted_share(const pool_state& st, const std::string& requester) {
     const auto& q = st.quotas.at(g->second);
     weight = q.spec.weight;
   }
-  return static_cast<double>(st.ledger.held_by(requester)) / weight;
+  return static_cast<double>(st.ledger().held_by(requester)) / weight;
 }
 
 /// The exact ledger plus the queue length.
 PoolStatus status_of(const pool_state& st) {
-  auto result = st.ledger.status(st.type);
+  auto result = st.ledger().status(st.type);
   result.waiting = static_cast<std::uint32_t>(st.waiting.size());
   result.returns = st.returns;
   return result;
@@ -197,8 +164,8 @@ void watch(self_ptr self, const caf::actor_addr& holder) {
 }
 
 /// Tells a grant's holder (when it is an actor) that the grant is taken back.
-void notify(self_ptr self, GrantId id, const Lease& lease, RevokeReason reason,
-            std::chrono::nanoseconds grace) {
+void notify(self_ptr self, GrantId id, const pool_book::Lease& lease,
+            RevokeReason reason, std::chrono::nanoseconds grace) {
   if (!lease.holder)
     return;
   GrantNotice notice{id,
@@ -211,33 +178,11 @@ void notify(self_ptr self, GrantId id, const Lease& lease, RevokeReason reason,
                  revoke_atom::value, std::move(notice));
 }
 
-/// Takes `amount` out of the requester's reservations: preemption reserves
-/// first, then those that expire soonest, then the rest.
-void consume_reservations(pool_state& st, const std::string& requester,
-                          units amount) {
-  std::vector<std::map<std::uint64_t, Reservation>::iterator> mine;
-  for (auto i = st.reservations.begin(); i != st.reservations.end(); ++i)
-    if (i->second.requester == requester)
-      mine.push_back(i);
-  std::sort(mine.begin(), mine.end(), [](auto x, auto y) {
-    auto rank = [](const Reservation& r) {
-      return r.preemption != 0 ? 0 : (r.expires ? 1 : 2);
-    };
-    if (rank(x->second) != rank(y->second))
-      return rank(x->second) < rank(y->second);
-    if (x->second.expires && y->second.expires)
-      return x->second.expires_at < y->second.expires_at;
-    return x->first < y->first;
-  });
-  for (auto i : mine) {
-    if (amount == 0)
-      break;
-    auto taken = std::min(amount, i->second.remaining);
-    i->second.remaining -= taken;
-    amount -= taken;
-    if (i->second.remaining == 0)
-      st.reservations.erase(i);
-  }
+/// Keeps the queue's fair-share rank of a waiting requester current: its
+/// share changes with every grant and release it makes.
+void note_share(pool_state& st, const std::string& requester) {
+  if (!st.waiting.empty() && st.waiting.count_of(requester) > 0)
+    st.waiting.set_share(requester, weighted_share(st, requester));
 }
 
 /// Records a grant of `amount` (already known to fit) and returns its id. A
@@ -247,29 +192,16 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
   auto& st = self->state;
   auto now = self->clock().now();
   advance_clock(st, now);
-  consume_reservations(
-      st, req.requester_id,
-      std::min(amount, st.ledger.reserved_for(req.requester_id)));
-  st.ledger.grant(req.requester_id, amount);
+  bool ttl_now = req.ttl.count() > 0 && !leg;
+  auto id = st.book.grant(req.requester_id, holder, amount, req.priority,
+                          req.preemptable, ttl_now,
+                          saturating_add(now, req.ttl), leg, req.ttl);
   note_group_change(st, req.requester_id, amount);
+  note_share(st, req.requester_id);
   note_usage(st);
   ++st.allocation_count;
-  auto id = st.next_id++;
-  bool ttl_now = req.ttl.count() > 0 && !leg;
-  Lease lease{req.requester_id,
-              holder,
-              amount,
-              req.priority,
-              req.preemptable,
-              ttl_now,
-              saturating_add(now, req.ttl),
-              0};
-  st.leases.emplace(id, std::move(lease));
-  st.leases_of_requester[req.requester_id].push_back(id);
   watch(self, holder);
-  if (leg)
-    st.prepared.emplace(id, req.ttl);
-  else if (ttl_now)
+  if (ttl_now)
     self->delayed_send(self, req.ttl, expire_atom::value, id);
   changed(self, false);
   return id;
@@ -296,35 +228,20 @@ void serve_waiting(self_ptr self);
 /// preempted it, never to a bystander.
 void shrink_lease(self_ptr self, GrantId id, units amount) {
   auto& st = self->state;
-  auto i = st.leases.find(id);
-  if (i == st.leases.end())
+  if (st.book.find(id) == nullptr)
     return;
-  auto& lease = i->second;
   changed(self, true);
   advance_clock(st, self->clock().now());
-  st.ledger.release(lease.requester, amount);
-  note_group_change(st, lease.requester, -amount);
-  lease.amount -= amount;
-  if (lease.revoked_by != 0) {
-    auto p = st.preemptions.find(lease.revoked_by);
-    // A shed (no asker) returns capacity to the pool.
-    if (p != st.preemptions.end() && !p->second.asker.empty() &&
-        st.ledger.reserve(p->second.asker, amount)) {
-      Reservation r;
-      r.requester = p->second.asker;
-      r.remaining = amount;
-      r.preemption = lease.revoked_by;
-      st.reservations.emplace(st.next_id++, std::move(r));
-    }
-  }
-  if (lease.amount > 0)
+  auto shrunk = st.book.shrink(id, amount);
+  note_group_change(st, shrunk.requester, -shrunk.amount);
+  note_share(st, shrunk.requester);
+  if (shrunk.revoked_by == 0)
     return;
-  // An emptied list is kept for the requester's next grant: modules come
-  // back, and dropping it would cost an allocation per grant (reset clears).
-  auto& ids = st.leases_of_requester[lease.requester];
-  ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-  st.prepared.erase(id);
-  st.leases.erase(i);
+  auto p = st.preemptions.find(shrunk.revoked_by);
+  // A shed (no asker) returns capacity to the pool.
+  if (p != st.preemptions.end() && !p->second.asker.empty())
+    st.book.reserve(p->second.asker, caf::actor_addr{}, shrunk.amount, false,
+                    pool_time{}, shrunk.revoked_by);
 }
 
 /// Returns every reservation a finished preemption still keeps, and takes
@@ -334,66 +251,42 @@ void end_preemption(self_ptr self, std::uint64_t id) {
   auto p = st.preemptions.find(id);
   if (p == st.preemptions.end())
     return;
-  for (auto victim : p->second.victims) {
-    auto lease = st.leases.find(victim);
-    if (lease != st.leases.end() && lease->second.revoked_by == id)
-      lease->second.revoked_by = 0;
-  }
-  for (auto i = st.reservations.begin(); i != st.reservations.end();) {
-    if (i->second.preemption == id) {
-      st.ledger.unreserve(i->second.requester, i->second.remaining);
-      i = st.reservations.erase(i);
-    } else {
-      ++i;
-    }
-  }
+  for (auto victim : p->second.victims)
+    st.book.unmark_revoked(victim, id);
+  st.book.unreserve_preemption(id, p->second.asker);
   st.preemptions.erase(p);
 }
 
-/// Removes a waiter and whatever it had set in motion.
-void drop_waiter(self_ptr self, std::vector<Waiter>::iterator w) {
-  auto preemption = w->preemption;
-  self->state.waiting.erase(w);
+/// Takes a waiter out of the queue; drop_waiter() then undoes whatever it
+/// had set in motion.
+std::optional<pool_waiter> take_waiter(self_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto w = st.waiting.take(seq);
+  if (!w)
+    return w;
+  if (w->payload.request.ttl.count() > 0)
+    st.backfill_amounts.erase(st.backfill_amounts.find(w->payload.amount));
   changed(self, true);
-  if (preemption != 0)
-    end_preemption(self, preemption);
+  return w;
+}
+
+void drop_waiter(self_ptr self, const pool_waiter& w) {
+  if (w.payload.preemption != 0)
+    end_preemption(self, w.payload.preemption);
+}
+
+/// The waiters that match `pred`, in rank order (a scan: for rare events).
+template <class Predicate>
+std::vector<std::uint64_t> waiters_where(self_ptr self, Predicate pred) {
+  std::vector<std::uint64_t> result;
+  self->state.waiting.visit(self->clock().now(), [&](const pool_waiter& w) {
+    if (pred(w))
+      result.push_back(w.seq);
+  });
+  return result;
 }
 
 // -- waiting and preemption ---------------------------------------------------
-
-/// Aging: a waiting request rises one priority level per aging interval
-/// waited, up to CRITICAL's level.
-int effective_level(const pool_state& st, const Waiter& w, pool_time now) {
-  auto level = static_cast<int>(w.request.priority);
-  auto interval = st.policy.aging_interval.count();
-  if (interval > 0) {
-    auto waited =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.enqueued)
-            .count();
-    level -= static_cast<int>(std::min<std::int64_t>(waited / interval, 4));
-  }
-  return std::max(level, 0);
-}
-
-/// Orders the queue: effective priority, then deadline, then arrival.
-void sort_waiting(pool_state& st, pool_time now) {
-  std::sort(st.waiting.begin(), st.waiting.end(),
-            [&](const Waiter& x, const Waiter& y) {
-              auto lx = effective_level(st, x, now);
-              auto ly = effective_level(st, y, now);
-              if (lx != ly)
-                return lx < ly;
-              // Equal priority: the requester with the smaller weighted
-              // share goes first (max-min fairness across requesters).
-              auto sx = weighted_share(st, x.request.requester_id);
-              auto sy = weighted_share(st, y.request.requester_id);
-              if (sx != sy)
-                return sx < sy;
-              if (x.deadline != y.deadline)
-                return x.deadline < y.deadline;
-              return x.seq < y.seq;
-            });
-}
 
 /// Backfilling: a request may pass a blocked better-ranked one only when its
 /// own lease is guaranteed to end (time-to-live) before that one's deadline,
@@ -406,120 +299,120 @@ bool may_pass(const ResourceRequest& req, pool_time now,
 
 /// Starts preempting for `w` when lower-priority preemptable grants can cover
 /// what it lacks: notices now, reclaim after the grace period.
-void try_preempt(self_ptr self, Waiter& w) {
+void try_preempt(self_ptr self, pool_waiter& w) {
   auto& st = self->state;
-  if (w.preemption != 0)
+  auto& pending = w.payload;
+  if (pending.preemption != 0)
     return;
-  auto lacking = w.amount - grantable(st, w.request.requester_id);
+  const auto& asker = pending.request.requester_id;
+  auto lacking = pending.amount - grantable(st, asker);
   if (lacking <= 0)
     return;
-  std::vector<std::map<GrantId, Lease>::iterator> candidates;
-  for (auto i = st.leases.begin(); i != st.leases.end(); ++i) {
-    auto& lease = i->second;
-    // A prepared bundle leg is not preemptable until committed: its holder
-    // is not known to the pool yet, so nobody could be told.
-    if (lease.preemptable && lease.revoked_by == 0 &&
-        lease.priority > w.request.priority &&
-        lease.requester != w.request.requester_id &&
-        st.prepared.count(i->first) == 0)
-      candidates.push_back(i);
-  }
   // Lowest priority first; within it the largest, so that fewest are taken.
-  std::sort(candidates.begin(), candidates.end(), [](auto x, auto y) {
-    if (x->second.priority != y->second.priority)
-      return x->second.priority > y->second.priority;
-    if (x->second.amount != y->second.amount)
-      return x->second.amount > y->second.amount;
-    return x->first < y->first;
-  });
-  std::vector<GrantId> victims;
-  units covered = 0;
-  for (auto i : candidates) {
-    if (covered >= lacking ||
-        victims.size() >= st.policy.max_preemptions_per_round)
-      break;
-    victims.push_back(i->first);
-    covered += i->second.amount;
-  }
-  if (covered < lacking)
+  auto victims = st.book.victims_for(pending.request.priority, asker, lacking,
+                                     st.policy.max_preemptions_per_round);
+  if (victims.empty())
     return; // preempting could not satisfy it: take nothing
-  auto id = st.next_id++;
-  w.preemption = id;
+  auto id = st.book.next_id();
+  pending.preemption = id;
   // What is free now is part of the plan: keep it for the asker too, so a
   // bystander cannot take it during the grace period.
-  auto free_part =
-      std::min(st.ledger.available(),
-               w.amount - st.ledger.reserved_for(w.request.requester_id));
-  if (free_part > 0 && st.ledger.reserve(w.request.requester_id, free_part)) {
-    Reservation r;
-    r.requester = w.request.requester_id;
-    r.remaining = free_part;
-    r.preemption = id;
-    st.reservations.emplace(st.next_id++, std::move(r));
-  }
-  st.preemptions.emplace(id,
-                         Preemption{w.seq, w.request.requester_id, victims});
+  auto free_part = std::min(st.ledger().available(),
+                            pending.amount - st.ledger().reserved_for(asker));
+  if (free_part > 0)
+    st.book.reserve(asker, caf::actor_addr{}, free_part, false, pool_time{},
+                    id);
+  st.preemptions.emplace(id, Preemption{w.seq, asker, victims});
   st.preemption_count += victims.size();
   for (auto victim : victims) {
-    auto& lease = st.leases.at(victim);
-    lease.revoked_by = id;
-    notify(self, victim, lease, RevokeReason::preempted,
+    st.book.mark_revoked(victim, id);
+    notify(self, victim, *st.book.find(victim), RevokeReason::preempted,
            st.policy.preemption_grace);
   }
   self->delayed_send(self, st.policy.preemption_grace, reclaim_atom::value, id);
 }
 
+/// Grants waiter `seq` (known to fit). True when that ended a preemption,
+/// which may return capacity the queue has already passed over.
+bool grant_waiter(self_ptr self, std::uint64_t seq) {
+  auto& st = self->state;
+  auto w = take_waiter(self, seq);
+  auto& pending = w->payload;
+  auto id = grant(self, pending.request, pending.amount, pending.holder);
+  pending.promise.deliver(
+      allocation_of(st, pending.request, pending.amount, pending.amount, id));
+  drop_waiter(self, *w);
+  return pending.preemption != 0;
+}
+
+bool fits(const pool_state& st, const pool_waiter& w) {
+  return w.payload.amount <= grantable(st, w.payload.request.requester_id);
+}
+
+/// Backfills behind a blocked request: grants, in rank order, the waiters
+/// that fit and whose lease ends by the blocked one's deadline. True when
+/// one of them ended a preemption (look at the queue again from the top).
+/// Only waiters with a time-to-live can pass, and none fits unless the
+/// smallest of them fits into what is free or reserved: then nothing is
+/// visited.
+bool backfill(self_ptr self, pool_time now, std::uint64_t blocked,
+              pool_time blocked_deadline) {
+  auto& st = self->state;
+  auto room = st.ledger().available() + st.ledger().reserved();
+  if (st.backfill_amounts.empty() || *st.backfill_amounts.begin() > room)
+    return false;
+  std::vector<std::uint64_t> chosen;
+  units promised = 0;
+  st.waiting.visit(now, [&](const pool_waiter& w) {
+    if (w.seq != blocked && w.payload.amount <= room - promised &&
+        may_pass(w.payload.request, now, blocked_deadline) && fits(st, w)) {
+      chosen.push_back(w.seq);
+      promised += w.payload.amount;
+    }
+    return promised < room;
+  });
+  bool restart = false;
+  for (auto seq : chosen) {
+    auto* w = st.waiting.find(seq);
+    if (w != nullptr && fits(st, *w))
+      restart = grant_waiter(self, seq) || restart;
+  }
+  return restart;
+}
+
 /// Grants waiting requests that fit, best-ranked first; starts preemption for
-/// the first one that is blocked.
+/// the first one that is blocked and backfills behind it.
 void serve_waiting(self_ptr self) {
   auto& st = self->state;
-  if (st.waiting.empty())
-    return;
   auto now = self->clock().now();
-  sort_waiting(st, now);
-  bool blocked = false;
-  pool_time blocked_deadline;
-  for (std::size_t i = 0; i < st.waiting.size();) {
-    auto& w = st.waiting[i];
-    auto fits = w.amount <= grantable(st, w.request.requester_id);
-    if (fits && (!blocked || may_pass(w.request, now, blocked_deadline))) {
-      auto id = grant(self, w.request, w.amount, w.holder);
-      w.promise.deliver(allocation_of(st, w.request, w.amount, w.amount, id));
-      // Ending a preemption returns what its asker did not need: requests
-      // already passed may fit now, so look at the queue again from the top.
-      bool returns_capacity = w.preemption != 0;
-      drop_waiter(self, st.waiting.begin() + static_cast<std::ptrdiff_t>(i));
-      if (returns_capacity && blocked) {
-        sort_waiting(st, now);
-        i = 0;
-        blocked = false;
-      }
-      continue;
+  for (;;) {
+    auto* head = st.waiting.head(now);
+    while (head != nullptr && fits(st, *head)) {
+      grant_waiter(self, head->seq);
+      head = st.waiting.head(now);
     }
-    if (!blocked) {
-      try_preempt(self, w);
-      blocked = true;
-      blocked_deadline = w.deadline;
-    }
-    ++i;
+    if (head == nullptr)
+      return;
+    try_preempt(self, *head);
+    // Ending a preemption returns what its asker did not need: requests
+    // already passed may fit now, so look at the queue again from the top.
+    if (!backfill(self, now, head->seq, head->deadline))
+      return;
   }
 }
 
 /// Where a new request would stand in the queue: the deadline of the
-/// better-ranked blocked request it would have to pass, if any.
-bool blocked_ahead(const pool_state& st, const ResourceRequest& req,
-                   pool_time now, pool_time deadline, pool_time& blocker) {
-  auto level = static_cast<int>(req.priority);
-  bool found = false;
-  for (const auto& w : st.waiting) {
-    auto l = effective_level(st, w, now);
-    if (l < level || (l == level && w.deadline <= deadline)) {
-      if (!found || w.deadline < blocker)
-        blocker = w.deadline;
-      found = true;
-    }
-  }
-  return found;
+/// better-ranked waiting request it would have to pass, if any.
+bool blocked_ahead(self_ptr self, const ResourceRequest& req, pool_time now,
+                   pool_time deadline, pool_time& blocker) {
+  auto& st = self->state;
+  if (st.waiting.empty())
+    return false;
+  auto ahead = earliest_deadline_ahead(
+      st.waiting, static_cast<int>(req.priority), deadline, now);
+  if (ahead)
+    blocker = *ahead;
+  return ahead.has_value();
 }
 
 // -- handlers -----------------------------------------------------------------
@@ -529,11 +422,8 @@ bool blocked_ahead(const pool_state& st, const ResourceRequest& req,
 caf::error check_request(self_ptr self, const ResourceRequest& req,
                          units& amount) {
   auto& st = self->state;
-  if (!is_valid(req.resource_type))
-    return make_error(ec::unknown_resource_type,
-                      "resource type " +
-                          std::to_string(static_cast<int>(req.resource_type)) +
-                          " does not exist");
+  if (auto err = check_type(req.resource_type))
+    return err;
   if (req.resource_type != st.type)
     return make_error(ec::unknown_resource_type,
                       std::string{"the "} + to_string(st.type) +
@@ -541,11 +431,8 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
                           to_string(req.resource_type));
   if (auto err = check_requester(req.requester_id))
     return err;
-  if (!is_valid(req.priority))
-    return make_error(ec::invalid_priority,
-                      "priority " +
-                          std::to_string(static_cast<int>(req.priority)) +
-                          " does not exist");
+  if (auto err = check_priority(req.priority))
+    return err;
   caf::error err;
   amount = checked_units(req.amount, err);
   if (err)
@@ -554,12 +441,12 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
     return bad;
   if (auto bad = check_duration(req.deadline, "deadline"))
     return bad;
-  if (amount > st.ledger.capacity()) {
+  if (amount > st.ledger().capacity()) {
     ++st.rejection_count;
     return make_error(ec::exceeds_capacity,
-                      "requested " + format_amount(req.amount) + " of " +
+                      "requested " + format_number(req.amount) + " of " +
                           to_string(st.type) + " but its capacity is " +
-                          format_amount(to_amount(st.ledger.capacity())));
+                          format_number(to_amount(st.ledger().capacity())));
   }
   if (auto q = quota_of(st, req.requester_id);
       q != nullptr && q->max > 0 && q->used + amount > q->max) {
@@ -567,9 +454,9 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
     return make_error(ec::exceeds_quota,
                       "'" + req.requester_id + "' (group '" + q->spec.name +
                           "') would hold " +
-                          format_amount(to_amount(q->used + amount)) + " of " +
+                          format_number(to_amount(q->used + amount)) + " of " +
                           to_string(st.type) + ", its maximum is " +
-                          format_amount(to_amount(q->max)));
+                          format_number(to_amount(q->max)));
   }
   if (st.shed.degraded && req.priority >= st.shed.refuse_from) {
     ++st.rejection_count;
@@ -592,26 +479,32 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
                                        : caf::actor_addr{};
   auto can_have = grantable(st, req.requester_id);
   pool_time blocker;
-  auto may_go = st.waiting.empty() ||
-                !blocked_ahead(st, req, now, deadline, blocker) ||
+  auto may_go = !blocked_ahead(self, req, now, deadline, blocker) ||
                 may_pass(req, now, blocker);
   if (amount <= can_have && may_go)
     return allocation_of(st, req, amount, amount,
                          grant(self, req, amount, holder));
   if (req.deadline.count() > 0) {
     // Wait for capacity until the deadline.
-    Waiter w;
-    w.seq = st.next_id++;
-    w.request = req;
-    w.amount = amount;
-    w.holder = holder;
-    w.promise = self->make_response_promise<ResourceAllocation>();
+    pool_waiter w;
+    w.seq = st.book.next_id();
+    w.requester = req.requester_id;
+    w.request_id = req.request_id;
+    w.priority = static_cast<int>(req.priority);
     w.enqueued = now;
     w.deadline = deadline;
-    auto promise = w.promise;
+    w.payload.request = req;
+    w.payload.amount = amount;
+    w.payload.holder = holder;
+    w.payload.promise = self->make_response_promise<ResourceAllocation>();
+    auto promise = w.payload.promise;
+    auto seq = w.seq;
     watch(self, holder);
-    self->delayed_send(self, req.deadline, deadline_atom::value, w.seq);
-    st.waiting.push_back(std::move(w));
+    self->delayed_send(self, req.deadline, deadline_atom::value, seq);
+    if (req.ttl.count() > 0)
+      st.backfill_amounts.insert(amount);
+    st.waiting.push(std::move(w), now);
+    note_share(st, req.requester_id);
     changed(self, false);
     serve_waiting(self);
     return promise;
@@ -622,8 +515,8 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
   ++st.rejection_count;
   return make_error(
       ec::insufficient_resources,
-      "requested " + format_amount(req.amount) + " of " + to_string(st.type) +
-          ", " + format_amount(to_amount(may_go ? can_have : 0)) +
+      "requested " + format_number(req.amount) + " of " + to_string(st.type) +
+          ", " + format_number(to_amount(may_go ? can_have : 0)) +
           " available" +
           (may_go ? "" : " before better-ranked waiting requests"));
 }
@@ -638,10 +531,9 @@ prepare(self_ptr self, const ResourceRequest& req) {
     return err;
   auto now = self->clock().now();
   pool_time blocker;
-  auto blocked =
-      !st.waiting.empty() &&
-      blocked_ahead(st, req, now, saturating_add(now, req.deadline), blocker) &&
-      !may_pass(req, now, blocker);
+  auto blocked = blocked_ahead(self, req, now,
+                               saturating_add(now, req.deadline), blocker) &&
+                 !may_pass(req, now, blocker);
   auto can_have = grantable(st, req.requester_id);
   if (amount > can_have || blocked) {
     // Not a rejection of the bundle yet: the coordinator may retry.
@@ -659,35 +551,29 @@ void apply_shed(self_ptr self) {
   auto& st = self->state;
   if (!st.shed.degraded)
     return;
-  for (auto w = st.waiting.begin(); w != st.waiting.end();) {
-    if (w->request.priority >= st.shed.refuse_from) {
-      ++st.rejection_count;
-      w->promise.deliver(make_error(
-          ec::shed, std::string{to_string(st.type)} +
-                        " is degraded and sheds " +
-                        to_string(w->request.priority) + " requests"));
-      drop_waiter(self, w);
-      w = st.waiting.begin();
-    } else {
-      ++w;
-    }
+  auto refused = waiters_where(self, [&](const pool_waiter& w) {
+    return w.payload.request.priority >= st.shed.refuse_from;
+  });
+  for (auto seq : refused) {
+    auto w = take_waiter(self, seq);
+    ++st.rejection_count;
+    w->payload.promise.deliver(make_error(
+        ec::shed, std::string{to_string(st.type)} + " is degraded and sheds " +
+                      to_string(w->payload.request.priority) + " requests"));
+    drop_waiter(self, *w);
   }
   if (!st.shed.revoke_preemptable)
     return;
-  std::vector<GrantId> victims;
-  for (auto& [id, lease] : st.leases)
-    if (lease.preemptable && lease.revoked_by == 0 &&
-        lease.priority >= st.shed.refuse_from && st.prepared.count(id) == 0)
-      victims.push_back(id);
+  auto victims = st.book.candidates_from(st.shed.refuse_from);
   if (victims.empty())
     return;
-  auto id = st.next_id++;
+  auto id = st.book.next_id();
   st.preemptions.emplace(id, Preemption{0, std::string{}, victims});
   st.preemption_count += victims.size();
   for (auto victim : victims) {
-    auto& lease = st.leases.at(victim);
-    lease.revoked_by = id;
-    notify(self, victim, lease, RevokeReason::shed, st.policy.preemption_grace);
+    st.book.mark_revoked(victim, id);
+    notify(self, victim, *st.book.find(victim), RevokeReason::shed,
+           st.policy.preemption_grace);
   }
   self->delayed_send(self, st.policy.preemption_grace, reclaim_atom::value, id);
 }
@@ -699,26 +585,8 @@ ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
   receipt.resource_type = st.type;
   receipt.released_amount = static_cast<float>(to_amount(returned));
   receipt.still_held =
-      static_cast<float>(to_amount(st.ledger.held_by(requester)));
+      static_cast<float>(to_amount(st.ledger().held_by(requester)));
   return receipt;
-}
-
-/// What `requester` holds in prepared, uncommitted bundle legs (the
-/// coordinator's until committed; one attempt at a time, so few).
-units prepared_of(const pool_state& st, const std::string& requester) {
-  units result = 0;
-  for (const auto& entry : st.prepared) {
-    const auto& lease = st.leases.at(entry.first);
-    if (lease.requester == requester)
-      result += lease.amount;
-  }
-  return result;
-}
-
-/// What `requester` holds and may release: its committed grants.
-units releasable_by(const pool_state& st, const std::string& requester) {
-  auto held = st.ledger.held_by(requester);
-  return st.prepared.empty() ? held : held - prepared_of(st, requester);
 }
 
 caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
@@ -728,25 +596,24 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
   auto wanted = checked_order(requester, amount, err);
   if (err)
     return err;
-  auto held = releasable_by(st, requester);
+  auto held = st.book.releasable_by(requester);
   if (held == 0)
     return make_error(ec::nothing_held,
                       "'" + requester + "' holds no " + to_string(st.type));
   if (wanted > held && mode == ReleaseMode::exact)
     return make_error(ec::release_exceeds_holding,
-                      "'" + requester + "' releases " + format_amount(amount) +
+                      "'" + requester + "' releases " + format_number(amount) +
                           " of " + to_string(st.type) + " but holds " +
-                          format_amount(to_amount(held)));
+                          format_number(to_amount(held)));
   auto returned = std::min(wanted, held);
-  // Newest grants first, skipping prepared bundle legs (shrink_lease removes
-  // an emptied lease from the list, so the index stays valid going down).
-  auto& ids = st.leases_of_requester[requester];
+  // Newest grants first; prepared bundle legs are not the requester's.
+  static thread_local std::vector<GrantId> ids;
+  st.book.newest_first(requester, ids);
   auto left = returned;
-  for (auto i = ids.size(); left > 0 && i > 0; --i) {
-    auto id = ids[i - 1];
-    if (!st.prepared.empty() && st.prepared.count(id) != 0)
-      continue;
-    auto part = std::min(left, st.leases.at(id).amount);
+  for (auto id : ids) {
+    if (left == 0)
+      break;
+    auto part = std::min(left, st.book.find(id)->amount);
     shrink_lease(self, id, part);
     left -= part;
   }
@@ -769,27 +636,20 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
                                        : caf::actor_addr{};
   // Other groups' unused guarantees are not available to reserve either.
   auto reservable =
-      grantable(st, requester) - st.ledger.reserved_for(requester);
+      grantable(st, requester) - st.ledger().reserved_for(requester);
   if (wanted > reservable)
     return make_error(
         ec::insufficient_resources,
-        "cannot reserve " + format_amount(amount) + " of " +
+        "cannot reserve " + format_number(amount) + " of " +
             to_string(st.type) + ", " +
-            format_amount(to_amount(std::max<units>(0, reservable))) +
+            format_number(to_amount(std::max<units>(0, reservable))) +
             " available");
   auto now = self->clock().now();
   advance_clock(st, now);
-  st.ledger.reserve(requester, wanted);
+  auto id = st.book.reserve(requester, holder, wanted, ttl.count() > 0,
+                            saturating_add(now, ttl));
   note_usage(st);
   changed(self, false);
-  Reservation r;
-  r.requester = requester;
-  r.holder = holder;
-  r.remaining = wanted;
-  r.expires = ttl.count() > 0;
-  r.expires_at = saturating_add(now, ttl);
-  auto id = st.next_id++;
-  st.reservations.emplace(id, std::move(r));
   watch(self, holder);
   if (ttl.count() > 0)
     self->delayed_send(self, ttl, resexpire_atom::value, id);
@@ -805,37 +665,17 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
                ls.begin(), ls.end(),
                [&](const caf::actor& x) { return x.address() == holder; }),
            ls.end());
-  // Holders die rarely and grants are made often: find a dead holder's
-  // leases by scanning rather than keeping an index up to date per grant.
-  std::vector<GrantId> ids;
-  for (const auto& [id, lease] : st.leases)
-    if (lease.holder == holder)
-      ids.push_back(id);
-  for (auto id : ids)
-    shrink_lease(self, id, st.leases.at(id).amount);
+  for (auto id : st.book.leases_of_holder(holder))
+    shrink_lease(self, id, st.book.find(id)->amount);
   // Its reservations return too (those a preemption keeps belong to the
   // waiting request, dropped below with its preemption).
-  units unreserved = 0;
-  for (auto r = st.reservations.begin(); r != st.reservations.end();) {
-    if (r->second.preemption == 0 && r->second.holder == holder) {
-      advance_clock(st, self->clock().now());
-      st.ledger.unreserve(r->second.requester, r->second.remaining);
-      unreserved += r->second.remaining;
-      r = st.reservations.erase(r);
-    } else {
-      ++r;
-    }
-  }
-  if (unreserved > 0)
+  advance_clock(st, self->clock().now());
+  if (st.book.unreserve_holder(holder) > 0)
     changed(self, true);
-  for (auto w = st.waiting.begin(); w != st.waiting.end();) {
-    if (w->holder == holder) {
-      drop_waiter(self, w);
-      w = st.waiting.begin(); // drop_waiter may have changed the vector
-    } else {
-      ++w;
-    }
-  }
+  auto mine = waiters_where(
+      self, [&](const pool_waiter& w) { return w.payload.holder == holder; });
+  for (auto seq : mine)
+    drop_waiter(self, *take_waiter(self, seq));
   serve_waiting(self);
 }
 
@@ -853,8 +693,8 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
   if (spec.weight <= 0)
     return bad("weight must be above 0");
   if (spec.max > 0 && spec.min > spec.max)
-    return bad("min " + format_amount(spec.min) + " is above max " +
-               format_amount(spec.max));
+    return bad("min " + format_number(spec.min) + " is above max " +
+               format_number(spec.max));
   auto members =
       spec.members.empty() ? std::vector<std::string>{spec.name} : spec.members;
   for (const auto& m : members) {
@@ -872,9 +712,9 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
   for (const auto& [name, q] : st.quotas)
     if (name != spec.name)
       guarantees += q.min;
-  if (!remove && guarantees > st.ledger.capacity())
+  if (!remove && guarantees > st.ledger().capacity())
     return bad("the guarantees would add up to " +
-               format_amount(to_amount(guarantees)) + ", above the capacity");
+               format_number(to_amount(guarantees)) + ", above the capacity");
   // Replace the group: drop its old members, then add the new ones.
   for (auto i = st.group_of.begin(); i != st.group_of.end();)
     i = i->second == spec.name ? st.group_of.erase(i) : std::next(i);
@@ -887,10 +727,17 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
     q.max = to_units(spec.max);
     for (const auto& m : members) {
       st.group_of[m] = spec.name;
-      q.used += st.ledger.held_by(m);
+      q.used += st.ledger().held_by(m);
     }
     st.quotas.emplace(spec.name, std::move(q));
   }
+  // Weights changed: re-rank every waiting requester.
+  std::unordered_set<std::string> waiting_requesters;
+  st.waiting.visit(self->clock().now(), [&](const pool_waiter& w) {
+    waiting_requesters.insert(w.requester);
+  });
+  for (const auto& r : waiting_requesters)
+    note_share(st, r);
   changed(self, true); // a guarantee may have been freed
   serve_waiting(self);
   return spec;
@@ -903,8 +750,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
   auto& st = self->state;
   st.type = type;
   st.policy = policy;
-  st.next_id = first_id_of(next_incarnation());
-  st.ledger = Ledger{to_units(capacity)};
+  st.book = pool_book{to_units(capacity), first_id_of(next_incarnation())};
+  st.waiting = pool_queue{policy.aging_interval};
   restart_statistics(st, self->clock().now());
   self->set_down_handler(
       [=](caf::down_msg& msg) { holder_down(self, msg.source); });
@@ -922,11 +769,11 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
           ReleaseMode mode) { return release(self, requester, amount, mode); },
       [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
         auto& st = self->state;
-        auto i = st.leases.find(id);
-        if (i == st.leases.end() || st.prepared.count(id) != 0)
+        auto* lease = st.book.find_committed(id);
+        if (lease == nullptr)
           return unknown_grant(id, st.type);
-        auto requester = i->second.requester;
-        auto amount = i->second.amount;
+        auto requester = lease->requester;
+        auto amount = lease->amount;
         shrink_lease(self, id, amount);
         auto receipt = receipt_of(st, requester, amount);
         serve_waiting(self);
@@ -938,32 +785,29 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         if (auto bad = check_duration(ttl, "a renewal's time-to-live",
                                       zero_duration::refused))
           return bad;
-        auto i = st.leases.find(id);
-        if (i == st.leases.end() || st.prepared.count(id) != 0)
+        auto* lease = st.book.find_committed(id);
+        if (lease == nullptr)
           return unknown_grant(id, st.type);
-        i->second.has_ttl = true;
-        i->second.expires_at = saturating_add(self->clock().now(), ttl);
+        lease->has_ttl = true;
+        lease->expires_at = saturating_add(self->clock().now(), ttl);
         self->delayed_send(self, ttl, expire_atom::value, id);
         ResourceRequest req;
-        req.requester_id = i->second.requester;
-        req.amount = static_cast<float>(to_amount(i->second.amount));
-        return allocation_of(st, req, i->second.amount, i->second.amount, id);
+        req.requester_id = lease->requester;
+        req.amount = static_cast<float>(to_amount(lease->amount));
+        return allocation_of(st, req, lease->amount, lease->amount, id);
       },
       [=](cancel_atom, const std::string& requester,
           std::uint64_t request_id) -> caf::result<bool> {
         auto& st = self->state;
-        auto w = std::find_if(st.waiting.begin(), st.waiting.end(),
-                              [&](const Waiter& x) {
-                                return x.request.requester_id == requester &&
-                                       x.request.request_id == request_id;
-                              });
-        if (w == st.waiting.end())
+        auto* found = st.waiting.find(requester, request_id);
+        if (found == nullptr)
           return make_error(ec::unknown_request,
                             "'" + requester + "' has no waiting request " +
                                 std::to_string(request_id));
-        w->promise.deliver(
+        auto w = take_waiter(self, found->seq);
+        w->payload.promise.deliver(
             make_error(ec::cancelled, "cancelled by '" + requester + "'"));
-        drop_waiter(self, w);
+        drop_waiter(self, *w);
         serve_waiting(self);
         return true;
       },
@@ -978,28 +822,19 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         auto& st = self->state;
         if (auto err = check_requester(requester))
           return err;
-        units returned = 0;
-        for (auto i = st.reservations.begin(); i != st.reservations.end();) {
-          if (i->second.requester == requester && i->second.preemption == 0) {
-            returned += i->second.remaining;
-            i = st.reservations.erase(i);
-          } else {
-            ++i;
-          }
-        }
+        advance_clock(st, self->clock().now());
+        auto returned = st.book.unreserve_requester(requester);
         if (returned == 0)
           return make_error(ec::nothing_held, "'" + requester +
                                                   "' has no reservation of " +
                                                   to_string(st.type));
-        advance_clock(st, self->clock().now());
-        st.ledger.unreserve(requester, returned);
         changed(self, true);
         serve_waiting(self);
         return static_cast<float>(to_amount(returned));
       },
       [=](holding_atom, const std::string& requester) -> float {
         return static_cast<float>(
-            to_amount(releasable_by(self->state, requester)));
+            to_amount(self->state.book.releasable_by(requester)));
       },
       [=](status_atom) -> PoolStatus { return status_of(self->state); },
       [=](stats_atom) -> ResourceStats {
@@ -1012,13 +847,13 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
           return make_error(ec::invalid_config_value,
                             "capacity of " + std::string{to_string(st.type)} +
                                 " must be in [0.000001, 1e12], got " +
-                                format_amount(capacity));
-        auto usage = st.ledger.held() + st.ledger.reserved();
-        if (!st.ledger.set_capacity(to_units(capacity)))
+                                format_number(capacity));
+        auto usage = st.ledger().held() + st.ledger().reserved();
+        if (!st.book.set_capacity(to_units(capacity)))
           return make_error(ec::capacity_below_usage,
                             "capacity of " + std::string{to_string(st.type)} +
-                                " cannot drop to " + format_amount(capacity) +
-                                " while " + format_amount(to_amount(usage)) +
+                                " cannot drop to " + format_number(capacity) +
+                                " while " + format_number(to_amount(usage)) +
                                 " is held or reserved");
         changed(self, true);
         serve_waiting(self);
@@ -1029,6 +864,9 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](policy_atom, const PoolPolicy& policy) {
         self->state.policy = policy;
+        self->state.waiting.set_aging_interval(policy.aging_interval,
+                                               self->clock().now());
+        serve_waiting(self);
       },
       [=](shed_atom, const ShedPolicy& policy) {
         self->state.shed = policy;
@@ -1051,14 +889,12 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](commit_atom, GrantId id, caf::actor holder) {
         auto& st = self->state;
-        auto leg = st.prepared.find(id);
-        if (leg == st.prepared.end())
+        std::chrono::nanoseconds ttl{0};
+        auto addr = holder ? holder.address() : caf::actor_addr{};
+        if (!st.book.commit(id, addr, ttl))
           return; // gone already (reset, or the coordinator died)
-        auto ttl = leg->second;
-        st.prepared.erase(leg);
-        auto& lease = st.leases.at(id);
-        lease.holder = holder ? holder.address() : caf::actor_addr{};
-        watch(self, lease.holder);
+        auto& lease = *st.book.find(id);
+        watch(self, addr);
         // The leg's time-to-live runs from the commit.
         if (ttl.count() > 0) {
           lease.has_ttl = true;
@@ -1071,10 +907,10 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](abort_atom, GrantId id) {
         auto& st = self->state;
-        if (st.prepared.count(id) == 0)
+        if (!st.book.is_prepared(id))
           return;
         st.aborting = true;
-        shrink_lease(self, id, st.leases.at(id).amount);
+        shrink_lease(self, id, st.book.find(id)->amount);
         st.aborting = false;
         // As if never granted: the bundle was not.
         --st.allocation_count;
@@ -1089,44 +925,41 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](reset_atom) -> PoolStatus {
         auto& st = self->state;
-        for (auto& w : st.waiting)
-          w.promise.deliver(make_error(ec::cancelled, "the pool was reset"));
-        st.waiting.clear();
+        auto all = waiters_where(self, [](const pool_waiter&) { return true; });
+        for (auto seq : all)
+          st.waiting.take(seq)->payload.promise.deliver(
+              make_error(ec::cancelled, "the pool was reset"));
+        st.backfill_amounts.clear();
         st.preemptions.clear();
-        st.reservations.clear();
-        st.leases.clear();
-        st.leases_of_requester.clear();
-        st.ledger.clear();
+        st.book.clear();
         for (auto& [name, q] : st.quotas)
           q.used = 0;
-        st.prepared.clear();
         restart_statistics(st, self->clock().now());
         changed(self, true);
         return status_of(st);
       },
       [=](expire_atom, GrantId id) {
         auto& st = self->state;
-        auto i = st.leases.find(id);
-        if (i == st.leases.end() || !i->second.has_ttl ||
-            self->clock().now() < i->second.expires_at)
+        auto* lease = st.book.find(id);
+        if (lease == nullptr || !lease->has_ttl ||
+            self->clock().now() < lease->expires_at)
           return; // returned already, or renewed since
-        notify(self, id, i->second, RevokeReason::expired,
+        notify(self, id, *lease, RevokeReason::expired,
                std::chrono::nanoseconds{0});
-        shrink_lease(self, id, i->second.amount);
+        shrink_lease(self, id, lease->amount);
         serve_waiting(self);
       },
       [=](deadline_atom, std::uint64_t seq) {
         auto& st = self->state;
-        auto w = std::find_if(st.waiting.begin(), st.waiting.end(),
-                              [&](const Waiter& x) { return x.seq == seq; });
-        if (w == st.waiting.end())
+        auto w = take_waiter(self, seq);
+        if (!w)
           return; // granted or cancelled before
         ++st.rejection_count;
-        w->promise.deliver(make_error(
+        w->payload.promise.deliver(make_error(
             ec::deadline_expired,
             "not granted within the deadline of " +
-                std::to_string(w->request.deadline.count()) + " ms"));
-        drop_waiter(self, w);
+                std::to_string(w->payload.request.deadline.count()) + " ms"));
+        drop_waiter(self, *w);
         serve_waiting(self);
       },
       [=](reclaim_atom, std::uint64_t id) {
@@ -1135,9 +968,9 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         if (p == st.preemptions.end())
           return; // the request it served is gone
         for (auto victim : p->second.victims) {
-          auto lease = st.leases.find(victim);
-          if (lease != st.leases.end() && lease->second.revoked_by == id)
-            shrink_lease(self, victim, lease->second.amount);
+          auto* lease = st.book.find(victim);
+          if (lease != nullptr && lease->revoked_by == id)
+            shrink_lease(self, victim, lease->amount);
         }
         if (p->second.waiter == 0)
           st.preemptions.erase(p); // a shed: nobody waits for it
@@ -1145,12 +978,10 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](resexpire_atom, std::uint64_t id) {
         auto& st = self->state;
-        auto r = st.reservations.find(id);
-        if (r == st.reservations.end())
+        if (st.book.find_reservation(id) == nullptr)
           return; // used up or cancelled
         advance_clock(st, self->clock().now());
-        st.ledger.unreserve(r->second.requester, r->second.remaining);
-        st.reservations.erase(r);
+        st.book.unreserve(id);
         changed(self, true);
         serve_waiting(self);
       },

@@ -1,11 +1,14 @@
-// One pool actor per resource type: owns the type's exact ledger, the leases
-// behind it, the queue of waiting requests and the preemptions in flight.
+// One pool actor per resource type: translates messages into changes of the
+// type's books (core/lease_book.hpp: ledger, leases, reservations) and of its
+// queue of waiting requests (core/wait_queue.hpp), and runs the policies on
+// top: quotas, fair share, backfilling, preemption with notice, shedding.
 // The mailbox serializes every change, so no lock guards any of it.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,7 +17,8 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
-#include "core/ledger.hpp"
+#include "core/lease_book.hpp"
+#include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
 
 namespace rros {
@@ -22,45 +26,23 @@ namespace rros {
 using pool_clock = caf::actor_clock::clock_type;
 using pool_time = caf::actor_clock::time_point;
 
-/// One grant. The ledger holds the sum per requester; leases say who holds
-/// what, for how long and whether it may be preempted.
-struct Lease {
-  std::string requester;
-  caf::actor_addr holder; // monitored; null for anonymous senders
-  units amount = 0;
-  Priority priority = Priority::NORMAL;
-  bool preemptable = false;
-  bool has_ttl = false;
-  pool_time expires_at;
-  std::uint64_t revoked_by = 0; // the preemption reclaiming it, 0 = none
-};
-
-/// Capacity set aside for a requester: by reserve_atom (maybe expiring) or
-/// by a preemption (what its victims freed, kept for the request it serves).
-struct Reservation {
-  std::string requester;
-  caf::actor_addr holder; // its maker, monitored; null for anonymous senders
-  units remaining = 0;
-  bool expires = false;
-  pool_time expires_at;
-  std::uint64_t preemption = 0; // 0 = an ordinary reservation
-};
-
-/// A request waiting for capacity until its deadline.
-struct Waiter {
-  std::uint64_t seq = 0; // arrival order and timer key
+/// A request waiting for capacity until its deadline (the queue entry's
+/// payload; the entry carries requester, priority, arrival and deadline).
+struct PendingGrant {
   ResourceRequest request;
   units amount = 0;
   caf::actor_addr holder;
   caf::typed_response_promise<ResourceAllocation> promise;
-  pool_time enqueued;
-  pool_time deadline;
   std::uint64_t preemption = 0; // the preemption serving it, 0 = none
 };
 
+using pool_book = LeaseBook<caf::actor_addr, pool_time>;
+using pool_queue = WaitQueue<PendingGrant, pool_time>;
+using pool_waiter = pool_queue::Entry;
+
 /// Victims notified for one waiting request, reclaimed after the grace period.
 struct Preemption {
-  std::uint64_t waiter = 0;
+  std::uint64_t waiter = 0; // 0: a shed (nobody waits for it)
   std::string asker;
   std::vector<GrantId> victims;
 };
@@ -76,24 +58,16 @@ struct QuotaState {
 struct pool_state {
   ResourceType type = ResourceType::COMPUTATIONAL;
   PoolPolicy policy;
-  Ledger ledger;
-
-  std::map<GrantId, Lease> leases; // ids grow: newest last
-  std::unordered_map<std::string, std::vector<GrantId>> leases_of_requester;
+  pool_book book;
+  pool_queue waiting;
+  // Amounts of the waiting requests that carry a time-to-live (the only ones
+  // that may backfill): when the smallest cannot fit, no backfill is tried.
+  std::multiset<units> backfill_amounts;
   std::unordered_set<caf::actor_addr> monitored;
-  std::map<std::uint64_t, Reservation> reservations;
-  std::vector<Waiter> waiting;
   std::map<std::uint64_t, Preemption> preemptions;
-  // Grants, reservations, waiters and preemptions, numbered in this
-  // incarnation's own range (first_id_of), so ids never repeat in a process.
-  std::uint64_t next_id = 1;
   std::map<std::string, QuotaState> quotas;              // by group name
   std::unordered_map<std::string, std::string> group_of; // requester -> group
-  // Bundle legs not yet committed, with the time-to-live that starts at the
-  // commit. Until then a leg belongs to the coordinator, not the requester:
-  // it cannot be released by name or id, renewed, preempted, shed or expired.
-  std::unordered_map<GrantId, std::chrono::nanoseconds> prepared;
-  ShedPolicy shed;                   // what degradation sheds now
+  ShedPolicy shed;                   // what degradation sheds
   std::vector<caf::actor> listeners; // told of every change (usage_atom)
   bool publish_pending = false;      // a publish_atom is on its way
   std::uint64_t returns = 0;         // see PoolStatus::returns
@@ -108,6 +82,10 @@ struct pool_state {
   std::uint64_t rejection_count = 0;
   std::uint64_t preemption_count = 0;
   std::chrono::nanoseconds allocation_time_total{0};
+
+  const Ledger& ledger() const {
+    return book.ledger();
+  }
 
   static inline const char* name = "rros.pool";
 };

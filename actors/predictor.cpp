@@ -42,21 +42,6 @@ namespace {
 
 using self_ptr = predictor_actor::stateful_pointer<predictor_state>;
 
-std::string format_number(double x) {
-  std::ostringstream out;
-  out << x;
-  return out.str();
-}
-
-caf::error check_type(ResourceType type) {
-  if (!is_valid(type))
-    return make_error(ec::unknown_resource_type,
-                      "resource type " +
-                          std::to_string(static_cast<int>(type)) +
-                          " is not one of the five types");
-  return caf::none;
-}
-
 /// An observation must be a usage: finite, not negative, at most 1e12.
 caf::error check_observation(double value) {
   if (!std::isfinite(value) || value < 0)

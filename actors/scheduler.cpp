@@ -88,14 +88,7 @@ caf::behavior task_runner(caf::stateful_actor<task_runner_state>* self,
 }
 
 using self_ptr = scheduler_actor::stateful_pointer<scheduler_state>;
-using rank_key = std::tuple<int, std::int64_t, std::uint64_t>;
-
-units to_units(float amount) {
-  return static_cast<units>(
-      std::llround(static_cast<double>(amount) * units_per_amount));
-}
-
-rank_key key_of(const QueuedTask& q) {
+task_rank key_of(const QueuedTask& q) {
   auto deadline = q.has_deadline ? q.deadline.time_since_epoch().count()
                                  : std::numeric_limits<std::int64_t>::max();
   return {static_cast<int>(q.task.priority), deadline, q.seq};
@@ -123,13 +116,6 @@ bool any_degraded(const scheduler_state& st) {
 /// waits until degradation changes.
 bool deferred(const scheduler_state& st, const QueuedTask& q) {
   return q.shed || (q.task.priority == Priority::IDLE && any_degraded(st));
-}
-
-bool shares_type(const std::vector<BundleItem>& xs,
-                 const std::set<ResourceType>& types) {
-  return std::any_of(xs.begin(), xs.end(), [&](const BundleItem& x) {
-    return types.count(x.type) > 0;
-  });
 }
 
 bool shares_type(const std::vector<BundleItem>& xs,
@@ -195,50 +181,97 @@ TaskResult nothing_ran(std::string why) {
 
 // -- the queue ----------------------------------------------------------------
 
+task_queue::Entry entry_of(const QueuedTask& q) {
+  task_queue::Entry e;
+  e.seq = q.seq;
+  e.requester = q.task.task_id;
+  e.priority = static_cast<int>(q.task.priority);
+  e.deadline = q.has_deadline ? q.deadline : sched_time::max();
+  return e;
+}
+
+/// Moves a refused task to the blocked ones, indexed by the types it needs.
+void block(scheduler_state& st, QueuedTask& q, sched_time now) {
+  q.blocked = true;
+  st.blocked.push(entry_of(q), now);
+  auto rank = key_of(q);
+  for (const auto& item : q.items) {
+    auto t = index_of_type(item.type);
+    st.blocked_ranks[t].insert(rank);
+    st.blocked_at[t].emplace(q.blocked_at[item.type], q.seq);
+  }
+}
+
+/// Takes a task out of the blocked ones (it is in no queue afterwards).
+void unblock_only(scheduler_state& st, QueuedTask& q) {
+  if (!q.blocked)
+    return;
+  q.blocked = false;
+  st.blocked.erase(q.seq);
+  auto rank = key_of(q);
+  for (const auto& item : q.items) {
+    auto t = index_of_type(item.type);
+    auto& ranks = st.blocked_ranks[t];
+    if (auto i = ranks.find(rank); i != ranks.end())
+      ranks.erase(i);
+    auto range = st.blocked_at[t].equal_range(q.blocked_at[item.type]);
+    for (auto i = range.first; i != range.second; ++i)
+      if (i->second == q.seq) {
+        st.blocked_at[t].erase(i);
+        break;
+      }
+  }
+}
+
+/// Whether a task may be tried now: in the ready queue.
+void make_ready(scheduler_state& st, QueuedTask& q, sched_time now) {
+  if (!q.acquiring && !q.shed && !q.blocked)
+    st.ready.push(entry_of(q), now);
+}
+
 QueuedTask take(scheduler_state& st, std::uint64_t seq) {
   auto i = st.queued.find(seq);
   auto q = std::move(i->second);
   st.queued.erase(i);
-  st.blocked.erase(seq);
+  unblock_only(st, q);
+  st.ready.erase(seq);
   st.order.erase(key_of(q));
   st.queued_ids.erase(q.task.task_id);
   return q;
 }
 
-void put(scheduler_state& st, QueuedTask q) {
+void put(scheduler_state& st, QueuedTask q, sched_time now) {
   q.acquiring = false;
   q.blocked = false;
   q.shed = false;
   st.order.insert(key_of(q));
   st.queued_ids.insert(q.task.task_id);
   auto seq = q.seq;
-  st.queued.emplace(seq, std::move(q));
+  auto& stored = st.queued.emplace(seq, std::move(q)).first->second;
+  make_ready(st, stored, now);
 }
 
 /// Listens to the pools exactly while a task is blocked: their reports say
 /// when capacity came back.
 void update_listening(self_ptr self) {
   auto& st = self->state;
-  bool wanted = !st.blocked.empty();
-  if (wanted == st.listening)
-    return;
-  st.listening = wanted;
-  auto me = caf::actor_cast<caf::actor>(self);
-  for (const auto& pool : st.pools.pools)
-    caf::anon_send(pool, listen_atom::value, me, wanted);
+  st.listening.update(self, st.pools, !st.blocked.empty());
 }
 
-/// Blocked tasks needing one of `types` are worth another attempt.
+/// Blocked tasks needing one of `types` (all of them for none) are worth
+/// another attempt (a scan: new pool or coordinator handles are rare).
 void unblock(self_ptr self, const std::vector<BundleItem>& types) {
   auto& st = self->state;
-  for (auto i = st.blocked.begin(); i != st.blocked.end();) {
-    auto& q = st.queued.at(*i);
-    if (types.empty() || shares_type(q.items, types)) {
-      q.blocked = false;
-      i = st.blocked.erase(i);
-    } else {
-      ++i;
-    }
+  auto now = self->clock().now();
+  std::vector<std::uint64_t> seqs;
+  st.blocked.visit(now, [&](const task_queue::Entry& e) {
+    if (types.empty() || shares_type(st.queued.at(e.seq).items, types))
+      seqs.push_back(e.seq);
+  });
+  for (auto seq : seqs) {
+    auto& q = st.queued.at(seq);
+    unblock_only(st, q);
+    make_ready(st, q, now);
   }
   update_listening(self);
 }
@@ -246,25 +279,46 @@ void unblock(self_ptr self, const std::vector<BundleItem>& types) {
 /// The best task that may start now. Automatic dispatch does not let a task
 /// pass a blocked better-ranked one that needs one of the same types (it
 /// would take the capacity the blocked one waits for); execute_next simply
-/// tries the best task that is not deferred.
-QueuedTask* best_runnable(scheduler_state& st, bool explicit_request) {
-  std::set<ResourceType> held_back;
-  for (const auto& key : st.order) {
-    auto& q = st.queued.at(std::get<2>(key));
-    if (deferred(st, q) || q.acquiring)
-      continue;
-    if (explicit_request)
-      return &q;
-    if (q.blocked) {
-      for (const auto& item : q.items)
-        held_back.insert(item.type);
-      continue;
-    }
-    if (shares_type(q.items, held_back))
-      continue;
-    return &q;
+/// tries the best task that is not deferred. IDLE tasks rank last, so
+/// deferring them while degraded ends the search.
+QueuedTask* best_runnable(self_ptr self, bool explicit_request) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  bool defer_idle = any_degraded(st);
+  auto usable = [&](const task_queue::Entry* e) {
+    return e != nullptr &&
+           !(defer_idle && e->priority == static_cast<int>(Priority::IDLE));
+  };
+  if (explicit_request) {
+    auto* r = st.ready.head(now);
+    auto* b = st.blocked.head(now);
+    if (!usable(r))
+      r = nullptr;
+    if (!usable(b))
+      b = nullptr;
+    if (r != nullptr && b != nullptr)
+      return &st.queued.at(
+          key_of(st.queued.at(r->seq)) < key_of(st.queued.at(b->seq)) ? r->seq
+                                                                      : b->seq);
+    if (r != nullptr || b != nullptr)
+      return &st.queued.at(r != nullptr ? r->seq : b->seq);
+    return nullptr;
   }
-  return nullptr;
+  QueuedTask* result = nullptr;
+  st.ready.visit(now, [&](const task_queue::Entry& e) {
+    if (!usable(&e))
+      return false;
+    auto& q = st.queued.at(e.seq);
+    auto rank = key_of(q);
+    for (const auto& item : q.items) {
+      const auto& ranks = st.blocked_ranks[index_of_type(item.type)];
+      if (!ranks.empty() && *ranks.begin() < rank)
+        return true; // held back by a blocked better-ranked task
+    }
+    result = &q;
+    return false;
+  });
+  return result;
 }
 
 void pump(self_ptr self);
@@ -370,7 +424,7 @@ void finish(self_ptr self, std::uint64_t seq, TaskOutcome outcome,
           if (late)
             count_miss(st, q);
           notify(self, q, TaskEventKind::preempted, late, "queued again");
-          put(st, std::move(q));
+          put(st, std::move(q), self->clock().now());
         } else if (late && !critical && st.settings.drop_expired) {
           ++st.counts.dropped;
           count_miss(st, q);
@@ -550,6 +604,8 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
     return;
   }
   st.acquiring = true;
+  unblock_only(st, q);
+  st.ready.erase(seq);
   q.acquiring = true;
   BundleRequest req;
   req.requester_id = q.task.task_id;
@@ -605,6 +661,7 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
             }
             auto& q = i->second;
             q.acquiring = false;
+            auto now = self->clock().now();
             TaskResult result;
             result.outcome = TaskOutcome::blocked;
             result.task_id = q.task.task_id;
@@ -626,12 +683,11 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
             } else {
               // insufficient_resources, or a coordinator or pool gone: wait
               // for capacity to come back (or for new handles).
-              q.blocked = true;
-              st.blocked.insert(seq);
               q.blocked_at.clear();
               for (const auto& item : q.items)
                 q.blocked_at[item.type] =
                     st.returns_seen[index_of_type(item.type)];
+              block(st, q, now);
               if (is(err, ec::insufficient_resources))
                 consider_preemption(self, seq);
             }
@@ -650,7 +706,7 @@ void pump(self_ptr self) {
   while (!st.acquiring && !st.exec_waiters.empty()) {
     auto promise = st.exec_waiters.front();
     st.exec_waiters.erase(st.exec_waiters.begin());
-    auto* q = best_runnable(st, true);
+    auto* q = best_runnable(self, true);
     if (q == nullptr) {
       promise->deliver(nothing_ran(st.queued.empty()
                                        ? "no task is queued"
@@ -662,7 +718,7 @@ void pump(self_ptr self) {
   while (!st.acquiring && st.exec_waiters.empty() &&
          st.settings.max_concurrent > 0 &&
          st.running.size() < st.settings.max_concurrent) {
-    auto* q = best_runnable(st, false);
+    auto* q = best_runnable(self, false);
     if (q == nullptr)
       return;
     acquire(self, *q, nullptr);
@@ -727,7 +783,7 @@ TaskReceipt admit(self_ptr self, std::uint64_t seq, TaskSubmission s,
       self->delayed_send(self, q.deadline - now, task_due_atom::value, seq);
   }
   TaskReceipt receipt{q.task.task_id, seq, 0};
-  put(st, std::move(q));
+  put(st, std::move(q), now);
   receipt.pending = st.queued.size();
   pump(self);
   return receipt;
@@ -795,8 +851,13 @@ caf::result<TaskReceipt> schedule(self_ptr self, TaskSubmission& s) {
 // -- degradation ----------------------------------------------------------
 
 void degradation_changed(self_ptr self) {
-  for (auto& [seq, q] : self->state.queued)
-    q.shed = false;
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& [seq, q] : st.queued)
+    if (q.shed) {
+      q.shed = false;
+      make_ready(st, q, now);
+    }
   pump(self);
 }
 
@@ -895,7 +956,12 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         st.order.clear();
         st.queued.clear();
         st.queued_ids.clear();
+        st.ready.clear();
         st.blocked.clear();
+        for (auto& ranks : st.blocked_ranks)
+          ranks.clear();
+        for (auto& index : st.blocked_at)
+          index.clear();
         for (auto& promise : st.exec_waiters)
           promise->deliver(nothing_ran("the scheduler was reset"));
         st.exec_waiters.clear();
@@ -911,12 +977,12 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       },
       [=](pools_atom, PoolDirectory& pools) {
         auto& st = self->state;
-        bool was = st.listening;
-        st.listening = false;
-        st.pools = std::move(pools);
+        // A directory that does not name every pool would be indexed out of
+        // range: keep the current one.
+        if (pools.pools.size() != resource_type_count)
+          return;
         st.returns_seen.fill(0);
-        if (was)
-          update_listening(self);
+        st.listening.replace(self, st.pools, std::move(pools));
         unblock(self, {});
         pump(self);
       },
@@ -974,21 +1040,21 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         auto& st = self->state;
         if (!is_valid(status.type))
           return;
-        auto& seen = st.returns_seen[index_of_type(status.type)];
+        auto t = index_of_type(status.type);
+        auto& seen = st.returns_seen[t];
         seen = std::max(seen, status.returns);
-        bool any = false;
-        for (auto i = st.blocked.begin(); i != st.blocked.end();) {
-          auto& q = st.queued.at(*i);
-          auto b = q.blocked_at.find(status.type);
-          if (b != q.blocked_at.end() && status.returns > b->second) {
-            q.blocked = false;
-            i = st.blocked.erase(i);
-            any = true;
-          } else {
-            ++i;
-          }
+        // The blocked tasks this pool refused before it returned capacity.
+        std::vector<std::uint64_t> due;
+        for (auto i = st.blocked_at[t].begin();
+             i != st.blocked_at[t].end() && i->first < status.returns; ++i)
+          due.push_back(i->second);
+        auto now = self->clock().now();
+        for (auto seq : due) {
+          auto& q = st.queued.at(seq);
+          unblock_only(st, q);
+          make_ready(st, q, now);
         }
-        if (any) {
+        if (!due.empty()) {
           update_listening(self);
           pump(self);
         }

@@ -22,11 +22,20 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
+#include "actors/pool_listening.hpp"
+#include "core/wait_queue.hpp"
 #include "messages/scheduler_messages.hpp"
 
 namespace rros {
 
 using sched_time = caf::actor_clock::time_point;
+
+/// A queued task's rank: priority, deadline (max when none), arrival.
+using task_rank = std::tuple<int, std::int64_t, std::uint64_t>;
+
+/// The wait queues hold a task's rank only; the task lives in `queued`.
+struct TaskSlot {};
+using task_queue = WaitQueue<TaskSlot, sched_time>;
 using result_promise_ptr =
     std::shared_ptr<caf::typed_response_promise<TaskResult>>;
 
@@ -67,11 +76,21 @@ struct scheduler_state {
   SchedulerSettings settings;
   monitor_actor monitor;
 
-  // The queue: (priority, deadline or max, seq) -> task.
-  std::set<std::tuple<int, std::int64_t, std::uint64_t>> order;
+  // Every queued task by rank (for listings), and the tasks themselves.
+  std::set<task_rank> order;
   std::unordered_map<std::uint64_t, QueuedTask> queued;
   std::unordered_set<std::string> queued_ids; // queued or being admitted
-  std::set<std::uint64_t> blocked;            // seqs of blocked tasks
+  // The queued tasks by state, each in rank order: ready (worth an attempt)
+  // and blocked (refused for capacity). Shed tasks and the one whose bundle
+  // request is out are in neither.
+  task_queue ready;
+  task_queue blocked;
+  // Per type, the ranks of the blocked tasks that need it (automatic
+  // dispatch never passes a blocked task on a type it needs) and (returns
+  // seen at the refusal, seq) to unblock exactly those a report concerns.
+  std::array<std::multiset<task_rank>, resource_type_count> blocked_ranks;
+  std::array<std::multimap<std::uint64_t, std::uint64_t>, resource_type_count>
+      blocked_at;
 
   std::map<std::uint64_t, RunningTask> running;
   std::unordered_map<caf::actor_addr, std::uint64_t> runners;
@@ -81,7 +100,7 @@ struct scheduler_state {
 
   std::vector<caf::actor> subscribers;
   std::array<bool, resource_type_count> degraded{};
-  bool listening = false; // registered with the pools as a listener
+  PoolListening listening; // registered with the pools while tasks block
   std::array<std::uint64_t, resource_type_count> returns_seen{};
 
   SchedulerStats counts; // completed, failed, missed, ... (not the gauges)

@@ -5,12 +5,6 @@
 
 namespace rros {
 
-units to_units(double amount) {
-  if (!std::isfinite(amount) || amount < 0 || amount > max_amount)
-    return -1;
-  return static_cast<units>(std::llround(amount * units_per_amount));
-}
-
 namespace {
 
 units lookup(const std::unordered_map<std::string, units>& map,

@@ -8,12 +8,10 @@
 #include <unordered_map>
 
 #include "messages/types.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
-/// Converts an API amount to units, rounding to the nearest unit.
-/// Returns -1 for NaN, infinities and amounts outside [0, max_amount].
-units to_units(double amount);
 
 class Ledger {
 public:

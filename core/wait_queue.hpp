@@ -225,13 +225,11 @@ public:
     auto& r = *n.r;
     unlink(n);
     unschedule(n);
-    if (n.e.request_id != 0) {
-      auto range = by_request_.equal_range(RequestKey{&r, n.e.request_id});
-      for (auto j = range.first; j != range.second; ++j)
-        if (j->second == &n) {
-          by_request_.erase(j);
-          break;
-        }
+    if (auto j = by_request_.find(RequestKey{&r, n.e.request_id});
+        j != by_request_.end()) {
+      j->second.erase(n.e.seq);
+      if (j->second.empty())
+        by_request_.erase(j);
     }
     std::optional<Entry> result{std::move(n.e)};
     nodes_.erase(i);
@@ -255,20 +253,17 @@ public:
     return i == nodes_.end() ? nullptr : &i->second.e;
   }
 
-  /// The entry of `requester` with `request_id` (never for id 0), or nullptr.
-  /// When several match, the earliest arrival (lowest seq).
+  /// The entry of `requester` with `request_id` (0 included: callers that
+  /// never name their requests cancel the earliest), or nullptr. When several
+  /// match, the earliest arrival (lowest seq). O(|requester| + log d).
   Entry* find(const std::string& requester, std::uint64_t request_id) {
-    if (request_id == 0)
-      return nullptr;
     auto r = requesters_.find(requester);
     if (r == requesters_.end())
       return nullptr;
-    Node* best = nullptr;
-    auto range = by_request_.equal_range(RequestKey{&r->second, request_id});
-    for (auto j = range.first; j != range.second; ++j)
-      if (best == nullptr || j->second->e.seq < best->e.seq)
-        best = j->second;
-    return best == nullptr ? nullptr : &best->e;
+    auto j = by_request_.find(RequestKey{&r->second, request_id});
+    if (j == by_request_.end())
+      return nullptr;
+    return &j->second.begin()->second->e;
   }
 
   /// Sets the share of a requester that has entries (see SHARES above).
@@ -708,8 +703,7 @@ private:
     }
     n.r = &r;
     ++r.count;
-    if (n.e.request_id != 0)
-      by_request_.emplace(RequestKey{&r, n.e.request_id}, &n);
+    by_request_[RequestKey{&r, n.e.request_id}].emplace(n.e.seq, &n);
     link(n, level_at(n.e, now_));
     schedule(n);
   }
@@ -719,7 +713,9 @@ private:
   time_point now_ = time_point::min(); // the latest time seen
   std::unordered_map<std::uint64_t, Node> nodes_;
   std::unordered_map<std::string, Requester> requesters_;
-  std::unordered_multimap<RequestKey, Node*, RequestHash> by_request_;
+  // (requester, request_id) -> its entries by seq (ids may repeat: 0 often).
+  std::unordered_map<RequestKey, std::map<std::uint64_t, Node*>, RequestHash>
+      by_request_;
   std::vector<Level> levels_;
   std::vector<std::deque<Pending>> fifos_; // by j - 1 (see next_promotion)
   Late late_;             // pending promotions out of FIFO order

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <ratio>
@@ -13,8 +14,76 @@
 #include <caf/none.hpp>
 
 #include "messages/error.hpp"
+#include "messages/format.hpp"
+#include "messages/types.hpp"
 
 namespace rros {
+
+// -- identities and enumerations -----------------------------------------------
+
+/// A requester (or task, owner, module) id must not be empty.
+inline caf::error check_requester(const std::string& id,
+                                  const char* what = "requester id") {
+  if (id.empty())
+    return make_error(ec::empty_requester,
+                      std::string{what} + " must not be empty");
+  return caf::none;
+}
+
+/// One of the five resource types (values from the network or a cast are
+/// checked before they index anything).
+inline caf::error check_type(ResourceType type) {
+  if (!is_valid(type))
+    return make_error(ec::unknown_resource_type,
+                      "resource type " +
+                          std::to_string(static_cast<int>(type)) +
+                          " does not exist");
+  return caf::none;
+}
+
+/// One of CRITICAL..IDLE.
+inline caf::error check_priority(Priority priority) {
+  if (!is_valid(priority))
+    return make_error(ec::invalid_priority,
+                      "priority " + std::to_string(static_cast<int>(priority)) +
+                          " does not exist");
+  return caf::none;
+}
+
+// -- amounts --------------------------------------------------------------------
+
+/// Converts an API amount to ledger units, rounding to the nearest unit.
+/// Returns -1 for NaN, infinities and amounts outside [0, max_amount].
+inline units to_units(double amount) {
+  if (!(amount >= 0) || amount > max_amount)
+    return -1;
+  return static_cast<units>(std::llround(amount * units_per_amount));
+}
+
+/// Checks an amount to grant, release or reserve: finite, above 0, at least
+/// one unit and at most max_amount. Sets `err` (and returns 0) when it is not;
+/// returns the amount in units otherwise.
+inline units checked_units(double amount, caf::error& err,
+                           const char* what = "amount") {
+  if (std::isnan(amount) || std::isinf(amount) || amount <= 0) {
+    err = make_error(ec::invalid_amount,
+                     std::string{what} + " must be a finite number above 0, got " +
+                         format_number(amount));
+    return 0;
+  }
+  if (amount > max_amount) {
+    err = make_error(ec::amount_too_large, std::string{what} + " " +
+                                               format_number(amount) +
+                                               " is above 1e12");
+    return 0;
+  }
+  auto result = to_units(amount);
+  if (result <= 0)
+    err = make_error(ec::invalid_amount,
+                     std::string{what} + " " + format_number(amount) +
+                         " is below the ledger's resolution of 0.000001");
+  return result;
+}
 
 // -- durations ----------------------------------------------------------------
 

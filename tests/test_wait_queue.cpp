@@ -232,7 +232,8 @@ TEST(WaitQueueTest, TakeEraseAndFind) {
   EXPECT_EQ(q.find("a", 8)->payload, 201);
   EXPECT_EQ(q.find("a", 7)->seq, 1u);
   EXPECT_EQ(q.find("b", 7)->seq, 3u);
-  EXPECT_EQ(q.find("b", 0), nullptr); // request_id 0 is never indexed
+  EXPECT_EQ(q.find("b", 0)->seq, 4u);  // id 0 is an id like any other
+  EXPECT_EQ(q.find("zz", 0), nullptr); // nobody of that name waits
   EXPECT_EQ(q.find("c", 7), nullptr);
   EXPECT_EQ(q.find("a", 9), nullptr);
 
@@ -596,8 +597,7 @@ void wq_check(Queue& q, const WqModel& m, const WqOp& op) {
   const auto& who = wq_requesters[op.requester];
   const Entry* want = nullptr;
   for (const auto& kv : m.live)
-    if (op.request_id != 0 && kv.second.requester == who &&
-        kv.second.request_id == op.request_id) {
+    if (kv.second.requester == who && kv.second.request_id == op.request_id) {
       want = &kv.second;
       break;
     }
