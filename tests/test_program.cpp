@@ -459,7 +459,8 @@ TEST(ProgramSimulate, EmbeddedWorkloadIsTheShippedFile) {
   auto r = run({"simulate", "--print-workload"});
   ASSERT_EQ(r.code, 0);
   EXPECT_EQ(r.out, read_file(path))
-      << "app/simulate.cpp embeds a different default workload";
+      << "app/simulate/default_workload.cpp embeds a different default "
+         "workload";
   auto from_file = run({"simulate", "--workload", path, "--seed", "3",
                         "--duration", "30", "--report", ""});
   auto embedded =

@@ -1,10 +1,12 @@
-// `rros bench` part for the task scheduler: dispatch throughput.
+// The scheduler part of `rros bench`: how many tasks per second the task
+// scheduler dispatches with automatic dispatch, for bodies in normal actors
+// and in detached ones, with and without a one-unit computational bundle.
 #pragma once
 
 #include <cstddef>
 #include <ostream>
 
-namespace rros::app {
+namespace rros::app::benchmark {
 
 /// Measures how many tasks per second the scheduler dispatches with
 /// automatic dispatch on a real actor system (CAF's work-stealing
@@ -15,4 +17,4 @@ namespace rros::app {
 /// are printed as `error: ...` lines.
 void bench_scheduler_dispatch(std::ostream& out, std::size_t tasks);
 
-} // namespace rros::app
+} // namespace rros::app::benchmark

@@ -1,4 +1,7 @@
-#include "app/html_report.hpp"
+// The HTML report of `rros simulate` (see html_report.hpp): one page with
+// inline CSS, the summary tables and one SVG chart per type, rendered from a
+// SimResult.
+#include "app/simulate/html_report.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <ostream>
 #include <string>
 
-#include "app/simulate.hpp"
+#include "app/simulate/simulation.hpp"
 
 namespace rros::app {
 

@@ -1,4 +1,7 @@
-#include "app/bench_scheduler.hpp"
+// The scheduler dispatch part of `rros bench` (see scheduler_dispatch.hpp):
+// submits tasks with empty bodies at once and times them until the last one
+// has completed.
+#include "app/bench/scheduler_dispatch.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -14,7 +17,7 @@
 #include "messages/scheduler_messages.hpp"
 #include "messages/type_ids.hpp"
 
-namespace rros::app {
+namespace rros::app::benchmark {
 
 namespace {
 
@@ -137,4 +140,4 @@ void bench_scheduler_dispatch(std::ostream& out, std::size_t tasks) {
   caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
 }
 
-} // namespace rros::app
+} // namespace rros::app::benchmark
