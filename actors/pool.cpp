@@ -1,3 +1,9 @@
+// The pool actor's handlers and the policies they apply (quotas and fair
+// share, waiting and backfilling, preemption, shedding). Longer than ~600
+// lines on purpose: the policies interlock (a release may end a preemption,
+// which returns a reservation, which lets a passed-over waiter in), and one
+// file keeps that chain readable top to bottom. The books themselves live in
+// core/lease_book.hpp and the queue in core/wait_queue.hpp.
 #include "actors/pool.hpp"
 
 #include <algorithm>

@@ -1,5 +1,7 @@
 // rros::WaitQueue: the one queue of waiting requests for the resource pools,
 // the bundle coordinator and the task scheduler. Pure C++17, no actors.
+// Longer than ~600 lines on purpose: one data structure with its indexes,
+// whose invariants are easier to check in one place.
 //
 // RANKING (best first), evaluated at a time `now`:
 //   1. effective level, lower first:
