@@ -35,6 +35,8 @@ struct BenchOptions {
   int runs = 5;           // repetitions; medians are reported
   int operations = 20000; // allocate/release cycles per run and client
   int threads = 2;        // plain threads for the facade figures
+  bool scale = false;     // only the scale measurement (bench --scale)
+  int scale_max = 100000; // its largest number of waiting requests
 };
 
 struct SimulateOptions {

@@ -122,17 +122,29 @@ int main(int argc, char** argv) {
                    "repetitions (medians are reported)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
+  auto ops_opt =
+      bench->add_option("--ops", bench_opts.operations,
+                        "allocate/release cycles per run and client");
+  ops_opt->capture_default_str()->check(CLI::Range(100, 10000000));
+  auto threads_opt = bench->add_option("--threads", bench_opts.threads,
+                                       "plain threads for the facade figures");
+  threads_opt->capture_default_str()->check(CLI::Range(1, 64));
+  auto scale_opt = bench->add_flag(
+      "--scale", bench_opts.scale,
+      "instead: how the cost of one event grows with the number waiting "
+      "(pool waiters, waiting bundles, pending tasks; N = 100 to --scale-max "
+      "by powers of 10; --runs repetitions)");
+  scale_opt->excludes(ops_opt)->excludes(threads_opt);
   bench
-      ->add_option("--ops", bench_opts.operations,
-                   "allocate/release cycles per run and client")
+      ->add_option("--scale-max", bench_opts.scale_max,
+                   "largest N measured with --scale")
       ->capture_default_str()
-      ->check(CLI::Range(100, 10000000));
-  bench
-      ->add_option("--threads", bench_opts.threads,
-                   "plain threads for the facade figures")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 64));
-  bench->footer("Example:\n  rros bench --runs 5 --ops 20000 --threads 2");
+      ->check(CLI::Range(100, 100000))
+      ->needs(scale_opt);
+  bench->footer("Examples:\n"
+                "  rros bench --runs 5 --ops 20000 --threads 2\n"
+                "  rros bench --scale --scale-max 10000   one event's cost "
+                "with 100 to 10000 waiting");
 
   SimulateOptions sim_opts;
   auto simulate = app.add_subcommand(

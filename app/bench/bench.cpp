@@ -31,7 +31,8 @@
 //
 // This file is the orchestration: it sets up the actor systems and managers,
 // runs every part `runs` times, checks the ledgers after each, and prints
-// the medians and ratios. The parts live beside it in app/bench/.
+// the medians and ratios. The parts live beside it in app/bench/. With
+// --scale it runs only the scale measurement instead (scale.hpp).
 
 #include <exception>
 #include <functional>
@@ -51,6 +52,7 @@
 #include "app/bench/parameters.hpp"
 #include "app/bench/plain_client.hpp"
 #include "app/bench/plain_threads.hpp"
+#include "app/bench/scale.hpp"
 #include "app/bench/scheduler_dispatch.hpp"
 #include "app/bench/statistics.hpp"
 #include "app/bench/tracked_memory.hpp"
@@ -425,11 +427,16 @@ int run_bench(const BenchOptions& opts) {
   }
   std::string err;
   try {
-    err = bench(opts);
-    if (err.empty()) {
-      // Scheduler dispatch throughput (tasks/s with empty bodies).
-      std::cout << "\n";
-      bench_scheduler_dispatch(std::cout, 10000);
+    if (opts.scale) {
+      // Only the growth of one event's cost with N waiting (scale.hpp).
+      err = bench_scale(opts.runs, static_cast<std::size_t>(opts.scale_max));
+    } else {
+      err = bench(opts);
+      if (err.empty()) {
+        // Scheduler dispatch throughput (tasks/s with empty bodies).
+        std::cout << "\n";
+        bench_scheduler_dispatch(std::cout, 10000);
+      }
     }
   } catch (const std::exception& e) {
     err = std::string{"unexpected exception: "} + e.what();

@@ -1,0 +1,404 @@
+// The three queues of `rros bench --scale` (see scale_queues.hpp): pool
+// waiters, waiting bundles and pending tasks, each driven through its public
+// messages only. Every reply is checked: a waiting request granted in part,
+// an extra request granted instead of cancelled, or a task that fails ends
+// the bench with an error.
+#include "app/bench/scale_queues.hpp"
+
+#include <utility>
+
+#include "messages/error.hpp"
+
+namespace rros::app::benchmark {
+
+Priority scale_priority(std::uint64_t i) {
+  return static_cast<Priority>(i % 5);
+}
+
+std::string scale_requester(std::uint64_t i) {
+  auto r = i % scale_requesters;
+  return std::string{"scale-r"} + (r < 10 ? "0" : "") + std::to_string(r);
+}
+
+namespace {
+
+using self_ptr = caf::event_based_actor*;
+
+/// The requester of the grant that blocks the capacity.
+const char* const blocker_name = "scale-blocker";
+
+/// An event made of two replies: `then` runs after the second.
+struct TwoReplies {
+  int missing = 2;
+  ScaleNext then;
+
+  void one() {
+    if (--missing == 0)
+      then();
+  }
+};
+
+std::shared_ptr<TwoReplies> two_replies(ScaleNext then) {
+  auto result = std::make_shared<TwoReplies>();
+  result->then = std::move(then);
+  return result;
+}
+
+std::string text(std::uint64_t i) {
+  return std::to_string(i);
+}
+
+/// Takes all `n` units of `pool` for the driver (it must fit now); the grant
+/// id goes to `out`.
+void take_all(self_ptr self, const pool_actor& pool, std::size_t n,
+              GrantId& out, ScaleNext then, ScaleFail fail) {
+  auto amount = static_cast<float>(n);
+  ResourceRequest req{blocker_name, ResourceType::COMPUTATIONAL,
+                      Priority::NORMAL, amount};
+  self->request(pool, caf::infinite, allocate_atom::value, req)
+      .then(
+          [&out, amount, then, fail](ResourceAllocation& x) {
+            if (!x.fully_satisfied || x.allocated_amount != amount ||
+                x.grant_id == 0) {
+              fail("the blocking grant was not granted in full");
+              return;
+            }
+            out = x.grant_id;
+            then();
+          },
+          [fail](caf::error& err) {
+            fail("the blocking grant failed: " + describe(err));
+          });
+}
+
+/// Returns the blocking grant.
+void give_back(self_ptr self, const pool_actor& pool, GrantId id,
+               ScaleFail fail) {
+  self->request(pool, caf::infinite, release_atom::value, id)
+      .then([](ReleaseReceipt&) {},
+            [fail](caf::error& err) {
+              fail("releasing the blocking grant failed: " + describe(err));
+            });
+}
+
+// -- pool waiters -------------------------------------------------------------
+
+class PoolWaiters final : public ScaleQueue {
+public:
+  PoolWaiters(pool_actor pool, std::size_t n)
+    : pool_(std::move(pool))
+    , n_(n) {}
+
+  void block(self_ptr self, ScaleNext then, ScaleFail fail) override {
+    take_all(self, pool_, n_, blocker_, std::move(then), std::move(fail));
+  }
+
+  void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
+               ScaleFail fail) override {
+    self->request(pool_, caf::infinite, allocate_atom::value, request(i))
+        .then(
+            [i, granted, fail](ResourceAllocation& x) {
+              if (!x.fully_satisfied || x.allocated_amount != 1.0f ||
+                  x.grant_id == 0)
+                fail("waiting request " + text(i) + " was not granted in full");
+              else
+                granted();
+            },
+            [i, fail](caf::error& err) {
+              fail("waiting request " + text(i) + " failed: " + describe(err));
+            });
+  }
+
+  void sync(self_ptr self, std::function<void(std::uint64_t)> then,
+            ScaleFail fail) override {
+    self->request(pool_, caf::infinite, status_atom::value)
+        .then([then](PoolStatus& x) { then(x.waiting); },
+              [fail](caf::error& err) {
+                fail("status_atom failed: " + describe(err));
+              });
+  }
+
+  void event(self_ptr self, std::uint64_t k, ScaleNext then,
+             ScaleFail fail) override {
+    auto req = request(n_ + k);
+    auto both = two_replies(std::move(then));
+    self->request(pool_, caf::infinite, allocate_atom::value, req)
+        .then(
+            [fail](ResourceAllocation&) {
+              fail("an extra request was granted");
+            },
+            [both, fail](caf::error& err) {
+              if (is(err, ec::cancelled))
+                both->one();
+              else
+                fail("an extra request failed: " + describe(err));
+            });
+    self->request(pool_, caf::infinite, cancel_atom::value, req.requester_id,
+                  req.request_id)
+        .then([both](bool) { both->one(); },
+              [fail](caf::error& err) {
+                fail("cancel_atom failed: " + describe(err));
+              });
+  }
+
+  void unblock(self_ptr self, ScaleFail fail) override {
+    give_back(self, pool_, blocker_, std::move(fail));
+  }
+
+private:
+  /// Waiting request `i`: 1 unit with a deadline, ids unique per requester.
+  static ResourceRequest request(std::uint64_t i) {
+    ResourceRequest r{
+        scale_requester(i), ResourceType::COMPUTATIONAL, scale_priority(i),
+        1.0f,
+        std::chrono::duration_cast<std::chrono::milliseconds>(scale_deadline)};
+    r.request_id = i + 1;
+    return r;
+  }
+
+  pool_actor pool_;
+  std::size_t n_;
+  GrantId blocker_ = 0;
+};
+
+// -- waiting bundles ----------------------------------------------------------
+
+class WaitingBundles final : public ScaleQueue {
+public:
+  WaitingBundles(bundle_actor bundles, pool_actor compute, std::size_t n)
+    : bundles_(std::move(bundles))
+    , compute_(std::move(compute))
+    , n_(n) {}
+
+  void block(self_ptr self, ScaleNext then, ScaleFail fail) override {
+    take_all(self, compute_, n_, blocker_, std::move(then), std::move(fail));
+  }
+
+  void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
+               ScaleFail fail) override {
+    self->request(bundles_, caf::infinite, allocate_atom::value, request(i))
+        .then(
+            [i, granted, fail](BundleGrant& g) {
+              bool full = g.bundle_id != 0 && g.legs.size() == 2;
+              for (const auto& leg : g.legs)
+                full = full && leg.fully_satisfied && leg.grant_id != 0 &&
+                       leg.allocated_amount == 1.0f;
+              if (full)
+                granted();
+              else
+                fail("bundle " + text(i) + " was not granted in full");
+            },
+            [i, fail](caf::error& err) {
+              fail("bundle " + text(i) + " failed: " + describe(err));
+            });
+  }
+
+  void sync(self_ptr self, std::function<void(std::uint64_t)> then,
+            ScaleFail fail) override {
+    stats(
+        self, [then](const BundleStats& x) { then(x.waiting); },
+        std::move(fail));
+  }
+
+  /// The coordinator tries each new bundle at the pools, one attempt at a
+  /// time, after accepting it: queued means every attempt has been made.
+  bool has_activity() const override {
+    return true;
+  }
+
+  void activity(self_ptr self, std::function<void(std::uint64_t)> then,
+                ScaleFail fail) override {
+    stats(
+        self, [then](const BundleStats& x) { then(x.attempts); },
+        std::move(fail));
+  }
+
+  void event(self_ptr self, std::uint64_t k, ScaleNext then,
+             ScaleFail fail) override {
+    auto req = request(n_ + k);
+    auto both = two_replies(std::move(then));
+    self->request(bundles_, caf::infinite, allocate_atom::value, req)
+        .then([fail](BundleGrant&) { fail("an extra bundle was granted"); },
+              [both, fail](caf::error& err) {
+                if (is(err, ec::cancelled))
+                  both->one();
+                else
+                  fail("an extra bundle failed: " + describe(err));
+              });
+    self->request(bundles_, caf::infinite, cancel_atom::value, req.requester_id,
+                  req.request_id)
+        .then([both](bool) { both->one(); },
+              [fail](caf::error& err) {
+                fail("cancel_atom failed: " + describe(err));
+              });
+  }
+
+  void unblock(self_ptr self, ScaleFail fail) override {
+    give_back(self, compute_, blocker_, std::move(fail));
+  }
+
+private:
+  template <class Then>
+  void stats(self_ptr self, Then then, ScaleFail fail) {
+    self->request(bundles_, caf::infinite, stats_atom::value)
+        .then([then](BundleStats& x) { then(x); },
+              [fail](caf::error& err) {
+                fail("stats_atom failed: " + describe(err));
+              });
+  }
+
+  /// Bundle `i`: COMPUTATIONAL 1 + IO 1 with a deadline.
+  static BundleRequest request(std::uint64_t i) {
+    BundleRequest r;
+    r.requester_id = scale_requester(i);
+    r.priority = scale_priority(i);
+    r.items = {{ResourceType::COMPUTATIONAL, 1.0f}, {ResourceType::IO, 1.0f}};
+    r.deadline = scale_deadline;
+    r.request_id = i + 1;
+    return r;
+  }
+
+  bundle_actor bundles_;
+  pool_actor compute_;
+  std::size_t n_;
+  GrantId blocker_ = 0;
+};
+
+// -- pending tasks ------------------------------------------------------------
+
+/// Ids of the n pending tasks start with this; extra tasks with "scale-x".
+const char* const pending_prefix = "scale-t";
+
+class PendingTasks final : public ScaleQueue {
+public:
+  PendingTasks(scheduler_actor scheduler, pool_actor compute, std::size_t n)
+    : scheduler_(std::move(scheduler))
+    , compute_(std::move(compute))
+    , n_(n) {}
+
+  void block(self_ptr self, ScaleNext then, ScaleFail fail) override {
+    take_all(self, compute_, n_, blocker_, std::move(then), std::move(fail));
+  }
+
+  /// The receipt says the task is queued; `granted` runs when it completed.
+  void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
+               ScaleFail fail) override {
+    if (!granted_) {
+      granted_ = std::move(granted);
+      fail_ = fail;
+    }
+    ++sent_;
+    auto id = std::string{pending_prefix} + text(i);
+    auto t = task(id, i, ResourceType::COMPUTATIONAL, self);
+    self->request(scheduler_, caf::infinite, schedule_atom::value, std::move(t))
+        .then(
+            [this](TaskReceipt&) {
+              ++receipts_;
+              after_receipt();
+            },
+            [id, fail](caf::error& err) {
+              fail("task " + id + " was refused: " + describe(err));
+            });
+  }
+
+  /// After every receipt: the scheduler's own count of pending tasks.
+  void sync(self_ptr self, std::function<void(std::uint64_t)> then,
+            ScaleFail fail) override {
+    synced_ = [this, self, then, fail] {
+      self->request(scheduler_, caf::infinite, stats_atom::value)
+          .then([then](SchedulerStats& x) { then(x.pending_tasks); },
+                [fail](caf::error& err) {
+                  fail("stats_atom failed: " + describe(err));
+                });
+    };
+    after_receipt();
+  }
+
+  void event(self_ptr self, std::uint64_t k, ScaleNext then,
+             ScaleFail fail) override {
+    extra_id_ = "scale-x" + text(k);
+    extra_ = two_replies(std::move(then));
+    auto t = task(extra_id_, n_ + k, ResourceType::IO, self);
+    self->request(scheduler_, caf::infinite, schedule_atom::value, std::move(t))
+        .then([extra = extra_](TaskReceipt&) { extra->one(); },
+              [fail](caf::error& err) {
+                fail("an extra task was refused: " + describe(err));
+              });
+  }
+
+  void unblock(self_ptr self, ScaleFail fail) override {
+    give_back(self, compute_, blocker_, std::move(fail));
+  }
+
+  void on_task_event(const TaskEvent& ev) override {
+    auto pending = ev.task_id.rfind(pending_prefix, 0) == 0;
+    if (ev.kind != TaskEventKind::completed) {
+      if (fail_)
+        fail_("task " + ev.task_id + " " + to_string(ev.kind) + ": " +
+              ev.detail);
+      return;
+    }
+    if (pending) {
+      if (granted_)
+        granted_();
+    } else if (extra_ && ev.task_id == extra_id_) {
+      auto extra = std::move(extra_);
+      extra->one();
+    }
+  }
+
+private:
+  void after_receipt() {
+    if (synced_ && receipts_ == sent_) {
+      auto synced = std::move(synced_);
+      synced_ = nullptr;
+      synced();
+    }
+  }
+
+  /// Task `i`: an empty body, `type` 1, a deadline; it tells the driver.
+  static TaskSubmission task(const std::string& id, std::uint64_t i,
+                             ResourceType type, self_ptr self) {
+    TaskSubmission t;
+    t.task_id = id;
+    t.priority = scale_priority(i);
+    t.body = [] {};
+    t.has_deadline = true;
+    t.deadline = scale_deadline;
+    t.requirements[type] = 1.0f;
+    t.notify = caf::actor_cast<caf::actor>(self);
+    return t;
+  }
+
+  scheduler_actor scheduler_;
+  pool_actor compute_;
+  std::size_t n_;
+  GrantId blocker_ = 0;
+  std::size_t sent_ = 0;
+  std::size_t receipts_ = 0;
+  std::function<void()> synced_;
+  ScaleNext granted_;
+  ScaleFail fail_;
+  std::string extra_id_;
+  std::shared_ptr<TwoReplies> extra_;
+};
+
+} // namespace
+
+std::shared_ptr<ScaleQueue> pool_waiters(pool_actor pool, std::size_t n) {
+  return std::make_shared<PoolWaiters>(std::move(pool), n);
+}
+
+std::shared_ptr<ScaleQueue> waiting_bundles(bundle_actor bundles,
+                                            pool_actor compute, std::size_t n) {
+  return std::make_shared<WaitingBundles>(std::move(bundles),
+                                          std::move(compute), n);
+}
+
+std::shared_ptr<ScaleQueue> pending_tasks(scheduler_actor scheduler,
+                                          pool_actor compute, std::size_t n) {
+  return std::make_shared<PendingTasks>(std::move(scheduler),
+                                        std::move(compute), n);
+}
+
+} // namespace rros::app::benchmark
