@@ -20,22 +20,10 @@ bool is_valid(LoadBalancingStrategy x) {
          static_cast<std::uint8_t>(LoadBalancingStrategy::PREDICTIVE);
 }
 
-/// Loads and costs: finite, not negative, at most 1e12.
-caf::error check_figure(double x, const std::string& what) {
-  if (!std::isfinite(x) || x < 0)
-    return make_error(ec::invalid_amount,
-                      what + " must be a finite number >= 0, got " +
-                          format_number(x));
-  if (x > max_amount)
-    return make_error(ec::amount_too_large,
-                      what + " " + format_number(x) + " is above 1e12");
-  return caf::none;
-}
-
 caf::error check_module_load(const std::string& module, float load) {
-  if (module.empty())
-    return make_error(ec::empty_requester, "module name must not be empty");
-  return check_figure(load, "the load of module '" + module + "'");
+  if (auto err = check_name(module, "module name"))
+    return err;
+  return check_quantity(load, "the load of module '" + module + "'");
 }
 
 /// Modules by current load, then by name: begin() is the least loaded.
@@ -77,18 +65,16 @@ caf::error check_balance_input(const std::vector<PendingTask>& tasks,
       return err;
   std::set<std::string> ids;
   for (const auto& task : tasks) {
-    if (task.task_id.empty())
-      return make_error(ec::invalid_bundle, "a task id must not be empty");
+    // A task id is the requester of the task's bundle (as in the scheduler).
+    if (auto err = check_requester(task.task_id, "a task id"))
+      return err;
     if (!ids.insert(task.task_id).second)
-      return make_error(ec::invalid_bundle,
+      return make_error(ec::duplicate_id,
                         "task '" + task.task_id + "' is listed twice");
-    if (!is_valid(task.priority))
-      return make_error(ec::invalid_priority,
-                        "task '" + task.task_id + "' has priority " +
-                            std::to_string(static_cast<int>(task.priority)) +
-                            ", not one of CRITICAL..IDLE");
-    if (auto err =
-            check_figure(task.cost, "the cost of task '" + task.task_id + "'"))
+    if (auto err = check_priority(task.priority))
+      return err;
+    if (auto err = check_quantity(task.cost,
+                                  "the cost of task '" + task.task_id + "'"))
       return err;
     auto what = "the deadline of task '" + task.task_id + "' (0 = none)";
     if (auto err = check_duration(task.deadline, what.c_str()))

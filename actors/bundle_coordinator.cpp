@@ -431,6 +431,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         e.deadline = e.payload.has_deadline ? saturating_add(now, req.deadline)
                                             : bundle_time::max();
         if (auto sender = self->current_sender()) {
+          // The sender arrives as a pointer; the holder is kept as a handle.
           e.payload.holder = caf::actor_cast<caf::actor>(sender);
           if (st.watched.insert(e.payload.holder.address()).second)
             self->monitor(e.payload.holder);

@@ -42,24 +42,20 @@ void announce_pools(self_ptr self) {
     caf::anon_send(st.bundles, pools_atom::value, dir);
   auto& sub = st.subsystems;
   if (sub.memory)
-    caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
-                   pools_atom::value, dir[ResourceType::MEMORY]);
+    caf::anon_send(sub.memory, pools_atom::value, dir[ResourceType::MEMORY]);
   if (sub.monitor)
-    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
-                   pools_atom::value, dir);
+    caf::anon_send(sub.monitor, pools_atom::value, dir);
   if (sub.predictor)
-    caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
-                   pools_atom::value, dir);
+    caf::anon_send(sub.predictor, pools_atom::value, dir);
   if (sub.scheduler)
-    caf::anon_send(caf::actor_cast<scheduler_actor>(sub.scheduler),
-                   pools_atom::value, dir);
+    caf::anon_send(sub.scheduler, pools_atom::value, dir);
 }
 
+/// Records a child for the exit hook and returns its handle.
 template <class Handle>
-caf::actor adopt(self_ptr self, Handle child) {
-  auto result = caf::actor_cast<caf::actor>(child);
-  self->state.children->push_back(result);
-  return result;
+Handle adopt(self_ptr self, Handle child) {
+  self->state.children->push_back(child.address());
+  return child;
 }
 
 void spawn_memory(self_ptr self) {
@@ -74,9 +70,12 @@ void spawn_memory(self_ptr self) {
 /// The predictor hears the monitor's samples.
 void subscribe_predictor(self_ptr self) {
   auto& sub = self->state.subsystems;
+  // The monitor serves subscribers of every kind (the scheduler, `rros
+  // node`), so its interface takes an untyped handle: the one cast between
+  // our own actors.
   if (sub.monitor && sub.predictor)
-    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
-                   subscribe_atom::value, sub.predictor,
+    caf::anon_send(sub.monitor, subscribe_atom::value,
+                   caf::actor_cast<caf::actor>(sub.predictor),
                    MonitorTopics{true, false, false});
 }
 
@@ -97,9 +96,8 @@ void spawn_predictor_actor(self_ptr self) {
       self, self->spawn<caf::monitored>(predictor, directory_of(st), settings));
   subscribe_predictor(self);
   if (st.subsystems.balancer)
-    caf::anon_send(caf::actor_cast<balancer_actor>(st.subsystems.balancer),
-                   predictor_atom::value,
-                   caf::actor_cast<predictor_actor>(st.subsystems.predictor));
+    caf::anon_send(st.subsystems.balancer, predictor_atom::value,
+                   st.subsystems.predictor);
 }
 
 /// The scheduler defers IDLE tasks while the monitor reports degradation.
@@ -107,11 +105,10 @@ void wire_scheduler(self_ptr self) {
   auto& sub = self->state.subsystems;
   if (!sub.scheduler)
     return;
-  auto scheduler = caf::actor_cast<scheduler_actor>(sub.scheduler);
+  auto scheduler = sub.scheduler;
   caf::anon_send(scheduler, bundles_atom::value, self->state.bundles);
   if (sub.monitor)
-    caf::anon_send(scheduler, set_monitor_atom::value,
-                   caf::actor_cast<monitor_actor>(sub.monitor));
+    caf::anon_send(scheduler, set_monitor_atom::value, sub.monitor);
 }
 
 void spawn_scheduler_actor(self_ptr self) {
@@ -127,17 +124,15 @@ void spawn_scheduler_actor(self_ptr self) {
 void spawn_balancer_actor(self_ptr self) {
   auto& st = self->state;
   st.subsystems.balancer =
-      adopt(self, self->spawn<caf::monitored>(
-                      balancer,
-                      caf::actor_cast<predictor_actor>(st.subsystems.predictor),
-                      BalancerSettings{}));
+      adopt(self, self->spawn<caf::monitored>(balancer, st.subsystems.predictor,
+                                              BalancerSettings{}));
 }
 
 void spawn_bundles(self_ptr self) {
   auto& st = self->state;
   st.bundles = self->spawn<caf::monitored>(bundle_coordinator, directory_of(st),
                                            st.config.pool_policy());
-  st.children->push_back(caf::actor_cast<caf::actor>(st.bundles));
+  st.children->push_back(st.bundles.address());
 }
 
 /// Sends the same request to every pool and delivers the replies in pool
@@ -186,10 +181,8 @@ void apply_capacities(self_ptr self,
     caf::anon_send(self->state.bundles, policy_atom::value,
                    target.pool_policy());
     auto& sub = self->state.subsystems;
-    caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
-                   config_atom::value, target);
-    caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
-                   config_atom::value, target);
+    caf::anon_send(sub.memory, config_atom::value, target);
+    caf::anon_send(sub.monitor, config_atom::value, target);
     promise.deliver(target);
     return;
   }
@@ -235,10 +228,9 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       }
     }
     auto& kids = *st.children;
-    kids.erase(std::remove_if(kids.begin(), kids.end(),
-                              [&](const caf::actor& x) {
-                                return x.address() == msg.source;
-                              }),
+    kids.erase(std::remove_if(
+                   kids.begin(), kids.end(),
+                   [&](const caf::actor_addr& x) { return x == msg.source; }),
                kids.end());
     auto& sub = st.subsystems;
     if (st.bundles.address() == msg.source) {
@@ -301,14 +293,10 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         // Waiting bundles fail first; the pools' reset returns held legs.
         caf::anon_send(self->state.bundles, reset_atom::value);
         auto& sub = self->state.subsystems;
-        caf::anon_send(caf::actor_cast<memory_manager_actor>(sub.memory),
-                       reset_atom::value);
-        caf::anon_send(caf::actor_cast<monitor_actor>(sub.monitor),
-                       reset_atom::value);
-        caf::anon_send(caf::actor_cast<predictor_actor>(sub.predictor),
-                       reset_atom::value);
-        caf::anon_send(caf::actor_cast<scheduler_actor>(sub.scheduler),
-                       reset_atom::value);
+        caf::anon_send(sub.memory, reset_atom::value);
+        caf::anon_send(sub.monitor, reset_atom::value);
+        caf::anon_send(sub.predictor, reset_atom::value);
+        caf::anon_send(sub.scheduler, reset_atom::value);
         return ask_every_pool<PoolStatus>(self, reset_atom::value);
       },
       [=](restarts_atom) { return self->state.restarts; },

@@ -10,7 +10,7 @@
 
 #include <caf/all.hpp>
 
-#include "messages/actors.hpp"
+#include "messages/subsystems.hpp"
 
 namespace rros {
 
@@ -20,9 +20,9 @@ struct manager_state {
   Config config;
   // Shared with the manager's exit hook, which stops the pools it holds then.
   std::shared_ptr<pool_array> pools = std::make_shared<pool_array>();
-  // The other children, stopped by the same exit hook.
-  std::shared_ptr<std::vector<caf::actor>> children =
-      std::make_shared<std::vector<caf::actor>>();
+  // The other children's addresses, stopped by the same exit hook.
+  std::shared_ptr<std::vector<caf::actor_addr>> children =
+      std::make_shared<std::vector<caf::actor_addr>>();
   bundle_actor bundles;
   Subsystems subsystems;
   std::uint64_t restarts = 0;

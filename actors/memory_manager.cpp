@@ -10,6 +10,7 @@
 
 #include "messages/error.hpp"
 #include "messages/format.hpp"
+#include "messages/validate.hpp"
 
 namespace rros {
 
@@ -101,12 +102,13 @@ MemoryStats stats_of(const memory_manager_state& st) {
 caf::error not_a_block(const memory_manager_state& st, std::uint64_t address) {
   if (auto inside =
           st.region.block_containing(static_cast<std::uintptr_t>(address)))
-    return make_error(ec::unknown_grant,
-                      "address " + format_address(address) + " is inside the block at " +
+    return make_error(ec::unknown_block,
+                      "address " + format_address(address) +
+                          " is inside the block at " +
                           format_address(inside->first) + " (" +
                           std::to_string(inside->second) +
                           " bytes); give the block's start address");
-  return make_error(ec::unknown_grant,
+  return make_error(ec::unknown_block,
                     "no tracked block at " + format_address(address) +
                         " (never allocated, or freed already)");
 }
@@ -232,6 +234,8 @@ std::uint64_t collect(self_ptr self, bool automatic) {
     auto notice = describe_block(address, i->second, now);
     auto holder = i->second.holder;
     reclaimed += drop_block(self, i);
+    // The holder is the client that sent the allocation (CAF gives the
+    // sender untyped); one that does not handle evicted_atom drops it.
     if (holder)
       caf::anon_send(caf::actor_cast<memory_owner_actor>(holder),
                      evicted_atom::value, std::move(notice));
@@ -351,9 +355,8 @@ void attempt(self_ptr self, std::shared_ptr<PendingAllocation> pending,
         if (!grants) {
           auto& err = grants.error();
           if (err.category() != caf::atom("rros")) {
-            pending->promise.deliver(
-                make_error(ec::pool_unavailable,
-                           "the MEMORY pool did not answer: " + describe(err)));
+            pending->promise.deliver(carried(
+                err, ec::pool_unavailable, "the MEMORY pool did not answer: "));
             return;
           }
           if (is(err, ec::insufficient_resources) ||
@@ -386,8 +389,9 @@ void attempt(self_ptr self, std::shared_ptr<PendingAllocation> pending,
 
 caf::result<MemoryBlock> allocate(self_ptr self, const MemoryRequest& req) {
   auto& st = self->state;
-  if (req.owner.empty())
-    return make_error(ec::empty_requester, "a tracked block needs an owner id");
+  // The owner is the requester charged at the MEMORY pool.
+  if (auto err = check_requester(req.owner, "a tracked block's owner id"))
+    return err;
   if (req.size == 0)
     return make_error(ec::invalid_amount, "cannot allocate 0 bytes");
   auto capacity = memory_capacity(st);
@@ -502,9 +506,10 @@ memory_manager_actor::behavior_type memory_manager(
         if (i == st.blocks.end())
           return not_a_block(st, address);
         if (i->second.owner != owner)
-          return make_error(ec::unknown_grant,
-                            "the block at " + format_address(address) + " belongs to '" +
-                                i->second.owner + "', not to '" + owner + "'");
+          return make_error(ec::unknown_block,
+                            "the block at " + format_address(address) +
+                                " belongs to '" + i->second.owner +
+                                "', not to '" + owner + "'");
         i->second.evictable = evictable;
         if (evictable)
           st.evictable.insert(address);

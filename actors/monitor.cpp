@@ -674,9 +674,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
       },
       [=](subscribe_atom, caf::actor& subscriber,
           const MonitorTopics& topics) -> caf::result<MonitorTopics> {
-        if (!subscriber)
-          return make_error(ec::empty_requester,
-                            "subscriber must not be a null actor handle");
+        if (auto err = check_handle(subscriber, "subscriber"))
+          return err;
         auto& subs = self->state.subscribers;
         auto i =
             std::find_if(subs.begin(), subs.end(), [&](const Subscriber& x) {
@@ -715,16 +714,10 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         for (const auto& [type, value] : report.loads) {
           if (auto err = check_type(type))
             return err;
-          if (!std::isfinite(value) || value < 0)
-            return make_error(ec::invalid_amount,
-                              "load of " + type_name(type) +
-                                  " must be a finite number >= 0 (in its "
-                                  "own units), got " +
-                                  amount_text(value));
-          if (value > max_amount)
-            return make_error(ec::amount_too_large,
-                              "load of " + type_name(type) + " " +
-                                  amount_text(value) + " is above 1e12");
+          if (auto err =
+                  check_quantity(value, "the load of " + type_name(type) +
+                                            " (in its own units)"))
+            return err;
           auto capacity = watch_of(self, type).capacity;
           if (!std::isfinite(capacity) || capacity <= 0)
             return make_error(ec::pool_unavailable, "the capacity of " +

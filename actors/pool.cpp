@@ -180,6 +180,8 @@ void notify(self_ptr self, GrantId id, const pool_book::Lease& lease,
                      static_cast<float>(to_amount(lease.amount)),
                      reason,
                      grace};
+  // The holder is whoever sent the request (CAF gives the sender untyped);
+  // holders that do not handle revoke_atom drop the notice.
   caf::anon_send(caf::actor_cast<grant_holder_actor>(lease.holder),
                  revoke_atom::value, std::move(notice));
 }

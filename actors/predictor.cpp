@@ -44,31 +44,20 @@ using self_ptr = predictor_actor::stateful_pointer<predictor_state>;
 
 /// An observation must be a usage: finite, not negative, at most 1e12.
 caf::error check_observation(double value) {
-  if (!std::isfinite(value) || value < 0)
-    return make_error(ec::invalid_amount,
-                      "an observed usage must be a finite number >= 0, got " +
-                          format_number(value));
-  if (value > max_amount)
-    return make_error(ec::amount_too_large, "observed usage " +
-                                                format_number(value) +
-                                                " is above 1e12");
-  return caf::none;
+  return check_quantity(value, "an observed usage");
 }
 
 caf::error check_module(const std::string& module) {
-  if (module.empty())
-    return make_error(ec::empty_requester, "module name must not be empty");
-  return caf::none;
+  return check_name(module, "module name");
 }
 
 /// Steps of a forecast: ceil(horizon / step), refused when not positive or
 /// beyond max_steps.
 caf::expected<std::size_t> steps_of(const PredictorSettings& settings,
                                     std::chrono::nanoseconds horizon) {
-  if (horizon.count() <= 0)
-    return make_error(ec::invalid_duration,
-                      "the forecast horizon must be positive, got " +
-                          std::to_string(horizon.count()) + " ns");
+  if (auto err = check_duration(horizon, "the forecast horizon",
+                                zero_duration::refused))
+    return err;
   auto step = settings.step.count();
   auto steps = horizon.count() / step + (horizon.count() % step != 0 ? 1 : 0);
   if (static_cast<std::uint64_t>(steps) > settings.max_steps)
@@ -173,14 +162,14 @@ ForecastErrorStats stats_of(const SeriesKey& key,
 
 caf::error check_predictions(const std::vector<ResourcePrediction>& xs,
                              const std::string& requester) {
-  if (requester.empty())
-    return make_error(ec::empty_requester, "requester id must not be empty");
+  if (auto err = check_requester(requester))
+    return err;
   std::set<ResourceType> seen;
   for (const auto& x : xs) {
     if (auto err = check_type(x.resource_type))
       return err;
     if (!seen.insert(x.resource_type).second)
-      return make_error(ec::invalid_bundle,
+      return make_error(ec::invalid_argument,
                         std::string{"two predictions for "} +
                             to_string(x.resource_type));
     if (!std::isfinite(x.confidence) || x.confidence < 0 || x.confidence > 1)
@@ -188,11 +177,8 @@ caf::error check_predictions(const std::vector<ResourcePrediction>& xs,
                         "confidence must be in [0, 1], got " +
                             format_number(x.confidence));
     for (auto value : x.predicted_usage)
-      if (!std::isfinite(value) || value < 0)
-        return make_error(ec::invalid_amount,
-                          "a predicted utilization must be a finite number "
-                          ">= 0, got " +
-                              format_number(value));
+      if (auto err = check_quantity(value, "a predicted utilization"))
+        return err;
     if (auto err = check_duration(x.horizon,
                                   "a prediction's horizon (the reservation's "
                                   "time-to-live)",

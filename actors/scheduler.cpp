@@ -496,9 +496,8 @@ void ask_status(self_ptr self, const std::vector<BundleItem>& items,
             },
             [=](caf::error& err) mutable {
               if (!p->error)
-                p->error =
-                    make_error(ec::pool_unavailable,
-                               "a pool could not be asked: " + describe(err));
+                p->error = carried(err, ec::pool_unavailable,
+                                   "a pool could not be asked: ");
               if (--p->missing == 0)
                 then(std::move(p->status), std::move(p->error));
             });
@@ -667,12 +666,7 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
             result.task_id = q.task.task_id;
             result.priority = q.task.priority;
             result.detail = describe(err);
-            bool never =
-                is(err, ec::exceeds_capacity) || is(err, ec::exceeds_quota) ||
-                is(err, ec::invalid_amount) || is(err, ec::amount_too_large) ||
-                is(err, ec::invalid_bundle) ||
-                is(err, ec::unknown_resource_type);
-            if (never) {
+            if (is_permanent(err)) {
               // Can never be granted (a capacity shrank, a quota): fail it.
               auto gone = take(st, seq);
               ++st.counts.failed;
@@ -729,37 +723,35 @@ void pump(self_ptr self) {
 
 caf::error check_submission(const scheduler_state& st,
                             const TaskSubmission& s) {
-  if (s.task_id.empty())
-    return make_error(ec::empty_requester, "a task needs an id");
-  if (!is_valid(s.priority))
-    return make_error(ec::invalid_priority,
-                      "priority " +
-                          std::to_string(static_cast<int>(s.priority)) +
-                          " does not exist");
+  // The task id is the requester of the task's bundle.
+  if (auto err = check_requester(s.task_id, "a task's id"))
+    return err;
+  if (auto err = check_priority(s.priority))
+    return err;
   if (!s.body)
-    return make_error(ec::invalid_bundle,
+    return make_error(ec::invalid_argument,
                       "task '" + s.task_id + "' has no body");
   // Time left may be negative (passed already), never beyond the maximum.
   if (s.has_deadline && s.deadline > caf::timespan{max_duration})
     return check_duration(s.deadline,
                           ("the deadline of task '" + s.task_id + "'").c_str());
   if (st.queued_ids.count(s.task_id) > 0)
-    return make_error(ec::invalid_bundle,
+    return make_error(ec::duplicate_id,
                       "task '" + s.task_id + "' is already queued");
   for (const auto& [type, amount] : s.requirements) {
-    if (!is_valid(type))
-      return make_error(ec::unknown_resource_type,
-                        "resource type " +
-                            std::to_string(static_cast<int>(type)) +
-                            " does not exist");
-    auto what = "task '" + s.task_id + "' requires " + std::to_string(amount) +
-                " " + to_string(type);
-    if (!std::isfinite(amount) || amount < 0)
-      return make_error(ec::invalid_amount, what);
-    if (amount > max_amount)
-      return make_error(ec::amount_too_large, what);
-    if (amount > 0 && to_units(amount) < 1)
-      return make_error(ec::invalid_amount, what + ", less than one unit");
+    if (auto err = check_type(type))
+      return err;
+    // 0 means "none of this type"; anything else must be a grantable amount.
+    auto what =
+        "the requirement of task '" + s.task_id + "' for " + to_string(type);
+    if (auto err = check_quantity(amount, what))
+      return err;
+    if (amount > 0) {
+      caf::error err;
+      checked_units(amount, err, what.c_str());
+      if (err)
+        return err;
+    }
   }
   return caf::none;
 }
@@ -934,8 +926,8 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       },
       [=](settings_atom) { return self->state.settings; },
       [=](subscribe_atom, caf::actor& who, bool on) -> caf::result<bool> {
-        if (!who)
-          return make_error(ec::empty_requester, "no subscriber given");
+        if (auto err = check_handle(who, "the subscriber"))
+          return err;
         auto& subs = self->state.subscribers;
         auto i = std::find(subs.begin(), subs.end(), who);
         if (on && i == subs.end()) {

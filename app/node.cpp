@@ -66,7 +66,7 @@ std::string describe_event(const MonitorEvent& event) {
 }
 
 struct printer_state {
-  caf::actor monitor;
+  monitor_actor monitor;
   static inline const char* name = "rros.node.events";
 };
 
@@ -92,8 +92,7 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
                   }
                   self->state.monitor = sub.monitor;
                   self->monitor(sub.monitor);
-                  self->send(caf::actor_cast<monitor_actor>(sub.monitor),
-                             subscribe_atom::value,
+                  self->send(sub.monitor, subscribe_atom::value,
                              caf::actor_cast<caf::actor>(self),
                              MonitorTopics{false, true, true});
                 },
@@ -191,8 +190,13 @@ caf::expected<Result> query(caf::scoped_actor& self, const Handle& dest,
   self->request(dest, timeout, std::forward<Ts>(xs)...)
       .receive([&](Result& reply) { result = std::move(reply); },
                [&](caf::error& err) {
-                 result = make_error(ec::not_connected,
-                                     std::string{what} + ": " + describe(err));
+                 // The node's own errors pass; CAF's mean it was not reached.
+                 if (err.category() == caf::atom("rros"))
+                   result = std::move(err);
+                 else
+                   result =
+                       make_error(ec::not_connected,
+                                  std::string{what} + ": " + describe(err));
                });
   return result;
 }
@@ -212,7 +216,7 @@ caf::expected<NodeView> gather(caf::scoped_actor& self,
     return sub.error();
   view.scheduler_running = static_cast<bool>(sub->scheduler);
   if (sub->scheduler) {
-    auto scheduler = caf::actor_cast<scheduler_actor>(sub->scheduler);
+    auto scheduler = sub->scheduler;
     auto stats = query<SchedulerStats>(self, scheduler, timeout,
                                        "scheduler stats", stats_atom::value);
     if (!stats)
@@ -225,7 +229,7 @@ caf::expected<NodeView> gather(caf::scoped_actor& self,
     view.tasks = std::move(*tasks);
   }
   if (sub->monitor) {
-    auto monitor = caf::actor_cast<monitor_actor>(sub->monitor);
+    auto monitor = sub->monitor;
     auto alerts = query<std::vector<ResourceAlert>>(
         self, monitor, timeout, "monitor alerts", alerts_atom::value);
     if (!alerts)

@@ -6,8 +6,8 @@
 
 #include <caf/all.hpp>
 
-#include "facade/call_bridge.hpp"
 #include "actors/manager.hpp"
+#include "facade/call_bridge.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -25,10 +25,7 @@ constexpr std::size_t owned_poll_attempts = 100000;
 template <class T>
 T value_or_throw(caf::expected<T>&& x) {
   if (!x)
-    throw Error(x.error().category() == caf::atom("rros")
-                    ? static_cast<ec>(x.error().code())
-                    : ec::pool_unavailable,
-                describe(x.error()));
+    throw Error(code_of(x.error()), describe(x.error()));
   return std::move(*x);
 }
 
@@ -48,12 +45,6 @@ caf::error check_finite(float amount) {
 template <class T>
 T value_or(caf::expected<T>&& x, T fallback) {
   return x ? std::move(*x) : std::move(fallback);
-}
-
-caf::error invalid_type(ResourceType type) {
-  return make_error(ec::unknown_resource_type,
-                    "resource type " + std::to_string(static_cast<int>(type)) +
-                        " does not exist");
 }
 
 } // namespace
@@ -126,8 +117,8 @@ template <class Result, class... Ts>
 caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
                                                         ResourceType type,
                                                         Ts... xs) {
-  if (!is_valid(type))
-    return invalid_type(type);
+  if (auto err = check_type(type))
+    return err;
   auto dir = directory();
   auto result = blocking_request<Result>(bridge_, (*dir)[type], timeout, xs...);
   if (!result && result.error() == caf::sec::request_receiver_down) {
@@ -140,17 +131,18 @@ caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
 }
 
 template <class Result, class Handle, class... Ts>
-caf::expected<Result>
-ResourceManager::call_subsystem(caf::actor Subsystems::*which,
-                                caf::timespan timeout, Ts... xs) {
-  auto dest = caf::actor_cast<Handle>((*subsystems()).*which);
+caf::expected<Result> ResourceManager::call_subsystem(Handle Subsystems::*which,
+                                                      caf::timespan timeout,
+                                                      Ts... xs) {
+  auto dest = (*subsystems()).*which;
   if (!dest)
-    return make_error(ec::pool_unavailable, "that subsystem is not running");
+    return make_error(ec::subsystem_unavailable,
+                      "that subsystem is not running");
   auto result = blocking_request<Result>(bridge_, dest, timeout, xs...);
   if (!result && result.error() == caf::sec::request_receiver_down) {
     if (auto err = refresh_subsystems())
       return err;
-    dest = caf::actor_cast<Handle>((*subsystems()).*which);
+    dest = (*subsystems()).*which;
     result = blocking_request<Result>(bridge_, dest, timeout, std::move(xs)...);
   }
   return result;
@@ -337,8 +329,8 @@ std::size_t ResourceManager::run_garbage_collection() {
 }
 
 caf::expected<std::uint64_t> ResourceManager::try_run_garbage_collection() {
-  return call_subsystem<std::uint64_t, memory_manager_actor>(
-      &Subsystems::memory, call_timeout, gc_atom::value);
+  return call_subsystem<std::uint64_t>(&Subsystems::memory, call_timeout,
+                                       gc_atom::value);
 }
 
 float ResourceManager::get_memory_fragmentation() {
@@ -348,25 +340,25 @@ float ResourceManager::get_memory_fragmentation() {
 
 caf::expected<MemoryBlock>
 ResourceManager::try_allocate_memory(const MemoryRequest& request) {
-  return call_subsystem<MemoryBlock, memory_manager_actor>(
-      &Subsystems::memory, call_timeout, allocate_atom::value, request);
+  return call_subsystem<MemoryBlock>(&Subsystems::memory, call_timeout,
+                                     allocate_atom::value, request);
 }
 
 caf::expected<MemoryBlock> ResourceManager::try_free_memory(void* ptr) {
-  return call_subsystem<MemoryBlock, memory_manager_actor>(
+  return call_subsystem<MemoryBlock>(
       &Subsystems::memory, call_timeout, release_atom::value,
       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ptr)));
 }
 
 caf::expected<MemoryBlock> ResourceManager::try_touch_memory(void* ptr) {
-  return call_subsystem<MemoryBlock, memory_manager_actor>(
+  return call_subsystem<MemoryBlock>(
       &Subsystems::memory, call_timeout, touch_atom::value,
       static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(ptr)));
 }
 
 caf::expected<MemoryStats> ResourceManager::get_memory_stats() {
-  return call_subsystem<MemoryStats, memory_manager_actor>(
-      &Subsystems::memory, call_timeout, stats_atom::value);
+  return call_subsystem<MemoryStats>(&Subsystems::memory, call_timeout,
+                                     stats_atom::value);
 }
 
 // -- monitoring and degradation
@@ -378,7 +370,7 @@ std::vector<ResourceAlert> ResourceManager::get_active_alerts() {
 
 caf::expected<std::vector<ResourceAlert>>
 ResourceManager::try_get_active_alerts() {
-  return call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
+  return call_subsystem<std::vector<ResourceAlert>>(
       &Subsystems::monitor, call_timeout, alerts_atom::value);
 }
 
@@ -390,8 +382,8 @@ void ResourceManager::set_alert_threshold(ResourceType type, float threshold,
 
 caf::expected<AlertRule>
 ResourceManager::try_set_alert_threshold(const AlertRule& rule) {
-  return call_subsystem<AlertRule, monitor_actor>(
-      &Subsystems::monitor, call_timeout, threshold_atom::value, rule);
+  return call_subsystem<AlertRule>(&Subsystems::monitor, call_timeout,
+                                   threshold_atom::value, rule);
 }
 
 void ResourceManager::enter_degraded_mode(ResourceType type) {
@@ -404,10 +396,10 @@ void ResourceManager::exit_degraded_mode(ResourceType type) {
 
 caf::expected<TypeMonitorView>
 ResourceManager::try_set_degraded(ResourceType type, bool on) {
-  if (!is_valid(type))
-    return invalid_type(type);
-  return call_subsystem<TypeMonitorView, monitor_actor>(
-      &Subsystems::monitor, call_timeout, degrade_atom::value, type, on);
+  if (auto err = check_type(type))
+    return err;
+  return call_subsystem<TypeMonitorView>(&Subsystems::monitor, call_timeout,
+                                         degrade_atom::value, type, on);
 }
 
 bool ResourceManager::is_degraded() {
@@ -415,8 +407,8 @@ bool ResourceManager::is_degraded() {
 }
 
 caf::expected<bool> ResourceManager::try_is_degraded() {
-  return call_subsystem<bool, monitor_actor>(&Subsystems::monitor, call_timeout,
-                                             is_degraded_atom::value);
+  return call_subsystem<bool>(&Subsystems::monitor, call_timeout,
+                              is_degraded_atom::value);
 }
 
 void ResourceManager::adapt_to_load(
@@ -429,20 +421,20 @@ caf::expected<std::vector<TypeMonitorView>> ResourceManager::try_adapt_to_load(
   // The monitor checks every entry as well (for other clients); checked
   // here, a bad report costs no round trip.
   for (const auto& [type, load] : loads)
-    if (!is_valid(type))
-      return invalid_type(type);
-  return call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
+    if (auto err = check_type(type))
+      return err;
+  return call_subsystem<std::vector<TypeMonitorView>>(
       &Subsystems::monitor, call_timeout, adapt_atom::value, LoadReport{loads});
 }
 
 caf::expected<std::vector<TypeMonitorView>>
 ResourceManager::get_monitor_view() {
-  return call_subsystem<std::vector<TypeMonitorView>, monitor_actor>(
+  return call_subsystem<std::vector<TypeMonitorView>>(
       &Subsystems::monitor, call_timeout, status_atom::value);
 }
 
 caf::expected<std::vector<ResourceAlert>> ResourceManager::get_alert_history() {
-  return call_subsystem<std::vector<ResourceAlert>, monitor_actor>(
+  return call_subsystem<std::vector<ResourceAlert>>(
       &Subsystems::monitor, call_timeout, history_atom::value);
 }
 
@@ -463,11 +455,11 @@ ResourceManager::predict_usage(ResourceType type,
 
 caf::expected<ResourceForecast>
 ResourceManager::try_predict_usage(ResourceType type, caf::timespan horizon) {
-  if (!is_valid(type))
-    return invalid_type(type);
-  return call_subsystem<ResourceForecast, predictor_actor>(
-      &Subsystems::predictor, call_timeout, predict_atom::value, type,
-      std::chrono::nanoseconds{horizon});
+  if (auto err = check_type(type))
+    return err;
+  return call_subsystem<ResourceForecast>(&Subsystems::predictor, call_timeout,
+                                          predict_atom::value, type,
+                                          std::chrono::nanoseconds{horizon});
 }
 
 void ResourceManager::preallocate_predicted(
@@ -486,7 +478,7 @@ ResourceManager::try_preallocate_predicted(
       if (auto err = check_finite(x))
         return err;
   }
-  return call_subsystem<std::vector<Preallocation>, predictor_actor>(
+  return call_subsystem<std::vector<Preallocation>>(
       &Subsystems::predictor, call_timeout, prealloc_atom::value, predictions,
       requester_id);
 }
@@ -499,18 +491,17 @@ void ResourceManager::update_prediction_model(ResourceType type,
 caf::expected<std::uint64_t>
 ResourceManager::try_update_prediction_model(ResourceType type,
                                              float actual_usage) {
-  if (!is_valid(type))
-    return invalid_type(type);
+  if (auto err = check_type(type))
+    return err;
   if (auto err = check_finite(actual_usage))
     return err;
-  return call_subsystem<std::uint64_t, predictor_actor>(
-      &Subsystems::predictor, call_timeout, observe_atom::value, type,
-      actual_usage);
+  return call_subsystem<std::uint64_t>(&Subsystems::predictor, call_timeout,
+                                       observe_atom::value, type, actual_usage);
 }
 
 caf::expected<std::vector<ForecastErrorStats>>
 ResourceManager::get_forecast_errors() {
-  return call_subsystem<std::vector<ForecastErrorStats>, predictor_actor>(
+  return call_subsystem<std::vector<ForecastErrorStats>>(
       &Subsystems::predictor, call_timeout, fcstats_atom::value);
 }
 
@@ -525,13 +516,13 @@ void ResourceManager::set_load_balancing_strategy(
 caf::expected<LoadBalancingStrategy>
 ResourceManager::try_set_load_balancing_strategy(
     LoadBalancingStrategy strategy) {
-  return call_subsystem<LoadBalancingStrategy, balancer_actor>(
+  return call_subsystem<LoadBalancingStrategy>(
       &Subsystems::balancer, call_timeout, strategy_atom::value, strategy);
 }
 
 caf::expected<LoadBalancingStrategy>
 ResourceManager::get_load_balancing_strategy() {
-  return call_subsystem<LoadBalancingStrategy, balancer_actor>(
+  return call_subsystem<LoadBalancingStrategy>(
       &Subsystems::balancer, call_timeout, strategy_atom::value);
 }
 
@@ -564,8 +555,8 @@ ResourceManager::try_balance_load(const BalanceRequest& request) {
   for (const auto& [name, load] : request.module_loads)
     if (auto err = check_finite(load))
       return err;
-  return call_subsystem<BalanceResult, balancer_actor>(
-      &Subsystems::balancer, call_timeout, balance_atom::value, request);
+  return call_subsystem<BalanceResult>(&Subsystems::balancer, call_timeout,
+                                       balance_atom::value, request);
 }
 
 // -- tasks
@@ -602,32 +593,31 @@ ResourceManager::try_schedule_task(const ScheduledTask& task) {
   for (const auto& [type, amount] : task.resource_requirements)
     if (auto err = check_finite(amount))
       return err;
-  return call_subsystem<TaskReceipt, scheduler_actor>(
-      &Subsystems::scheduler, call_timeout, schedule_atom::value,
-      to_submission(task));
+  return call_subsystem<TaskReceipt>(&Subsystems::scheduler, call_timeout,
+                                     schedule_atom::value, to_submission(task));
 }
 
 caf::expected<TaskResult> ResourceManager::try_execute_next_task() {
   // The reply comes when the body has finished: no short bound fits every
   // task, so the wait is long (a body that never returns blocks the caller,
   // as in the seed).
-  return call_subsystem<TaskResult, scheduler_actor>(
+  return call_subsystem<TaskResult>(
       &Subsystems::scheduler, std::chrono::hours(24), execute_atom::value);
 }
 
 caf::expected<SchedulerStats> ResourceManager::get_scheduler_stats() {
-  return call_subsystem<SchedulerStats, scheduler_actor>(
-      &Subsystems::scheduler, call_timeout, stats_atom::value);
+  return call_subsystem<SchedulerStats>(&Subsystems::scheduler, call_timeout,
+                                        stats_atom::value);
 }
 
 caf::expected<SchedulerSettings>
 ResourceManager::try_set_scheduler_settings(const SchedulerSettings& settings) {
-  return call_subsystem<SchedulerSettings, scheduler_actor>(
-      &Subsystems::scheduler, call_timeout, settings_atom::value, settings);
+  return call_subsystem<SchedulerSettings>(&Subsystems::scheduler, call_timeout,
+                                           settings_atom::value, settings);
 }
 
 caf::expected<std::vector<PendingTask>> ResourceManager::pending_tasks() {
-  return call_subsystem<std::vector<PendingTask>, scheduler_actor>(
+  return call_subsystem<std::vector<PendingTask>>(
       &Subsystems::scheduler, call_timeout, pending_atom::value);
 }
 

@@ -14,12 +14,12 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
-#include "messages/actors.hpp"
 #include "messages/error.hpp"
 #include "messages/memory_messages.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/predictor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
+#include "messages/subsystems.hpp"
 
 namespace rros {
 
@@ -311,10 +311,11 @@ private:
   std::shared_ptr<const PoolDirectory> directory();
   caf::error refresh_directory();
 
-  /// Calls a subsystem (a member of Subsystems, as `Handle`); refreshes the
-  /// handles and retries once when it was replaced after a crash.
+  /// Calls a subsystem (a member of Subsystems, whose type is the handle's);
+  /// refreshes the handles and retries once when it was replaced after a
+  /// crash.
   template <class Result, class Handle, class... Ts>
-  caf::expected<Result> call_subsystem(caf::actor Subsystems::*which,
+  caf::expected<Result> call_subsystem(Handle Subsystems::*which,
                                        caf::timespan timeout, Ts... xs);
   std::shared_ptr<const Subsystems> subsystems();
   caf::error refresh_subsystems();

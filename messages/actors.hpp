@@ -1,5 +1,7 @@
-// Every typed actor interface of the resource manager, in one place: read this
-// file to know the whole protocol. One comment per handler. Amounts are floats
+// The typed interfaces of the pools, the bundle coordinator and the call
+// bridge. The other subsystems' interfaces are in messages/<name>_messages.hpp;
+// the manager's (which hands out all of them) is in messages/subsystems.hpp.
+// One comment per handler. Amounts are floats
 // at the interface and exact integer units inside the pools.
 #pragma once
 
@@ -173,46 +175,6 @@ using bundle_actor = caf::typed_actor<
     // Policy (aging interval) from the manager.
     caf::reacts_to<policy_atom, PoolPolicy>>;
 
-/// Handles of the subsystem actors other than the pools. Their interfaces
-/// live in messages/<name>_messages.hpp; messages/subsystems.hpp gives typed
-/// access (memory(), monitor(), ...).
-struct Subsystems {
-  caf::actor memory;    // memory_manager_actor
-  caf::actor monitor;   // monitor_actor
-  caf::actor predictor; // predictor_actor
-  caf::actor balancer;  // balancer_actor
-  caf::actor scheduler; // scheduler_actor (local only: tasks carry code)
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, Subsystems& x) {
-  return f(caf::meta::type_name("Subsystems"), x.memory, x.monitor, x.predictor,
-           x.balancer, x.scheduler);
-}
-
-/// Spawns, wires and supervises the subsystem actors.
-using manager_actor = caf::typed_actor<
-    // The current pool handles (they change when a crashed pool is replaced).
-    caf::replies_to<pools_atom>::with<PoolDirectory>,
-    // The bundle coordinator (all-or-nothing grants across pools).
-    caf::replies_to<bundles_atom>::with<bundle_actor>,
-    // The other subsystems' current handles.
-    caf::replies_to<subsystems_atom>::with<Subsystems>,
-    // The configuration in force.
-    caf::replies_to<config_atom>::with<Config>,
-    // Applies a seed-style configuration update as a whole: every key is
-    // checked first (unknown_config_key, invalid_config_value); capacity
-    // changes that a pool refuses roll back the ones already made.
-    caf::replies_to<configure_atom, ConfigMap>::with<Config>,
-    // Every pool's exact ledger, in ResourceType order.
-    caf::replies_to<status_atom>::with<std::vector<PoolStatus>>,
-    // Every pool's statistics, in ResourceType order.
-    caf::replies_to<stats_atom>::with<std::vector<ResourceStats>>,
-    // Resets every pool; replies with their ledgers afterwards.
-    caf::replies_to<reset_atom>::with<std::vector<PoolStatus>>,
-    // How many crashed children were replaced since start.
-    caf::replies_to<restarts_atom>::with<std::uint64_t>>;
-
 /// A blocking call handed from a plain thread to the bridge actor (local only:
 /// it holds a pointer to the waiting caller).
 class CallJob;
@@ -230,5 +192,3 @@ using bridge_actor = caf::typed_actor<
 } // namespace rros
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(rros::call_job_ptr)
-
-#include "messages/type_ids.hpp"

@@ -3,6 +3,7 @@
 #include <caf/atom.hpp>
 #include <caf/deep_to_string.hpp>
 #include <caf/message.hpp>
+#include <caf/sec.hpp>
 
 namespace rros {
 
@@ -58,6 +59,16 @@ const char* to_string(ec x) {
       return "unknown_bundle";
     case ec::shed:
       return "shed";
+    case ec::invalid_argument:
+      return "invalid_argument";
+    case ec::duplicate_id:
+      return "duplicate_id";
+    case ec::unknown_block:
+      return "unknown_block";
+    case ec::subsystem_unavailable:
+      return "subsystem_unavailable";
+    case ec::framework_error:
+      return "framework_error";
   }
   return "unknown_error_code";
 }
@@ -65,6 +76,60 @@ const char* to_string(ec x) {
 bool is(const caf::error& err, ec code) {
   return err.category() == caf::atom("rros") &&
          err.code() == static_cast<std::uint8_t>(code);
+}
+
+bool is_permanent(const caf::error& err) {
+  if (!err || err.category() != caf::atom("rros"))
+    return false;
+  switch (static_cast<ec>(err.code())) {
+    case ec::invalid_amount:
+    case ec::amount_too_large:
+    case ec::unknown_resource_type:
+    case ec::invalid_priority:
+    case ec::empty_requester:
+    case ec::exceeds_capacity:
+    case ec::release_exceeds_holding:
+    case ec::nothing_held:
+    case ec::invalid_config_value:
+    case ec::unknown_config_key:
+    case ec::malformed_config:
+    case ec::unknown_grant:
+    case ec::invalid_duration:
+    case ec::unknown_request:
+    case ec::exceeds_quota:
+    case ec::invalid_quota:
+    case ec::invalid_bundle:
+    case ec::unknown_bundle:
+    case ec::invalid_argument:
+    case ec::duplicate_id:
+    case ec::unknown_block:
+      return true;
+    case ec::insufficient_resources:
+    case ec::capacity_below_usage:
+    case ec::pool_unavailable:
+    case ec::not_connected:
+    case ec::deadline_expired:
+    case ec::cancelled:
+    case ec::shed:
+    case ec::subsystem_unavailable:
+    case ec::framework_error:
+      return false;
+  }
+  return false;
+}
+
+ec code_of(const caf::error& err) {
+  if (err && err.category() == caf::atom("rros"))
+    return static_cast<ec>(err.code());
+  return ec::framework_error;
+}
+
+caf::error carried(const caf::error& err, ec down, const std::string& what) {
+  if (err.category() == caf::atom("rros"))
+    return err;
+  auto code =
+      err == caf::sec::request_receiver_down ? down : ec::framework_error;
+  return make_error(code, what + describe(err));
 }
 
 std::string context_of(const caf::error& err) {

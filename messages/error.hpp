@@ -41,7 +41,19 @@ enum class ec : std::uint8_t {
   invalid_bundle,          // empty bundle, a type twice, a bad item
   unknown_bundle,          // no such bundle (never granted, or returned)
   shed,                    // the type is degraded and sheds this priority
+  // Added later: new codes go at the end so that existing ones never move
+  // (codes travel between nodes).
+  invalid_argument,      // malformed argument with no more specific code
+                         // (a null handle, a task without a body)
+  duplicate_id,          // an id already in use (a task id queued twice)
+  unknown_block,         // no tracked memory block (of that owner) there
+  subsystem_unavailable, // a subsystem other than a pool is down or absent
+  framework_error,       // a CAF (non-rros) error carried under an rros code;
+                         // its context is CAF's own text
 };
+
+/// The last code: tests walk 1..last_ec.
+constexpr ec last_ec = ec::framework_error;
 
 const char* to_string(ec x);
 
@@ -55,6 +67,26 @@ std::string context_of(const caf::error& err);
 
 /// True when `err` carries the given code of the rros category.
 bool is(const caf::error& err, ec code);
+
+/// True when a request that failed with `err` will fail again if repeated
+/// unchanged: bad input (invalid_amount, invalid_bundle, ...), a request that
+/// can never fit (exceeds_capacity, exceeds_quota), an id that names nothing
+/// (unknown_grant, unknown_bundle, ...) or one already in use (duplicate_id).
+/// False for transient errors, which waiting or retrying may cure
+/// (insufficient_resources, shed, deadline_expired, cancelled,
+/// pool_unavailable, subsystem_unavailable, not_connected,
+/// capacity_below_usage, framework_error), and for every error that is not of
+/// the rros category (a receiver down, a timeout).
+bool is_permanent(const caf::error& err);
+
+/// The rros code of `err`: its own for ours, framework_error for CAF's.
+ec code_of(const caf::error& err);
+
+/// An rros error for an error `err` received from another actor: `err` itself
+/// when it is ours; `down` (pool_unavailable or subsystem_unavailable) when
+/// the receiver is gone; framework_error otherwise. The context of the last
+/// two is `what` followed by CAF's text.
+caf::error carried(const caf::error& err, ec down, const std::string& what);
 
 /// Thrown by the facade's constructors and seed-compatible void methods where
 /// the seed's signature leaves no other way to report bad input.

@@ -118,17 +118,18 @@ using memory_manager_actor = caf::typed_actor<
     // (budget or region) runs GC once and retries. Errors: empty_requester,
     // invalid_amount (size 0), exceeds_capacity (above memory_capacity),
     // insufficient_resources (no budget, or no free extent large enough),
-    // exceeds_quota (the owner's quota), pool_unavailable.
+    // exceeds_quota (the owner's quota), pool_unavailable (also when the pool
+    // does not answer), framework_error (another error of CAF's).
     caf::replies_to<allocate_atom, MemoryRequest>::with<MemoryBlock>,
     // Frees the block that starts at the address and returns its grant;
-    // replies with the block as it was. unknown_grant for an address that
+    // replies with the block as it was. unknown_block for an address that
     // is no block start (never allocated, freed already, or interior).
     caf::replies_to<release_atom, std::uint64_t>::with<MemoryBlock>,
-    // Records an access to the block at the address (unknown_grant as for
+    // Records an access to the block at the address (unknown_block as for
     // release).
     caf::replies_to<touch_atom, std::uint64_t>::with<MemoryBlock>,
     // The owner allows (true) or forbids (false) collecting its idle block:
-    // (owner, address, evictable). unknown_grant when the address is no
+    // (owner, address, evictable). unknown_block when the address is no
     // block start or the block has another owner.
     caf::replies_to<evictable_atom, std::string, std::uint64_t,
                     bool>::with<MemoryBlock>,

@@ -245,7 +245,7 @@ using monitor_actor = caf::typed_actor<
     // invalid_config_value for a threshold outside (0, 1] or a bad severity).
     caf::replies_to<threshold_atom, AlertRule>::with<AlertRule>,
     // Sets the actor's topics (all false: unsubscribes); the monitor drops
-    // subscribers that end. empty_requester for a null handle.
+    // subscribers that end. invalid_argument for a null handle.
     caf::replies_to<subscribe_atom, caf::actor,
                     MonitorTopics>::with<MonitorTopics>,
     // Enters (true) or leaves (false) degraded mode by hand, at once

@@ -218,12 +218,13 @@ using predictor_actor = caf::typed_actor<
     // amount_too_large (above 1e12).
     caf::replies_to<observe_atom, ResourceType, float>::with<std::uint64_t>,
     // The same for one module's series (module name first). Also
-    // empty_requester (empty name) and insufficient_resources (the limit of
+    // invalid_argument (empty name) and insufficient_resources (the limit of
     // module series is reached).
     caf::replies_to<observe_atom, std::string, ResourceType,
                     float>::with<std::uint64_t>,
     // The seed's predict_usage(type, horizon): ceil(horizon / step) values
-    // (at least 1). invalid_duration when horizon <= 0 or beyond max_steps.
+    // (at least 1). invalid_duration when horizon <= 0, above ten years or
+    // beyond max_steps.
     caf::replies_to<predict_atom, ResourceType,
                     std::chrono::nanoseconds>::with<ResourceForecast>,
     // One module's forecast (empty forecast when it has no observations).
@@ -237,7 +238,7 @@ using predictor_actor = caf::typed_actor<
     // >= the threshold, an expiring reservation for the requester in that
     // type's pool (docs/prediction.md, "Preallocation"). One entry per
     // prediction, in order. Errors (nothing reserved): empty_requester,
-    // unknown_resource_type, invalid_amount, invalid_duration, invalid_bundle
+    // unknown_resource_type, invalid_amount, invalid_duration, invalid_argument
     // (a type twice).
     caf::replies_to<prealloc_atom, std::vector<ResourcePrediction>,
                     std::string>::with<std::vector<Preallocation>>,
@@ -253,8 +254,9 @@ using predictor_actor = caf::typed_actor<
 using balancer_actor = caf::typed_actor<
     // The seed's balance_load with the strategy in force. Errors:
     // insufficient_resources (no module), invalid_amount (a NaN, infinite or
-    // negative load or cost), empty_requester (empty module name),
-    // invalid_bundle (empty or duplicate task id), invalid_priority,
+    // negative load or cost), invalid_argument (empty module name),
+    // empty_requester (empty task id), duplicate_id (a task listed twice),
+    // invalid_priority,
     // invalid_duration (negative deadline).
     caf::replies_to<balance_atom, BalanceRequest>::with<BalanceResult>,
     // The seed's set_load_balancing_strategy; replies with the new strategy.

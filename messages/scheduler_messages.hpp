@@ -308,10 +308,11 @@ using scheduler_actor = caf::typed_actor<
     // Admits a task (the seed's schedule_task). Refusals: deadline_expired
     // (deadline already past), exceeds_capacity (a requirement above its
     // pool's capacity); CRITICAL tasks skip both. Bad input, which changes
-    // nothing: empty_requester (empty id), invalid_bundle (an id already
-    // queued, no body), invalid_priority, unknown_resource_type,
-    // invalid_amount (NaN, infinite, negative, below one unit),
-    // amount_too_large. pool_unavailable when a pool cannot be asked.
+    // nothing: empty_requester (empty id), duplicate_id (an id already
+    // queued), invalid_argument (no body), invalid_priority,
+    // unknown_resource_type, invalid_amount (NaN, infinite, negative, below one
+    // unit), amount_too_large. pool_unavailable when a pool cannot be asked
+    // (framework_error for another error of CAF's while asking it).
     caf::replies_to<schedule_atom, TaskSubmission>::with<TaskReceipt>,
     // Runs the best queued task that may run (the seed's execute_next_task);
     // replies when its body has ended and its resources are back.
@@ -326,7 +327,7 @@ using scheduler_actor = caf::typed_actor<
     // The settings in force.
     caf::replies_to<settings_atom>::with<SchedulerSettings>,
     // Adds (true) or removes (false) a subscriber of task events; replies
-    // with the new state. empty_requester for a null handle.
+    // with the new state. invalid_argument for a null handle.
     caf::replies_to<subscribe_atom, caf::actor, bool>::with<bool>,
     // Drops queued tasks (cancelled), clears the counts and asks running
     // tasks to stop; replies with the counts afterwards.

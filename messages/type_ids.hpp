@@ -9,7 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/type_id.hpp>
 
-#include "messages/actors.hpp"
+#include "messages/subsystems.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(rros, caf::first_custom_type_id)
 

@@ -19,7 +19,8 @@
 
 namespace rros {
 
-// -- identities and enumerations -----------------------------------------------
+// -- identities and enumerations
+// -----------------------------------------------
 
 /// A requester (or task, owner, module) id must not be empty.
 inline caf::error check_requester(const std::string& id,
@@ -27,6 +28,25 @@ inline caf::error check_requester(const std::string& id,
   if (id.empty())
     return make_error(ec::empty_requester,
                       std::string{what} + " must not be empty");
+  return caf::none;
+}
+
+/// A name that is not a requester (a module) must not be empty either; an
+/// empty one is a malformed argument.
+inline caf::error check_name(const std::string& name, const char* what) {
+  if (name.empty())
+    return make_error(ec::invalid_argument,
+                      std::string{what} + " must not be empty");
+  return caf::none;
+}
+
+/// An actor handle given to be monitored or notified (a subscriber) must not
+/// be null.
+template <class Handle>
+caf::error check_handle(const Handle& handle, const char* what) {
+  if (!handle)
+    return make_error(ec::invalid_argument,
+                      std::string{what} + " must not be a null actor handle");
   return caf::none;
 }
 
@@ -50,7 +70,8 @@ inline caf::error check_priority(Priority priority) {
   return caf::none;
 }
 
-// -- amounts --------------------------------------------------------------------
+// -- amounts
+// --------------------------------------------------------------------
 
 /// Converts an API amount to ledger units, rounding to the nearest unit.
 /// Returns -1 for NaN, infinities and amounts outside [0, max_amount].
@@ -67,7 +88,8 @@ inline units checked_units(double amount, caf::error& err,
                            const char* what = "amount") {
   if (std::isnan(amount) || std::isinf(amount) || amount <= 0) {
     err = make_error(ec::invalid_amount,
-                     std::string{what} + " must be a finite number above 0, got " +
+                     std::string{what} +
+                         " must be a finite number above 0, got " +
                          format_number(amount));
     return 0;
   }
@@ -83,6 +105,20 @@ inline units checked_units(double amount, caf::error& err,
                      std::string{what} + " " + format_number(amount) +
                          " is below the ledger's resolution of 0.000001");
   return result;
+}
+
+/// Checks a figure that may be 0 (a load, a cost, an observed usage, a task's
+/// requirement): finite, not negative, at most max_amount.
+inline caf::error check_quantity(double x, const std::string& what) {
+  if (!std::isfinite(x) || x < 0)
+    return make_error(ec::invalid_amount, what +
+                                              " must be a finite number >= 0, "
+                                              "got " +
+                                              format_number(x));
+  if (x > max_amount)
+    return make_error(ec::amount_too_large,
+                      what + " " + format_number(x) + " is above 1e12");
+  return caf::none;
 }
 
 // -- durations ----------------------------------------------------------------

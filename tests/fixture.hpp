@@ -10,8 +10,8 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <gtest/gtest.h>
 
-#include "messages/actors.hpp"
 #include "messages/error.hpp"
+#include "messages/subsystems.hpp"
 
 namespace rros::test {
 

@@ -249,13 +249,13 @@ TEST(BalancerAssignment, BadInputIsRefused) {
   EXPECT_TRUE(fails(in, ec::amount_too_large));
   in = base;
   in.loads[""] = 0.1f;
-  EXPECT_TRUE(fails(in, ec::empty_requester));
+  EXPECT_TRUE(fails(in, ec::invalid_argument));
   in = base;
   in.tasks.push_back(task("t1"));
-  EXPECT_TRUE(fails(in, ec::invalid_bundle));
+  EXPECT_TRUE(fails(in, ec::duplicate_id));
   in = base;
   in.tasks.push_back(task(""));
-  EXPECT_TRUE(fails(in, ec::invalid_bundle));
+  EXPECT_TRUE(fails(in, ec::empty_requester));
   in = base;
   in.tasks.push_back(task("t3", nan_value));
   EXPECT_TRUE(fails(in, ec::invalid_amount));
@@ -401,10 +401,10 @@ TEST_F(BalancerTest, BadReportsAndCallsAreRefusedAndChangeNothing) {
   ASSERT_TRUE(report("vision", 0.5f));
   EXPECT_TRUE(fails_with(report("audio", nan_value), ec::invalid_amount));
   EXPECT_TRUE(fails_with(report("audio", -1.0f), ec::invalid_amount));
-  EXPECT_TRUE(fails_with(report("", 0.5f), ec::empty_requester));
+  EXPECT_TRUE(fails_with(report("", 0.5f), ec::invalid_argument));
   EXPECT_EQ(ask_ok<ModuleLoads>(balancer_, modload_atom::value).loads.size(),
             1u);
-  EXPECT_TRUE(fails_with(balance({task("t"), task("t")}), ec::invalid_bundle));
+  EXPECT_TRUE(fails_with(balance({task("t"), task("t")}), ec::duplicate_id));
   EXPECT_TRUE(
       fails_with(balance({task("t")}, {{"a", nan_value}}), ec::invalid_amount));
   // The round-robin cursor did not move on refused calls.

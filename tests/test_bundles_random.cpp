@@ -209,7 +209,7 @@ public:
     pools_ = ask_ok<PoolDirectory>(manager_, pools_atom::value);
     bundles_ = ask_ok<bundle_actor>(manager_, bundles_atom::value);
     auto sub = ask_ok<Subsystems>(manager_, subsystems_atom::value);
-    monitor_ = caf::actor_cast<monitor_actor>(sub.monitor);
+    monitor_ = sub.monitor;
     aging_ = Config{}.pool_policy().aging_interval;
   }
 

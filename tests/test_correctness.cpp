@@ -470,7 +470,7 @@ TEST_F(ManagerFixture, BundleDurationsBeyondTheMaximumAreRefused) {
 
 TEST_F(ManagerFixture, ATaskDeadlineBeyondTheMaximumIsRefused) {
   auto sub = ask_ok<Subsystems>(manager_, subsystems_atom::value);
-  auto scheduler = caf::actor_cast<scheduler_actor>(sub.scheduler);
+  auto scheduler = sub.scheduler;
   TaskSubmission s;
   s.task_id = "far";
   s.body = [] {};

@@ -67,8 +67,8 @@ Subsystems subsystems_of(ResourceManager& rm) {
 void stop_samples(ResourceManager& rm) {
   auto sub = subsystems_of(rm);
   caf::scoped_actor self{rm.system()};
-  self->request(caf::actor_cast<monitor_actor>(sub.monitor), caf::infinite,
-                subscribe_atom::value, sub.predictor, MonitorTopics{})
+  self->request(sub.monitor, caf::infinite, subscribe_atom::value,
+                caf::actor_cast<caf::actor>(sub.predictor), MonitorTopics{})
       .receive([](const MonitorTopics&) {},
                [&](caf::error& err) { ADD_FAILURE() << describe(err); });
 }
@@ -281,7 +281,7 @@ TEST(FacadeErrors, BalanceLoadWithBadInputReturnsNothingAndKeepsTheQueue) {
   EXPECT_TRUE(fails_with(rm.try_balance_load(bad[1]), ec::invalid_amount));
   EXPECT_TRUE(fails_with(rm.try_balance_load(bad[2]), ec::invalid_amount));
   EXPECT_TRUE(fails_with(rm.try_balance_load(bad[3]), ec::invalid_amount));
-  EXPECT_TRUE(fails_with(rm.try_balance_load(bad[4]), ec::empty_requester));
+  EXPECT_TRUE(fails_with(rm.try_balance_load(bad[4]), ec::invalid_argument));
   auto good = rm.try_balance_load(
       std::unordered_map<std::string, float>{{"vision", 0.5f}});
   ASSERT_TRUE(good) << describe(good.error());
@@ -382,9 +382,11 @@ TEST(FacadeErrors, EverySeedMethodSurvivesAManagerThatIsGone) {
   watch(rm.manager());
   for (const auto& pool : pools.pools)
     watch(pool);
-  for (const auto& child :
-       {sub.memory, sub.monitor, sub.predictor, sub.balancer, sub.scheduler})
-    watch(child);
+  watch(sub.memory);
+  watch(sub.monitor);
+  watch(sub.predictor);
+  watch(sub.balancer);
+  watch(sub.scheduler);
   watch(bundles);
   caf::anon_send_exit(rm.manager(), caf::exit_reason::kill);
   for (std::size_t i = 0; i < watched.size(); ++i)

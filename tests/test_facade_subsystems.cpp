@@ -88,7 +88,7 @@ TEST(FacadeSubsystems, TrackedMemoryIsRealChargedAndFreedOnce) {
   EXPECT_FLOAT_EQ(rm.get_memory_fragmentation(), 0.0f);
   rm.free_memory(q); // a hole between p and r
   EXPECT_GT(rm.get_memory_fragmentation(), 0.0f);
-  EXPECT_TRUE(failed_with(rm.try_free_memory(q), ec::unknown_grant));
+  EXPECT_TRUE(failed_with(rm.try_free_memory(q), ec::unknown_block));
   rm.free_memory(p);
   rm.free_memory(r);
   EXPECT_FLOAT_EQ(rm.get_holding("audio", ResourceType::MEMORY), 0.0f);

@@ -378,13 +378,13 @@ TEST_F(MemoryManagerTest, BadFreesAreRefusedAndChangeNothing) {
   auto block = allocate("vision", 256);
   ASSERT_TRUE(block);
   auto before = stats();
-  EXPECT_TRUE(fails_with(free(0x1234), ec::unknown_grant));
-  EXPECT_TRUE(fails_with(free(block->address + 16), ec::unknown_grant));
+  EXPECT_TRUE(fails_with(free(0x1234), ec::unknown_block));
+  EXPECT_TRUE(fails_with(free(block->address + 16), ec::unknown_block));
   auto interior = free(block->address + 16);
   ASSERT_FALSE(interior);
   EXPECT_NE(context_of(interior.error()).find("inside the block"),
             std::string::npos);
-  EXPECT_TRUE(fails_with(touch(block->address + 8), ec::unknown_grant));
+  EXPECT_TRUE(fails_with(touch(block->address + 8), ec::unknown_block));
   auto after = stats();
   EXPECT_EQ(after.blocks, before.blocks);
   EXPECT_EQ(after.allocated_bytes, before.allocated_bytes);
@@ -392,8 +392,8 @@ TEST_F(MemoryManagerTest, BadFreesAreRefusedAndChangeNothing) {
   // The real free, then a double free: refused, credited once.
   ASSERT_TRUE(free(block->address));
   expect_charged(0);
-  EXPECT_TRUE(fails_with(free(block->address), ec::unknown_grant));
-  EXPECT_TRUE(fails_with(touch(block->address), ec::unknown_grant));
+  EXPECT_TRUE(fails_with(free(block->address), ec::unknown_block));
+  EXPECT_TRUE(fails_with(touch(block->address), ec::unknown_block));
   expect_charged(0);
   EXPECT_EQ(pool_status(pool_).available, 4096 * units_per_amount);
 }
@@ -487,8 +487,8 @@ TEST_F(MemoryManagerTest, AnOwnerThatTerminatesLosesItsBlocks) {
   EXPECT_EQ(s.owner_down_bytes, 768u);
   EXPECT_EQ(s.bytes_reclaimed, 768u);
   // Their addresses are no blocks any more.
-  EXPECT_TRUE(fails_with(free(a.address), ec::unknown_grant));
-  EXPECT_TRUE(fails_with(free(b.address), ec::unknown_grant));
+  EXPECT_TRUE(fails_with(free(a.address), ec::unknown_block));
+  EXPECT_TRUE(fails_with(free(b.address), ec::unknown_block));
   expect_charged(128);
 }
 
@@ -557,9 +557,9 @@ TEST_F(MemoryManagerTest, OnlyTheOwnerMarksABlockEvictable) {
     return ask<MemoryBlock>(memory_, evictable_atom::value, who, address, on);
   };
   EXPECT_TRUE(
-      fails_with(mark("intruder", block->address, true), ec::unknown_grant));
+      fails_with(mark("intruder", block->address, true), ec::unknown_block));
   EXPECT_TRUE(fails_with(mark("planner", block->address + 16, true),
-                         ec::unknown_grant));
+                         ec::unknown_block));
   advance(20s);
   EXPECT_EQ(gc(), 0u);
   auto marked = mark("planner", block->address, true);
@@ -876,7 +876,7 @@ TEST_F(MemoryManagerTest, RandomOperationsNeverLoseAHeldBlock) {
       auto address = freed[rng() % freed.size()];
       if (model.count(address) == 0) {
         auto before = stats();
-        ASSERT_TRUE(fails_with(free(address), ec::unknown_grant));
+        ASSERT_TRUE(fails_with(free(address), ec::unknown_block));
         ASSERT_EQ(stats().allocated_bytes, before.allocated_bytes);
       }
     }

@@ -460,7 +460,7 @@ TEST_F(MonitorTest, RefusesANullSubscriber) {
   EXPECT_TRUE(
       fails_with(ask<MonitorTopics>(monitor_, subscribe_atom::value,
                                     caf::actor{}, topics(true, true, true)),
-                 ec::empty_requester));
+                 ec::invalid_argument));
   EXPECT_TRUE(monitor_internals().subscribers.empty());
 }
 

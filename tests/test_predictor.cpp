@@ -164,7 +164,7 @@ TEST_F(PredictorTest, BadObservationsAreRefusedAndChangeNothing) {
   EXPECT_TRUE(fails_with(observe(compute, 2e12f), ec::amount_too_large));
   EXPECT_TRUE(fails_with(observe(static_cast<ResourceType>(7), 0.5f),
                          ec::unknown_resource_type));
-  EXPECT_TRUE(fails_with(observe("", compute, 0.5f), ec::empty_requester));
+  EXPECT_TRUE(fails_with(observe("", compute, 0.5f), ec::invalid_argument));
   EXPECT_TRUE(
       fails_with(observe("vision", compute, nan_value), ec::invalid_amount));
   EXPECT_TRUE(stats().empty());
@@ -205,7 +205,7 @@ TEST_F(PredictorTest, BadHorizonsAndTypesAreRefused) {
                          ec::unknown_resource_type));
   EXPECT_TRUE(fails_with(ask<ResourceForecast>(predictor_, predict_atom::value,
                                                std::string{}, compute, ns(1s)),
-                         ec::empty_requester));
+                         ec::invalid_argument));
 }
 
 TEST_F(PredictorTest, WithoutObservationsTheForecastIsEmptyWithConfidence0) {
@@ -272,7 +272,7 @@ TEST_F(PredictorTest, ModuleSeriesAreKeptApartFromTheTypeSeries) {
   query.modules.push_back("");
   EXPECT_TRUE(fails_with(ask<std::vector<ResourceForecast>>(
                              predictor_, predict_atom::value, query),
-                         ec::empty_requester));
+                         ec::invalid_argument));
   query = ModuleQuery{{"vision"}, compute, 0ns};
   EXPECT_TRUE(fails_with(ask<std::vector<ResourceForecast>>(
                              predictor_, predict_atom::value, query),
@@ -412,7 +412,7 @@ TEST_F(PredictorTest, BadPreallocationInputIsRefusedAndReservesNothing) {
     return std::vector<ResourcePrediction>{good, p};
   };
   EXPECT_TRUE(fails_with(preallocate({good}, ""), ec::empty_requester));
-  EXPECT_TRUE(fails_with(preallocate({good, good}), ec::invalid_bundle));
+  EXPECT_TRUE(fails_with(preallocate({good, good}), ec::invalid_argument));
   EXPECT_TRUE(
       fails_with(preallocate(with([](auto& p) { p.confidence = nan_value; })),
                  ec::invalid_amount));

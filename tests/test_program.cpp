@@ -280,14 +280,13 @@ TEST(ProgramStatus, ShowsARealNodeAsTextAndJson) {
   ASSERT_TRUE(grant && grant->fully_satisfied);
   {
     caf::scoped_actor self{sys};
-    caf::actor monitor;
+    rros::monitor_actor monitor;
     self->request(*manager, 5s, rros::subsystems_atom::value)
         .receive([&](const rros::Subsystems& sub) { monitor = sub.monitor; },
                  [&](caf::error& err) { FAIL() << rros::describe(err); });
     ASSERT_TRUE(monitor);
-    self->request(caf::actor_cast<rros::monitor_actor>(monitor), 5s,
-                  rros::degrade_atom::value, rros::ResourceType::ATTENTION,
-                  true)
+    self->request(monitor, 5s, rros::degrade_atom::value,
+                  rros::ResourceType::ATTENTION, true)
         .receive([](const rros::TypeMonitorView&) {},
                  [&](caf::error& err) { FAIL() << rros::describe(err); });
   }

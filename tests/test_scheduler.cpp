@@ -516,10 +516,12 @@ TEST_F(SchedulerTest, BadInputIsRefusedAndChangesNothing) {
   ASSERT_TRUE(schedule(task("dup", Priority::NORMAL, {{compute, 1}}, body)));
   EXPECT_TRUE(fails_with(schedule(task("", Priority::NORMAL, {}, body)),
                          ec::empty_requester));
+  // Regression: these borrowed invalid_bundle; a null subscriber (below)
+  // borrowed empty_requester.
   EXPECT_TRUE(fails_with(schedule(task("dup", Priority::NORMAL, {}, body)),
-                         ec::invalid_bundle));
+                         ec::duplicate_id));
   EXPECT_TRUE(fails_with(schedule(task("nobody", Priority::NORMAL, {}, {})),
-                         ec::invalid_bundle));
+                         ec::invalid_argument));
   EXPECT_TRUE(
       fails_with(schedule(task("p", static_cast<Priority>(9), {}, body)),
                  ec::invalid_priority));
@@ -537,7 +539,7 @@ TEST_F(SchedulerTest, BadInputIsRefusedAndChangesNothing) {
       ec::amount_too_large));
   EXPECT_TRUE(fails_with(
       ask<bool>(scheduler_, subscribe_atom::value, caf::actor{}, true),
-      ec::empty_requester));
+      ec::invalid_argument));
   auto s = stats();
   EXPECT_EQ(s.pending_tasks, 1u);
   EXPECT_EQ(s.refused, 0u); // bad input is not a refusal
