@@ -1,3 +1,7 @@
+// The memory manager's handlers: tracked blocks carved from the region
+// (core/region_allocator), charged to and credited from the MEMORY pool,
+// owners monitored, garbage collection and eviction. Slightly above ~600
+// lines: allocation, release and collection share the charge bookkeeping.
 #include "actors/memory_manager.hpp"
 
 #include <algorithm>

@@ -1,3 +1,8 @@
+// The monitor's handlers: polling and listening to the pools, per-type
+// figures and trends, alert rules with hysteresis, degradation with
+// escalation and shedding, subscriptions. Longer than ~600 lines because the
+// alert and degradation state machines read the same per-type figures; each
+// section below is one of them.
 #include "actors/monitor.hpp"
 
 #include <algorithm>

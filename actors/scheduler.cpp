@@ -1,3 +1,9 @@
+// The task scheduler's handlers: admission, the queue (ready, blocked and
+// held-back tasks in core/WaitQueue), dispatch through the bundle
+// coordinator, running bodies in worker actors, cooperative preemption and
+// deferral under degradation. Longer than ~600 lines because these steps
+// share one task's life cycle and state; the next split would move running
+// and preemption into a file of their own.
 #include "actors/scheduler.hpp"
 
 #include <algorithm>
@@ -214,6 +220,7 @@ void unblock_only(scheduler_state& st, QueuedTask& q) {
     auto& ranks = st.blocked_ranks[t];
     if (auto i = ranks.find(rank); i != ranks.end())
       ranks.erase(i);
+    st.released[t] = true;
     auto range = st.blocked_at[t].equal_range(q.blocked_at[item.type]);
     for (auto i = range.first; i != range.second; ++i)
       if (i->second == q.seq) {
@@ -225,8 +232,65 @@ void unblock_only(scheduler_state& st, QueuedTask& q) {
 
 /// Whether a task may be tried now: in the ready queue.
 void make_ready(scheduler_state& st, QueuedTask& q, sched_time now) {
-  if (!q.acquiring && !q.shed && !q.blocked)
+  if (!q.acquiring && !q.shed && !q.blocked && !q.held)
     st.ready.push(entry_of(q), now);
+}
+
+/// True when a blocked task ranked ahead of `q` needs one of its types.
+bool held_back(const scheduler_state& st, const QueuedTask& q) {
+  auto rank = key_of(q);
+  for (const auto& item : q.items) {
+    const auto& ranks = st.blocked_ranks[index_of_type(item.type)];
+    if (!ranks.empty() && *ranks.begin() < rank)
+      return true;
+  }
+  return false;
+}
+
+/// Moves a ready task that is held back out of the ready queue.
+void hold(scheduler_state& st, QueuedTask& q, sched_time now) {
+  st.ready.erase(q.seq);
+  q.held = true;
+  st.held.push(entry_of(q), now);
+  auto rank = key_of(q);
+  for (const auto& item : q.items)
+    st.held_ranks[index_of_type(item.type)].insert(rank);
+}
+
+/// Takes a task out of the held ones (it is in no queue afterwards).
+void unhold_only(scheduler_state& st, QueuedTask& q) {
+  if (!q.held)
+    return;
+  q.held = false;
+  st.held.erase(q.seq);
+  auto rank = key_of(q);
+  for (const auto& item : q.items)
+    st.held_ranks[index_of_type(item.type)].erase(rank);
+}
+
+/// Held tasks on the types whose blocked tasks left go back to the ready
+/// queue once no blocked task on any of their types ranks ahead of them.
+/// Each scan stops at the first held rank behind the best blocked one.
+void release_held(scheduler_state& st, sched_time now) {
+  for (std::size_t t = 0; t < resource_type_count; ++t) {
+    if (!st.released[t])
+      continue;
+    st.released[t] = false;
+    const auto& blocked = st.blocked_ranks[t];
+    std::vector<std::uint64_t> seqs;
+    for (const auto& rank : st.held_ranks[t]) {
+      if (!blocked.empty() && *blocked.begin() < rank)
+        break;
+      seqs.push_back(std::get<2>(rank));
+    }
+    for (auto seq : seqs) {
+      auto& q = st.queued.at(seq);
+      if (held_back(st, q))
+        continue; // another type still holds it back
+      unhold_only(st, q);
+      make_ready(st, q, now);
+    }
+  }
 }
 
 QueuedTask take(scheduler_state& st, std::uint64_t seq) {
@@ -234,6 +298,7 @@ QueuedTask take(scheduler_state& st, std::uint64_t seq) {
   auto q = std::move(i->second);
   st.queued.erase(i);
   unblock_only(st, q);
+  unhold_only(st, q);
   st.ready.erase(seq);
   st.order.erase(key_of(q));
   st.queued_ids.erase(q.task.task_id);
@@ -243,6 +308,7 @@ QueuedTask take(scheduler_state& st, std::uint64_t seq) {
 void put(scheduler_state& st, QueuedTask q, sched_time now) {
   q.acquiring = false;
   q.blocked = false;
+  q.held = false;
   q.shed = false;
   st.order.insert(key_of(q));
   st.queued_ids.insert(q.task.task_id);
@@ -284,40 +350,42 @@ void unblock(self_ptr self, const std::vector<BundleItem>& types) {
 QueuedTask* best_runnable(self_ptr self, bool explicit_request) {
   auto& st = self->state;
   auto now = self->clock().now();
+  release_held(st, now);
   bool defer_idle = any_degraded(st);
   auto usable = [&](const task_queue::Entry* e) {
     return e != nullptr &&
            !(defer_idle && e->priority == static_cast<int>(Priority::IDLE));
   };
   if (explicit_request) {
-    auto* r = st.ready.head(now);
-    auto* b = st.blocked.head(now);
-    if (!usable(r))
-      r = nullptr;
-    if (!usable(b))
-      b = nullptr;
-    if (r != nullptr && b != nullptr)
-      return &st.queued.at(
-          key_of(st.queued.at(r->seq)) < key_of(st.queued.at(b->seq)) ? r->seq
-                                                                      : b->seq);
-    if (r != nullptr || b != nullptr)
-      return &st.queued.at(r != nullptr ? r->seq : b->seq);
-    return nullptr;
+    // The best of the three heads: ready, blocked and held back.
+    QueuedTask* best = nullptr;
+    for (auto* head :
+         {st.ready.head(now), st.blocked.head(now), st.held.head(now)}) {
+      if (!usable(head))
+        continue;
+      auto& q = st.queued.at(head->seq);
+      if (best == nullptr || key_of(q) < key_of(*best))
+        best = &q;
+    }
+    return best;
   }
   QueuedTask* result = nullptr;
+  std::vector<std::uint64_t> passed;
   st.ready.visit(now, [&](const task_queue::Entry& e) {
     if (!usable(&e))
       return false;
     auto& q = st.queued.at(e.seq);
-    auto rank = key_of(q);
-    for (const auto& item : q.items) {
-      const auto& ranks = st.blocked_ranks[index_of_type(item.type)];
-      if (!ranks.empty() && *ranks.begin() < rank)
-        return true; // held back by a blocked better-ranked task
+    if (held_back(st, q)) {
+      passed.push_back(e.seq);
+      return true;
     }
     result = &q;
     return false;
   });
+  // Those walked past wait outside the ready queue until released, so no
+  // later decision walks past them again.
+  for (auto seq : passed)
+    hold(st, st.queued.at(seq), now);
   return result;
 }
 
@@ -604,6 +672,7 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
   }
   st.acquiring = true;
   unblock_only(st, q);
+  unhold_only(st, q);
   st.ready.erase(seq);
   q.acquiring = true;
   BundleRequest req;
@@ -950,6 +1019,10 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         st.queued_ids.clear();
         st.ready.clear();
         st.blocked.clear();
+        st.held.clear();
+        for (auto& ranks : st.held_ranks)
+          ranks.clear();
+        st.released.fill(false);
         for (auto& ranks : st.blocked_ranks)
           ranks.clear();
         for (auto& index : st.blocked_at)

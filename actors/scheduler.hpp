@@ -51,6 +51,9 @@ struct QueuedTask {
   // Refused for lack of capacity: tried again once a pool of one of its types
   // returned capacity (returns counter above the one seen at the refusal).
   bool blocked = false;
+  // Held back: automatic dispatch may not start it while a blocked
+  // better-ranked task needs one of its types.
+  bool held = false;
   std::map<ResourceType, std::uint64_t> blocked_at;
   bool shed = false; // refused by a degraded pool: tried again when
                      // degradation changes
@@ -89,6 +92,13 @@ struct scheduler_state {
   // dispatch never passes a blocked task on a type it needs) and (returns
   // seen at the refusal, seq) to unblock exactly those a report concerns.
   std::array<std::multiset<task_rank>, resource_type_count> blocked_ranks;
+  // Ready tasks held back by a blocked better-ranked task on one of their
+  // types, kept out of `ready` so that dispatch does not walk past them
+  // again; per type their ranks, to release them when the blocked tasks on
+  // that type are gone (types whose blocked set shrank are `released`).
+  task_queue held;
+  std::array<std::set<task_rank>, resource_type_count> held_ranks;
+  std::array<bool, resource_type_count> released{};
   std::array<std::multimap<std::uint64_t, std::uint64_t>, resource_type_count>
       blocked_at;
 

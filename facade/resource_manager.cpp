@@ -1,3 +1,7 @@
+// The blocking facade: every seed method and its try_ variant as one request
+// to the manager, a pool or a subsystem through the call bridge. Longer than
+// ~600 lines because it is a flat list of small methods (two per seed call),
+// not because any one of them is long.
 #include "facade/resource_manager.hpp"
 
 #include <algorithm>
