@@ -615,12 +615,8 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
                           format_number(to_amount(held)));
   auto returned = std::min(wanted, held);
   // Newest grants first; prepared bundle legs are not the requester's.
-  static thread_local std::vector<GrantId> ids;
-  st.book.newest_first(requester, ids);
-  auto left = returned;
-  for (auto id : ids) {
-    if (left == 0)
-      break;
+  for (auto left = returned; left > 0;) {
+    auto id = st.book.newest_committed(requester);
     auto part = std::min(left, st.book.find(id)->amount);
     shrink_lease(self, id, part);
     left -= part;

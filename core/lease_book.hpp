@@ -199,16 +199,16 @@ public:
     return held;
   }
 
-  /// The requester's committed leases, newest first, into `out`.
-  void newest_first(const std::string& requester,
-                    std::vector<GrantId>& out) const {
-    out.clear();
+  /// The requester's newest committed lease, or 0 (prepared legs, few, are
+  /// skipped): a release by amount takes leases from here, one at a time.
+  GrantId newest_committed(const std::string& requester) const {
     auto i = by_requester_.find(requester);
     if (i == by_requester_.end())
-      return;
+      return 0;
     for (auto id = i->second.rbegin(); id != i->second.rend(); ++id)
       if (!is_prepared(*id))
-        out.push_back(*id);
+        return *id;
+    return 0;
   }
 
   /// Every lease `holder` holds (a scan: holders end rarely, grants are made

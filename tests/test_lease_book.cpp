@@ -46,9 +46,8 @@ TEST(LeaseBook, GrantsAndShrinksKeepTheLedgerAndTheLeasesTogether) {
   EXPECT_FALSE(book.shrink(a, 1).found);
   EXPECT_EQ(book.ledger().held(), 20);
   EXPECT_EQ(book.check(), "");
-  std::vector<GrantId> ids;
-  book.newest_first("a", ids);
-  EXPECT_EQ(ids, std::vector<GrantId>{b});
+  EXPECT_EQ(book.newest_committed("a"), b);
+  EXPECT_EQ(book.newest_committed("nobody"), 0u);
 }
 
 TEST(LeaseBook, AGrantUsesTheRequestersReservationsPreemptionsFirst) {
@@ -87,15 +86,14 @@ TEST(LeaseBook, ReservationsOfAHolderAndOfAPreemptionReturn) {
 
 TEST(LeaseBook, PreparedLegsAreNotTheRequestersUntilCommitted) {
   book_type book{100};
-  give(book, "r", 5);
+  auto own = give(book, "r", 5);
   auto leg = book.grant("r", 99, 20, Priority::LOW, true, false, {}, true,
                         std::chrono::seconds(3));
   EXPECT_TRUE(book.is_prepared(leg));
   EXPECT_EQ(book.find_committed(leg), nullptr);
   EXPECT_EQ(book.releasable_by("r"), 5);
-  std::vector<GrantId> ids;
-  book.newest_first("r", ids);
-  EXPECT_EQ(ids.size(), 1u);
+  // The newest committed lease is the older plain grant, not the leg.
+  EXPECT_EQ(book.newest_committed("r"), own);
   // Not a preemption candidate while prepared.
   EXPECT_TRUE(book.victims_for(Priority::HIGH, "x", 10, 4).empty());
   std::chrono::nanoseconds ttl{0};
