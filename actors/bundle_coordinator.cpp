@@ -132,6 +132,18 @@ std::optional<bundle_entry> take_waiting(bundle_state& st, std::uint64_t seq) {
   return take_parked(st, seq);
 }
 
+/// A bundle waits (or is being attempted) for its holder until it is granted,
+/// refused, cancelled or expired: while it does, the holder's end drops it.
+void index_waiting(bundle_state& st, const bundle_entry& e) {
+  if (e.payload.holder)
+    st.waiting_of_holder.add(e.payload.holder.address(), e.seq);
+}
+
+void unindex_waiting(bundle_state& st, const bundle_entry& e) {
+  if (e.payload.holder)
+    st.waiting_of_holder.remove(e.payload.holder.address(), e.seq);
+}
+
 /// The waiting bundles that match `pred` (a scan: for rare events).
 template <class Predicate>
 std::vector<std::uint64_t> waiting_where(self_ptr self, Predicate pred) {
@@ -173,6 +185,8 @@ void forget_leg(self_ptr self, std::map<BundleId, HeldBundle>::iterator b,
   bundle.amounts.erase(type);
   if (!bundle.grants.empty())
     return;
+  if (bundle.holder)
+    st.held_of_holder.remove(bundle.holder, b->first);
   st.held.erase(b);
   st.stats.held = st.held.size();
 }
@@ -184,6 +198,8 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
   auto& st = self->state;
   auto entry = std::move(st.trying);
   st.trying.reset();
+  if (entry)
+    unindex_waiting(st, *entry); // indexed again below if it waits on
   if (st.trying_gone)
     entry.reset(); // cancelled, expired or its holder died meanwhile
   st.trying_gone = false;
@@ -204,6 +220,8 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
       bundle.amounts[type] = w.request.items[i].amount;
       add_share(st, bundle.requester, type, w.request.items[i].amount);
     }
+    if (bundle.holder)
+      st.held_of_holder.add(bundle.holder, id);
     st.held.emplace(id, std::move(bundle));
     st.stats.held = st.held.size();
     ++st.stats.granted;
@@ -244,6 +262,7 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
               a->status[i].returns)
             returned_meanwhile = true;
         }
+        index_waiting(st, *entry);
         if (returned_meanwhile)
           push_ready(self, std::move(*entry));
         else
@@ -379,22 +398,19 @@ caf::result<ReleaseReceipt> release_leg(self_ptr self, BundleId id,
 /// waiting bundles.
 void holder_down(self_ptr self, const caf::actor_addr& holder) {
   auto& st = self->state;
-  for (auto b = st.held.begin(); b != st.held.end();) {
-    auto next = std::next(b);
-    if (b->second.holder == holder) {
-      auto legs = b->second.grants;
-      for (const auto& [type, grant] : legs)
-        forget_leg(self, b, type); // the last one erases b
-    }
-    b = next;
+  for (auto id : st.held_of_holder.take(holder)) {
+    auto b = st.held.find(id);
+    if (b == st.held.end())
+      continue;
+    auto legs = b->second.grants;
+    for (const auto& [type, grant] : legs)
+      forget_leg(self, b, type); // the last one erases b
   }
   st.watched.erase(holder);
-  auto of_holder = [&](const bundle_entry& e) {
-    return e.payload.holder && e.payload.holder.address() == holder;
-  };
-  for (auto seq : waiting_where(self, of_holder))
+  for (auto seq : st.waiting_of_holder.take(holder))
     take_waiting(st, seq);
-  if (st.trying && of_holder(*st.trying))
+  if (st.trying && st.trying->payload.holder &&
+      st.trying->payload.holder.address() == holder)
     drop_trying(st);
   sync_stats(st);
   update_listening(self);
@@ -435,6 +451,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
           e.payload.holder = caf::actor_cast<caf::actor>(sender);
           if (st.watched.insert(e.payload.holder.address()).second)
             self->monitor(e.payload.holder);
+          index_waiting(st, e);
         }
         e.payload.promise = self->make_response_promise<BundleGrant>();
         auto promise = e.payload.promise;
@@ -460,6 +477,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         auto cancelled =
             make_error(ec::cancelled, "cancelled by '" + requester + "'");
         if (w) {
+          unindex_waiting(st, *w);
           w->payload.promise.deliver(std::move(cancelled));
         } else if (st.trying && !st.trying_gone &&
                    st.trying->requester == requester &&
@@ -492,6 +510,8 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         for (auto& holder : st.watched)
           self->demonitor(holder);
         st.watched.clear();
+        st.waiting_of_holder.clear();
+        st.held_of_holder.clear();
         st.held.clear();
         st.shares.clear();
         st.stats = BundleStats{};
@@ -533,6 +553,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
                                 "' not granted within its deadline");
         };
         if (auto w = take_waiting(st, seq)) {
+          unindex_waiting(st, *w);
           w->payload.promise.deliver(expired(w->requester));
         } else if (st.trying && !st.trying_gone && st.trying->seq == seq) {
           st.trying->payload.promise.deliver(expired(st.trying->requester));

@@ -24,6 +24,7 @@
 #include <caf/all.hpp>
 
 #include "actors/pool_listening.hpp"
+#include "core/holder_index.hpp"
 #include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
 
@@ -78,6 +79,10 @@ struct bundle_state {
   // Holders of waiting or granted bundles, monitored once each: a holder's
   // end drops its waiting bundles and its records.
   std::unordered_set<caf::actor_addr> watched;
+  // Each holder's waiting bundles (by seq) and held bundles (by id), so that
+  // a holder's end touches only its own.
+  HolderIndex<caf::actor_addr, std::uint64_t> waiting_of_holder;
+  HolderIndex<caf::actor_addr, BundleId> held_of_holder;
   std::uint64_t next_id = 1;
   BundleStats stats;
 

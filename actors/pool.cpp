@@ -272,6 +272,7 @@ std::optional<pool_waiter> take_waiter(self_ptr self, std::uint64_t seq) {
   auto w = st.waiting.take(seq);
   if (!w)
     return w;
+  st.waiters_of_holder.remove(w->payload.holder, seq);
   if (w->payload.request.ttl.count() > 0)
     st.backfill_amounts.erase(st.backfill_amounts.find(w->payload.amount));
   changed(self, true);
@@ -511,6 +512,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     self->delayed_send(self, req.deadline, deadline_atom::value, seq);
     if (req.ttl.count() > 0)
       st.backfill_amounts.insert(amount);
+    st.waiters_of_holder.add(holder, seq);
     st.waiting.push(std::move(w), now);
     note_share(st, req.requester_id);
     changed(self, false);
@@ -676,10 +678,9 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
   advance_clock(st, self->clock().now());
   if (st.book.unreserve_holder(holder) > 0)
     changed(self, true);
-  auto mine = waiters_where(
-      self, [&](const pool_waiter& w) { return w.payload.holder == holder; });
-  for (auto seq : mine)
-    drop_waiter(self, *take_waiter(self, seq));
+  for (auto seq : st.waiters_of_holder.take(holder))
+    if (auto w = take_waiter(self, seq))
+      drop_waiter(self, *w);
   serve_waiting(self);
 }
 
@@ -934,6 +935,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
           st.waiting.take(seq)->payload.promise.deliver(
               make_error(ec::cancelled, "the pool was reset"));
         st.backfill_amounts.clear();
+        st.waiters_of_holder.clear();
         st.preemptions.clear();
         st.book.clear();
         for (auto& [name, q] : st.quotas)

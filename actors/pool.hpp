@@ -17,6 +17,7 @@
 #include <caf/actor_clock.hpp>
 #include <caf/all.hpp>
 
+#include "core/holder_index.hpp"
 #include "core/lease_book.hpp"
 #include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
@@ -64,6 +65,9 @@ struct pool_state {
   // that may backfill): when the smallest cannot fit, no backfill is tried.
   std::multiset<units> backfill_amounts;
   std::unordered_set<caf::actor_addr> monitored;
+  // The waiting requests of each holder (by seq): a holder's end drops
+  // its own without a scan of the queue.
+  HolderIndex<caf::actor_addr, std::uint64_t> waiters_of_holder;
   std::map<std::uint64_t, Preemption> preemptions;
   std::map<std::string, QuotaState> quotas;              // by group name
   std::unordered_map<std::string, std::string> group_of; // requester -> group

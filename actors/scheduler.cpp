@@ -118,12 +118,6 @@ bool any_degraded(const scheduler_state& st) {
                      [](bool x) { return x; });
 }
 
-/// IDLE work waits while any type is degraded; a task a degraded pool shed
-/// waits until degradation changes.
-bool deferred(const scheduler_state& st, const QueuedTask& q) {
-  return q.shed || (q.task.priority == Priority::IDLE && any_degraded(st));
-}
-
 bool shares_type(const std::vector<BundleItem>& xs,
                  const std::vector<BundleItem>& ys) {
   for (const auto& x : xs)
@@ -166,12 +160,15 @@ SchedulerStats stats_of(self_ptr self) {
   auto& st = self->state;
   auto result = st.counts;
   result.pending_tasks = st.queued.size();
-  result.pending_by_priority.assign(5, 0);
+  result.pending_by_priority.assign(st.queued_by_priority.begin(),
+                                    st.queued_by_priority.end());
+  // Deferred: shed, or IDLE while degraded.
   result.deferred = 0;
-  for (const auto& [seq, q] : st.queued) {
-    ++result.pending_by_priority[index_of(q.task.priority)];
-    if (deferred(st, q))
-      ++result.deferred;
+  for (auto n : st.shed_by_priority)
+    result.deferred += n;
+  if (any_degraded(st)) {
+    auto idle = index_of(Priority::IDLE);
+    result.deferred += st.queued_by_priority[idle] - st.shed_by_priority[idle];
   }
   result.running = st.running.size();
   result.degraded = any_degraded(st);
@@ -293,10 +290,21 @@ void release_held(scheduler_state& st, sched_time now) {
   }
 }
 
+/// Marks a queued task shed or not, keeping the counts.
+void set_shed(scheduler_state& st, QueuedTask& q, bool shed) {
+  if (q.shed == shed)
+    return;
+  q.shed = shed;
+  auto& n = st.shed_by_priority[index_of(q.task.priority)];
+  n = shed ? n + 1 : n - 1;
+}
+
 QueuedTask take(scheduler_state& st, std::uint64_t seq) {
   auto i = st.queued.find(seq);
   auto q = std::move(i->second);
   st.queued.erase(i);
+  --st.queued_by_priority[index_of(q.task.priority)];
+  set_shed(st, q, false);
   unblock_only(st, q);
   unhold_only(st, q);
   st.ready.erase(seq);
@@ -309,7 +317,8 @@ void put(scheduler_state& st, QueuedTask q, sched_time now) {
   q.acquiring = false;
   q.blocked = false;
   q.held = false;
-  q.shed = false;
+  q.shed = false; // not counted yet: it is not queued
+  ++st.queued_by_priority[index_of(q.task.priority)];
   st.order.insert(key_of(q));
   st.queued_ids.insert(q.task.task_id);
   auto seq = q.seq;
@@ -742,7 +751,7 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
               notify(self, gone, TaskEventKind::failed, false, describe(err));
               result.outcome = TaskOutcome::failed;
             } else if (is(err, ec::shed)) {
-              q.shed = true;
+              set_shed(st, q, true);
             } else {
               // insufficient_resources, or a coordinator or pool gone: wait
               // for capacity to come back (or for new handles).
@@ -916,7 +925,7 @@ void degradation_changed(self_ptr self) {
   auto now = self->clock().now();
   for (auto& [seq, q] : st.queued)
     if (q.shed) {
-      q.shed = false;
+      set_shed(st, q, false);
       make_ready(st, q, now);
     }
   pump(self);
@@ -1016,6 +1025,8 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
                  false, "the scheduler was reset");
         st.order.clear();
         st.queued.clear();
+        st.queued_by_priority = {};
+        st.shed_by_priority = {};
         st.queued_ids.clear();
         st.ready.clear();
         st.blocked.clear();

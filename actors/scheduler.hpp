@@ -83,6 +83,10 @@ struct scheduler_state {
   std::set<task_rank> order;
   std::unordered_map<std::uint64_t, QueuedTask> queued;
   std::unordered_set<std::string> queued_ids; // queued or being admitted
+  // Counts of the queued tasks per priority, all and shed, kept as they
+  // change so that stats_atom costs O(1), not a walk of the queue.
+  std::array<std::size_t, 5> queued_by_priority{};
+  std::array<std::size_t, 5> shed_by_priority{};
   // The queued tasks by state, each in rank order: ready (worth an attempt)
   // and blocked (refused for capacity). Shed tasks and the one whose bundle
   // request is out are in neither.

@@ -492,6 +492,37 @@ TEST_F(BundleTest, DegradedPoolShedsLowPrioritiesWithNotice) {
   run();
 }
 
+TEST_F(BundleTest, AHolderEndingTouchesOnlyItsOwnBundles) {
+  // The coordinator finds a holder's bundles through a per-holder index:
+  // the other holders' held and waiting bundles must stay as they are.
+  auto [a, log_a] = spawn_holder(bundle("a", {{compute, 10}, {io, 10}}));
+  auto [b, log_b] = spawn_holder(bundle("b", {{compute, 20}, {io, 20}}));
+  ASSERT_EQ(log_a->grants.size(), 1u);
+  ASSERT_EQ(log_b->grants.size(), 1u);
+  ASSERT_TRUE(single("other", io, 70));
+  auto [c, log_c] = spawn_holder(bundle("c", {{io, 5}}, Priority::NORMAL, 10s));
+  auto [d, log_d] = spawn_holder(bundle("d", {{io, 6}}, Priority::NORMAL, 10s));
+  EXPECT_EQ(stats().waiting, 2u);
+  EXPECT_EQ(stats().held, 2u);
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  caf::anon_send_exit(c, caf::exit_reason::kill);
+  run();
+  // a's io 10 came back and c is gone: d (6) fits and is granted.
+  ASSERT_EQ(log_d->grants.size(), 1u);
+  EXPECT_EQ(stats().waiting, 0u);
+  EXPECT_EQ(stats().held, 2u); // b and d
+  EXPECT_EQ(held(compute), u(20));
+  EXPECT_TRUE(log_c->grants.empty());
+  EXPECT_EQ(held(io), u(20 + 70 + 6));
+  auto receipts = ask_ok<std::vector<ReleaseReceipt>>(
+      bundles_, release_atom::value, log_b->grants[0].bundle_id);
+  EXPECT_EQ(receipts.size(), 2u);
+  EXPECT_EQ(held(compute), 0);
+  for (auto& x : {b, d})
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
+  run();
+}
+
 TEST_F(BundleTest, AWaitingBundleEndsWithItsHolder) {
   // Found by the randomized test: the coordinator watched only holders of
   // granted bundles, so a dead holder's waiting bundle stayed queued.

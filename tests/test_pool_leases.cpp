@@ -114,6 +114,35 @@ TEST_F(LeaseTest, AHolderThatTerminatesLosesEveryGrant) {
       ec::unknown_grant));
 }
 
+TEST_F(LeaseTest, AHolderThatTerminatesTakesOnlyItsOwnWaitingRequests) {
+  // The pool finds a holder's waiting requests through a per-holder index:
+  // another holder's waiting request must stay queued and be served.
+  auto [blocker, blocker_log] = spawn_holder(req("blocker", 100));
+  ASSERT_EQ(blocker_log->grants.size(), 1u);
+  auto waiting = [&](const std::string& who, float amount) {
+    auto r = req(who, amount);
+    r.deadline = std::chrono::milliseconds{10000};
+    return spawn_holder(r);
+  };
+  auto [a, log_a] = waiting("a", 40);
+  auto [b, log_b] = waiting("b", 30);
+  auto [c, log_c] = waiting("c", 20);
+  EXPECT_EQ(status().waiting, 3u);
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  caf::anon_send_exit(c, caf::exit_reason::kill);
+  run();
+  EXPECT_EQ(status().waiting, 1u);
+  EXPECT_TRUE(log_b->grants.empty());
+  caf::anon_send_exit(blocker, caf::exit_reason::kill);
+  run();
+  ASSERT_EQ(log_b->grants.size(), 1u);
+  EXPECT_EQ(log_b->grants[0].allocated_amount, 30.0f);
+  expect_held(u(30));
+  EXPECT_EQ(status().waiting, 0u);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  run();
+}
+
 TEST_F(LeaseTest, AHolderLosesItsGrantsInEveryPool) {
   auto manager = spawn_manager(sys, Config{});
   run();

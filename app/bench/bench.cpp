@@ -203,11 +203,7 @@ std::string bench(const BenchOptions& opts) {
     self->request(mixed_manager, std::chrono::seconds(10), pools_atom::value)
         .receive([&](PoolDirectory& x) { mixed_dir = x; }, on_error);
     self->request(manager, std::chrono::seconds(10), subsystems_atom::value)
-        .receive(
-            [&](Subsystems& x) {
-              memory = caf::actor_cast<memory_manager_actor>(x.memory);
-            },
-            on_error);
+        .receive([&](Subsystems& x) { memory = x.memory; }, on_error);
     if (!err.empty())
       return "cannot reach the subsystems: " + err;
     if (!mixed_bundles || !memory ||

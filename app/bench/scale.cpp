@@ -47,6 +47,19 @@ constexpr std::uint32_t task_concurrency = 8;
 /// queue's own cost at small N.
 constexpr std::size_t poll_attempts = 100000;
 
+/// Ends `top` (a pool, or a manager that ends its subsystems with it) and
+/// waits until `watched` (the queue under test) is gone, so that the next
+/// case does not share the machine with the end of this one: a queue that
+/// held 100,000 requests takes a while to answer them all with errors.
+void end_and_wait(caf::actor_system& sys, const caf::actor& top,
+                  const caf::actor& watched) {
+  caf::scoped_actor self{sys};
+  self->monitor(watched);
+  caf::anon_send_exit(top, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {},
+                caf::after(std::chrono::seconds(60)) >> [] {});
+}
+
 ScaleCase failed_case(std::size_t n, std::string error) {
   ScaleCase result;
   result.n = n;
@@ -62,7 +75,8 @@ ScaleCase run_pool_case(caf::actor_system& sys, const ScaleSettings& s) {
   auto target = sys.spawn(rros::pool, ResourceType::COMPUTATIONAL,
                           static_cast<double>(s.n), PoolPolicy{});
   return run_scale_case(sys, pool_waiters(target, s.n), s, [&] {
-    caf::anon_send_exit(target, caf::exit_reason::user_shutdown);
+    auto pool = caf::actor_cast<caf::actor>(target);
+    end_and_wait(sys, pool, pool);
   });
 }
 
@@ -108,13 +122,12 @@ std::string start_manager(caf::actor_system& sys, std::size_t n,
       !subsystems.monitor || !subsystems.scheduler)
     return "the manager lacks a pool, the bundle coordinator, the monitor "
            "or the scheduler";
-  out.scheduler = caf::actor_cast<scheduler_actor>(subsystems.scheduler);
+  out.scheduler = subsystems.scheduler;
   MonitorSettings quiet;
   quiet.sample_interval = std::chrono::seconds(1);
   quiet.degrade_after = std::chrono::hours(24);
   quiet.escalate_after = caf::timespan{0}; // never
-  self->request(caf::actor_cast<monitor_actor>(subsystems.monitor), timeout,
-                settings_atom::value, quiet)
+  self->request(subsystems.monitor, timeout, settings_atom::value, quiet)
       .receive([](MonitorSettings&) {}, on_error);
   SchedulerSettings dispatch;
   dispatch.max_concurrent = task_concurrency;
@@ -135,7 +148,8 @@ ScaleCase run_bundles_case(caf::actor_system& sys, const ScaleSettings& s) {
   auto queue =
       waiting_bundles(m.bundles, m.pools[ResourceType::COMPUTATIONAL], s.n);
   return run_scale_case(sys, queue, s, [&] {
-    caf::anon_send_exit(m.manager, caf::exit_reason::user_shutdown);
+    end_and_wait(sys, caf::actor_cast<caf::actor>(m.manager),
+                 caf::actor_cast<caf::actor>(m.bundles));
   });
 }
 
@@ -148,7 +162,8 @@ ScaleCase run_tasks_case(caf::actor_system& sys, const ScaleSettings& s) {
   auto queue =
       pending_tasks(m.scheduler, m.pools[ResourceType::COMPUTATIONAL], s.n);
   return run_scale_case(sys, queue, s, [&] {
-    caf::anon_send_exit(m.manager, caf::exit_reason::user_shutdown);
+    end_and_wait(sys, caf::actor_cast<caf::actor>(m.manager),
+                 caf::actor_cast<caf::actor>(m.scheduler));
   });
 }
 

@@ -281,6 +281,10 @@ caf::behavior scale_driver(caf::event_based_actor* self, state_ptr st) {
           self->delayed_send(self, tick_period, scale_tick_atom::value);
       },
       [=](scale_poll_atom) { poll(self, st); },
+      [=](scale_reply_atom, std::uint64_t i, const std::string& problem) {
+        if (!st->reported)
+          st->queue->on_reply(i, problem);
+      },
       [=](task_event_atom, const TaskEvent& ev) {
         if (!st->reported)
           st->queue->on_task_event(ev);

@@ -20,6 +20,14 @@
 
 namespace rros::app::benchmark {
 
+/// Tells the driver what became of one waiting request that a helper actor
+/// sent for it: (scale_reply_atom, i, problem), with an empty problem when it
+/// was granted in full. The waiting requests are not the driver's own
+/// requests because CAF 0.17 keeps an actor's outstanding requests in a flat
+/// vector that every reply searches: 100,000 of them in one actor would make
+/// each reply cost O(N) in the driver and hide the queue's own cost.
+using scale_reply_atom = caf::atom_constant<caf::atom("screply")>;
+
 /// Continues the driver once a step is done.
 using ScaleNext = std::function<void()>;
 
@@ -69,6 +77,12 @@ public:
 
   /// Returns the blocking grant: every waiting request can now be granted.
   virtual void unblock(caf::event_based_actor* self, ScaleFail fail) = 0;
+
+  /// What became of waiting request `i` (see scale_reply_atom): empty when
+  /// it was granted in full, else what went wrong.
+  virtual void on_reply(std::uint64_t, const std::string&) {
+    // nop
+  }
 
   /// A task event for the driver (the scheduler tells the driver what became
   /// of each task it submitted).

@@ -6,6 +6,7 @@
 #include "app/bench/scale_queues.hpp"
 
 #include <utility>
+#include <vector>
 
 #include "messages/error.hpp"
 
@@ -71,6 +72,130 @@ void take_all(self_ptr self, const pool_actor& pool, std::size_t n,
           });
 }
 
+// -- relays -------------------------------------------------------------------
+
+/// Asks a relay to answer once everything sent to it before is forwarded.
+using relay_flush_atom = caf::atom_constant<caf::atom("rlflush")>;
+
+/// How many waiting requests one relay sends: few enough that its own
+/// outstanding-request lookup stays small (see scale_reply_atom).
+constexpr std::size_t per_relay = 64;
+
+/// Checks one reply to a waiting request: empty when granted in full.
+template <class Reply>
+using ReplyCheck = std::string (*)(const Reply&);
+
+/// A relay forwards waiting requests (i, request) to `target` as its own
+/// requests and tells `driver` what became of each (scale_reply_atom).
+template <class Handle, class Request, class Reply>
+caf::behavior relay(caf::event_based_actor* self, Handle target,
+                    caf::actor driver, ReplyCheck<Reply> check) {
+  return {
+      [=](std::uint64_t i, Request& req) {
+        self->request(target, caf::infinite, allocate_atom::value, req)
+            .then(
+                [=](Reply& x) {
+                  self->send(driver, scale_reply_atom::value, i, check(x));
+                },
+                [=](caf::error& err) {
+                  self->send(driver, scale_reply_atom::value, i,
+                             "failed: " + describe(err));
+                });
+      },
+      [](relay_flush_atom x) { return x; },
+  };
+}
+
+/// The driver's side of the relays: a new relay for every `per_relay`
+/// waiting requests. A relay is not linked to the driver: it ends on its own
+/// once its requests are answered and nobody holds it (exit reason
+/// unreachable), which must not end the driver.
+template <class Handle, class Request, class Reply>
+class Relays {
+public:
+  Relays(Handle target, ReplyCheck<Reply> check)
+    : target_(std::move(target))
+    , check_(check) {}
+
+  void send(self_ptr self, std::uint64_t i, Request req) {
+    if (!current_ || sent_to_current_ == per_relay) {
+      current_ = self->spawn(relay<Handle, Request, Reply>, target_,
+                             caf::actor_cast<caf::actor>(self), check_);
+      sent_to_current_ = 0;
+    }
+    if (unflushed_.empty() || unflushed_.back() != current_)
+      unflushed_.push_back(current_);
+    self->send(current_, i, std::move(req));
+    ++sent_to_current_;
+  }
+
+  /// Runs `then` once every request sent so far has reached the target: a
+  /// relay forwards in order and sends its request before it answers.
+  void flush(self_ptr self, ScaleNext then, ScaleFail fail) {
+    auto relays = std::move(unflushed_);
+    unflushed_.clear();
+    if (relays.empty()) {
+      then();
+      return;
+    }
+    auto missing = std::make_shared<std::size_t>(relays.size());
+    for (auto& r : relays)
+      self->request(r, caf::infinite, relay_flush_atom::value)
+          .then(
+              [missing, then](relay_flush_atom) {
+                if (--*missing == 0)
+                  then();
+              },
+              [fail](caf::error& err) {
+                fail("a relay failed: " + describe(err));
+              });
+  }
+
+private:
+  Handle target_;
+  ReplyCheck<Reply> check_;
+  caf::actor current_;
+  std::size_t sent_to_current_ = 0;
+  std::vector<caf::actor> unflushed_;
+};
+
+/// The driver's callbacks for the waiting requests' outcomes (the same for
+/// every request of a case).
+struct Outcomes {
+  ScaleNext granted;
+  ScaleFail fail;
+
+  void keep(ScaleNext g, ScaleFail f) {
+    if (!granted) {
+      granted = std::move(g);
+      fail = std::move(f);
+    }
+  }
+
+  void on_reply(const char* what, std::uint64_t i, const std::string& problem) {
+    if (problem.empty()) {
+      if (granted)
+        granted();
+    } else if (fail) {
+      fail(std::string{what} + " " + text(i) + " " + problem);
+    }
+  }
+};
+
+std::string check_allocation(const ResourceAllocation& x) {
+  if (!x.fully_satisfied || x.allocated_amount != 1.0f || x.grant_id == 0)
+    return "was not granted in full";
+  return {};
+}
+
+std::string check_bundle(const BundleGrant& g) {
+  bool full = g.bundle_id != 0 && g.legs.size() == 2;
+  for (const auto& leg : g.legs)
+    full = full && leg.fully_satisfied && leg.grant_id != 0 &&
+           leg.allocated_amount == 1.0f;
+  return full ? std::string{} : std::string{"was not granted in full"};
+}
+
 /// Returns the blocking grant.
 void give_back(self_ptr self, const pool_actor& pool, GrantId id,
                ScaleFail fail) {
@@ -95,27 +220,26 @@ public:
 
   void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
                ScaleFail fail) override {
-    self->request(pool_, caf::infinite, allocate_atom::value, request(i))
-        .then(
-            [i, granted, fail](ResourceAllocation& x) {
-              if (!x.fully_satisfied || x.allocated_amount != 1.0f ||
-                  x.grant_id == 0)
-                fail("waiting request " + text(i) + " was not granted in full");
-              else
-                granted();
-            },
-            [i, fail](caf::error& err) {
-              fail("waiting request " + text(i) + " failed: " + describe(err));
-            });
+    outcomes_.keep(std::move(granted), std::move(fail));
+    relays_.send(self, i, request(i));
+  }
+
+  void on_reply(std::uint64_t i, const std::string& problem) override {
+    outcomes_.on_reply("waiting request", i, problem);
   }
 
   void sync(self_ptr self, std::function<void(std::uint64_t)> then,
             ScaleFail fail) override {
-    self->request(pool_, caf::infinite, status_atom::value)
-        .then([then](PoolStatus& x) { then(x.waiting); },
-              [fail](caf::error& err) {
-                fail("status_atom failed: " + describe(err));
-              });
+    relays_.flush(
+        self,
+        [this, self, then, fail] {
+          self->request(pool_, caf::infinite, status_atom::value)
+              .then([then](PoolStatus& x) { then(x.waiting); },
+                    [fail](caf::error& err) {
+                      fail("status_atom failed: " + describe(err));
+                    });
+        },
+        fail);
   }
 
   void event(self_ptr self, std::uint64_t k, ScaleNext then,
@@ -159,6 +283,9 @@ private:
   pool_actor pool_;
   std::size_t n_;
   GrantId blocker_ = 0;
+  Relays<pool_actor, ResourceRequest, ResourceAllocation> relays_{
+      pool_, check_allocation};
+  Outcomes outcomes_;
 };
 
 // -- waiting bundles ----------------------------------------------------------
@@ -176,28 +303,23 @@ public:
 
   void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
                ScaleFail fail) override {
-    self->request(bundles_, caf::infinite, allocate_atom::value, request(i))
-        .then(
-            [i, granted, fail](BundleGrant& g) {
-              bool full = g.bundle_id != 0 && g.legs.size() == 2;
-              for (const auto& leg : g.legs)
-                full = full && leg.fully_satisfied && leg.grant_id != 0 &&
-                       leg.allocated_amount == 1.0f;
-              if (full)
-                granted();
-              else
-                fail("bundle " + text(i) + " was not granted in full");
-            },
-            [i, fail](caf::error& err) {
-              fail("bundle " + text(i) + " failed: " + describe(err));
-            });
+    outcomes_.keep(std::move(granted), std::move(fail));
+    relays_.send(self, i, request(i));
+  }
+
+  void on_reply(std::uint64_t i, const std::string& problem) override {
+    outcomes_.on_reply("bundle", i, problem);
   }
 
   void sync(self_ptr self, std::function<void(std::uint64_t)> then,
             ScaleFail fail) override {
-    stats(
-        self, [then](const BundleStats& x) { then(x.waiting); },
-        std::move(fail));
+    relays_.flush(
+        self,
+        [this, self, then, fail] {
+          stats(
+              self, [then](const BundleStats& x) { then(x.waiting); }, fail);
+        },
+        fail);
   }
 
   /// The coordinator tries each new bundle at the pools, one attempt at a
@@ -262,6 +384,9 @@ private:
   pool_actor compute_;
   std::size_t n_;
   GrantId blocker_ = 0;
+  Relays<bundle_actor, BundleRequest, BundleGrant> relays_{bundles_,
+                                                           check_bundle};
+  Outcomes outcomes_;
 };
 
 // -- pending tasks ------------------------------------------------------------

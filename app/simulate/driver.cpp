@@ -175,8 +175,8 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
   if (!subsystems || !pools || !bundles || !subsystems->monitor ||
       !subsystems->predictor)
     return fail("the embedded node did not start its subsystems");
-  auto monitor = caf::actor_cast<monitor_actor>(subsystems->monitor);
-  auto predictor = caf::actor_cast<predictor_actor>(subsystems->predictor);
+  auto monitor = subsystems->monitor;
+  auto predictor = subsystems->predictor;
   auto settings =
       drv.ask<MonitorSettings>(monitor, settings_atom::value, workload.monitor);
   if (!settings)
