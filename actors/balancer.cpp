@@ -41,6 +41,18 @@ void place_on_least_loaded(const PendingTask& task, load_order& order,
   order.insert(least);
 }
 
+/// Places `tasks`, in their order, each on the module least loaded at that
+/// point.
+void place_in_order(const std::vector<PendingTask>& tasks,
+                    std::map<std::string, double>& loads,
+                    BalanceResult& result) {
+  load_order order;
+  for (const auto& [module, load] : loads)
+    order.emplace(load, module);
+  for (const auto& task : tasks)
+    place_on_least_loaded(task, order, loads, result);
+}
+
 } // namespace
 
 bool more_urgent(const PendingTask& x, const PendingTask& y) {
@@ -129,11 +141,7 @@ caf::expected<BalanceOutput> assign_tasks(const BalanceInput& input) {
       // The most urgent task takes the least-loaded module, the next one the
       // least-loaded module after that, and so on.
       std::sort(tasks.begin(), tasks.end(), more_urgent);
-      load_order order;
-      for (const auto& [module, load] : loads)
-        order.emplace(load, module);
-      for (const auto& task : tasks)
-        place_on_least_loaded(task, order, loads, result);
+      place_in_order(tasks, loads, result);
       break;
     }
     case LoadBalancingStrategy::LEAST_LOADED:
@@ -146,11 +154,7 @@ caf::expected<BalanceOutput> assign_tasks(const BalanceInput& input) {
                     return x.cost > y.cost;
                   return more_urgent(x, y);
                 });
-      load_order order;
-      for (const auto& [module, load] : loads)
-        order.emplace(load, module);
-      for (const auto& task : tasks)
-        place_on_least_loaded(task, order, loads, result);
+      place_in_order(tasks, loads, result);
       break;
     }
   }

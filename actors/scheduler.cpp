@@ -672,6 +672,19 @@ void consider_preemption(self_ptr self, std::uint64_t seq) {
 
 /// Asks the coordinator for the task's bundle (never waiting: the scheduler
 /// keeps its own order and retries when capacity returns).
+/// The bundle request for task `seq` (made in generation `gen`) came back:
+/// the acquisition is over. The task, or null when it left the queue or the
+/// scheduler was reset meanwhile.
+QueuedTask* acquired_for(self_ptr self, std::uint64_t seq, std::uint64_t gen) {
+  auto& st = self->state;
+  st.acquiring = false;
+  auto i = st.queued.find(seq);
+  if (gen != st.generation || i == st.queued.end())
+    return nullptr;
+  i->second.acquiring = false;
+  return &i->second;
+}
+
 void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
   auto& st = self->state;
   auto seq = q.seq;
@@ -695,17 +708,15 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
       .then(
           [=](BundleGrant& grant) mutable {
             auto& st = self->state;
-            st.acquiring = false;
-            auto i = st.queued.find(seq);
-            if (gen != st.generation || i == st.queued.end()) {
+            auto* found = acquired_for(self, seq, gen);
+            if (found == nullptr) {
               release_bundle(self, grant.bundle_id, grant.legs, [] {});
               if (promise)
                 promise->deliver(nothing_ran("the task left the queue"));
               pump(self);
               return;
             }
-            auto& q = i->second;
-            q.acquiring = false;
+            auto& q = *found;
             auto now = self->clock().now();
             if (q.has_deadline && now >= q.deadline &&
                 q.task.priority != Priority::CRITICAL &&
@@ -728,16 +739,14 @@ void acquire(self_ptr self, QueuedTask& q, result_promise_ptr promise) {
           },
           [=](caf::error& err) mutable {
             auto& st = self->state;
-            st.acquiring = false;
-            auto i = st.queued.find(seq);
-            if (gen != st.generation || i == st.queued.end()) {
+            auto* found = acquired_for(self, seq, gen);
+            if (found == nullptr) {
               if (promise)
                 promise->deliver(nothing_ran("the task left the queue"));
               pump(self);
               return;
             }
-            auto& q = i->second;
-            q.acquiring = false;
+            auto& q = *found;
             auto now = self->clock().now();
             TaskResult result;
             result.outcome = TaskOutcome::blocked;

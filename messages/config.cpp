@@ -21,7 +21,8 @@ caf::error bad_value(const std::string& key, double value, const char* rule) {
   return make_error(ec::invalid_config_value, out.str());
 }
 
-// Line and column (both 1-based) of a byte offset into `text`.
+} // namespace
+
 std::pair<std::size_t, std::size_t> line_and_column(const std::string& text,
                                                     std::size_t offset) {
   std::size_t line = 1;
@@ -36,8 +37,6 @@ std::pair<std::size_t, std::size_t> line_and_column(const std::string& text,
   }
   return {line, column};
 }
-
-} // namespace
 
 const std::vector<std::string>& Config::keys() {
   static const std::vector<std::string> result = [] {

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/expected.hpp>
@@ -128,6 +129,11 @@ struct Config {
     *this = *result;
   }
 };
+
+/// Line and column (both 1-based) of a byte offset into `text`, for errors
+/// that point into a JSON document.
+std::pair<std::size_t, std::size_t> line_and_column(const std::string& text,
+                                                    std::size_t offset);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, Config& x) {

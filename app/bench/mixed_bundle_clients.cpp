@@ -14,22 +14,6 @@ namespace rros::app::benchmark {
 
 namespace {
 
-void bundle_finish(caf::event_based_actor* self, const mixed_bundle_ptr& c) {
-  if (!c->reported) {
-    c->reported = true;
-    c->stopped = steady::now();
-    c->finished.set_value();
-  }
-  self->quit();
-}
-
-void bundle_fail(caf::event_based_actor* self, const mixed_bundle_ptr& c,
-                 std::string what) {
-  if (!c->reported)
-    c->error = std::move(what);
-  bundle_finish(self, c);
-}
-
 /// Checks one bundle grant: every leg full, in item order; "" when fine.
 std::string check_bundle_grant(const BundleGrant& g, const BundleRequest& r) {
   bool ok = g.bundle_id != 0 && g.requester_id == r.requester_id &&
@@ -66,12 +50,8 @@ std::string check_bundle_receipts(const std::vector<ReleaseReceipt>& xs,
 
 /// One bundle cycle: allocate (may wait), then release the bundle as one.
 void bundle_next_cycle(caf::event_based_actor* self, mixed_bundle_ptr c) {
-  if (c->done == c->warmup) {
-    c->started = steady::now();
-  } else if (c->done == c->warmup + c->measured) {
-    bundle_finish(self, c);
+  if (!c->begin_cycle(self))
     return;
-  }
   bool timed = c->done >= c->warmup;
   auto& request = c->requests[static_cast<std::size_t>(c->done % 2)];
   request.request_id = static_cast<std::uint64_t>(c->done) + 1;
@@ -81,7 +61,7 @@ void bundle_next_cycle(caf::event_based_actor* self, mixed_bundle_ptr c) {
           [=, &request](BundleGrant& grant) {
             auto allocated = steady::now();
             if (auto err = check_bundle_grant(grant, request); !err.empty()) {
-              bundle_fail(self, c, err);
+              c->fail(self, err);
               return;
             }
             self->request(c->bundles, caf::infinite, release_atom::value,
@@ -91,7 +71,7 @@ void bundle_next_cycle(caf::event_based_actor* self, mixed_bundle_ptr c) {
                       auto now = steady::now();
                       if (auto err = check_bundle_receipts(receipts, request);
                           !err.empty()) {
-                        bundle_fail(self, c, err);
+                        c->fail(self, err);
                         return;
                       }
                       if (timed) {
@@ -103,12 +83,11 @@ void bundle_next_cycle(caf::event_based_actor* self, mixed_bundle_ptr c) {
                       bundle_next_cycle(self, c);
                     },
                     [=](caf::error& err) {
-                      bundle_fail(self, c,
-                                  "bundle release failed: " + describe(err));
+                      c->fail(self, "bundle release failed: " + describe(err));
                     });
           },
           [=](caf::error& err) {
-            bundle_fail(self, c, "bundle allocate failed: " + describe(err));
+            c->fail(self, "bundle allocate failed: " + describe(err));
           });
 }
 
@@ -120,9 +99,8 @@ caf::behavior mixed_bundle_client(caf::event_based_actor* self,
   // No leg has a time-to-live or is preemptable: a revoke is a bug.
   return {
       [=](revoke_atom, const GrantNotice& notice) {
-        bundle_fail(self, c,
-                    "bundle leg " + std::to_string(notice.grant_id) +
-                        " was revoked");
+        c->fail(self, "bundle leg " + std::to_string(notice.grant_id) +
+                          " was revoked");
       },
   };
 }

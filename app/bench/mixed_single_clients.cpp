@@ -15,22 +15,6 @@ namespace rros::app::benchmark {
 
 namespace {
 
-void mixed_finish(caf::event_based_actor* self, const mixed_client_ptr& c) {
-  if (!c->reported) {
-    c->reported = true;
-    c->stopped = steady::now();
-    c->finished.set_value();
-  }
-  self->quit();
-}
-
-void mixed_fail(caf::event_based_actor* self, const mixed_client_ptr& c,
-                std::string what) {
-  if (!c->reported)
-    c->error = std::move(what);
-  mixed_finish(self, c);
-}
-
 /// Checks one mixed allocate; returns an error text or "".
 std::string check_mixed_allocation(const ResourceAllocation& x,
                                    const std::string& requester) {
@@ -65,12 +49,8 @@ std::string check_mixed_receipt(const ReleaseReceipt& x,
 /// One mixed cycle: allocate (may wait), then release the grant by id, or
 /// every `mixed_release_by_amount_every`th cycle by requester and amount.
 void mixed_next_cycle(caf::event_based_actor* self, mixed_client_ptr c) {
-  if (c->done == c->warmup) {
-    c->started = steady::now();
-  } else if (c->done == c->warmup + c->measured) {
-    mixed_finish(self, c);
+  if (!c->begin_cycle(self))
     return;
-  }
   bool timed = c->done >= c->warmup;
   bool by_amount = (c->done + 1) % mixed_release_by_amount_every == 0;
   c->request.request_id = static_cast<std::uint64_t>(c->done) + 1;
@@ -81,14 +61,14 @@ void mixed_next_cycle(caf::event_based_actor* self, mixed_client_ptr c) {
             auto allocated = steady::now();
             if (auto err = check_mixed_allocation(allocation, c->requester);
                 !err.empty()) {
-              mixed_fail(self, c, err);
+              c->fail(self, err);
               return;
             }
             auto on_receipt = [=](ReleaseReceipt& receipt) {
               auto now = steady::now();
               if (auto err = check_mixed_receipt(receipt, c->requester);
                   !err.empty()) {
-                mixed_fail(self, c, err);
+                c->fail(self, err);
                 return;
               }
               if (timed) {
@@ -99,7 +79,7 @@ void mixed_next_cycle(caf::event_based_actor* self, mixed_client_ptr c) {
               mixed_next_cycle(self, c);
             };
             auto on_error = [=](caf::error& err) {
-              mixed_fail(self, c, "release failed: " + describe(err));
+              c->fail(self, "release failed: " + describe(err));
             };
             if (by_amount)
               self->request(c->pool, caf::infinite, release_atom::value,
@@ -111,7 +91,7 @@ void mixed_next_cycle(caf::event_based_actor* self, mixed_client_ptr c) {
                   .then(on_receipt, on_error);
           },
           [=](caf::error& err) {
-            mixed_fail(self, c, "allocate failed: " + describe(err));
+            c->fail(self, "allocate failed: " + describe(err));
           });
 }
 
@@ -122,8 +102,8 @@ caf::behavior mixed_client(caf::event_based_actor* self, mixed_client_ptr c) {
   // No lease here has a time-to-live or is preemptable: a revoke is a bug.
   return {
       [=](revoke_atom, const GrantNotice& notice) {
-        mixed_fail(self, c,
-                   "grant " + std::to_string(notice.grant_id) + " was revoked");
+        c->fail(self,
+                "grant " + std::to_string(notice.grant_id) + " was revoked");
       },
   };
 }

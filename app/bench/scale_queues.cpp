@@ -206,16 +206,24 @@ void give_back(self_ptr self, const pool_actor& pool, GrantId id,
             });
 }
 
-// -- pool waiters -------------------------------------------------------------
+// -- pool waiters and waiting bundles -----------------------------------------
 
-class PoolWaiters final : public ScaleQueue {
+/// A queue whose waiting requests go to `target` through relays while one
+/// grant of the driver takes all of `blocked` (a pool); an event asks
+/// `target` for one more and cancels it by (requester, request_id).
+template <class Handle, class Request, class Reply>
+class RelayedQueue : public ScaleQueue {
 public:
-  PoolWaiters(pool_actor pool, std::size_t n)
-    : pool_(std::move(pool))
-    , n_(n) {}
+  RelayedQueue(Handle target, pool_actor blocked, std::size_t n,
+               const char* noun, ReplyCheck<Reply> check)
+    : target_(std::move(target))
+    , blocked_(std::move(blocked))
+    , n_(n)
+    , noun_(noun)
+    , relays_(target_, check) {}
 
   void block(self_ptr self, ScaleNext then, ScaleFail fail) override {
-    take_all(self, pool_, n_, blocker_, std::move(then), std::move(fail));
+    take_all(self, blocked_, n_, blocker_, std::move(then), std::move(fail));
   }
 
   void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
@@ -225,20 +233,13 @@ public:
   }
 
   void on_reply(std::uint64_t i, const std::string& problem) override {
-    outcomes_.on_reply("waiting request", i, problem);
+    outcomes_.on_reply(noun_, i, problem);
   }
 
   void sync(self_ptr self, std::function<void(std::uint64_t)> then,
             ScaleFail fail) override {
     relays_.flush(
-        self,
-        [this, self, then, fail] {
-          self->request(pool_, caf::infinite, status_atom::value)
-              .then([then](PoolStatus& x) { then(x.waiting); },
-                    [fail](caf::error& err) {
-                      fail("status_atom failed: " + describe(err));
-                    });
-        },
+        self, [this, self, then, fail] { count_waiting(self, then, fail); },
         fail);
   }
 
@@ -246,18 +247,16 @@ public:
              ScaleFail fail) override {
     auto req = request(n_ + k);
     auto both = two_replies(std::move(then));
-    self->request(pool_, caf::infinite, allocate_atom::value, req)
-        .then(
-            [fail](ResourceAllocation&) {
-              fail("an extra request was granted");
-            },
-            [both, fail](caf::error& err) {
-              if (is(err, ec::cancelled))
-                both->one();
-              else
-                fail("an extra request failed: " + describe(err));
-            });
-    self->request(pool_, caf::infinite, cancel_atom::value, req.requester_id,
+    std::string extra = std::string{"an extra "} + noun_;
+    self->request(target_, caf::infinite, allocate_atom::value, req)
+        .then([fail, extra](Reply&) { fail(extra + " was granted"); },
+              [both, fail, extra](caf::error& err) {
+                if (is(err, ec::cancelled))
+                  both->one();
+                else
+                  fail(extra + " failed: " + describe(err));
+              });
+    self->request(target_, caf::infinite, cancel_atom::value, req.requester_id,
                   req.request_id)
         .then([both](bool) { both->one(); },
               [fail](caf::error& err) {
@@ -266,12 +265,39 @@ public:
   }
 
   void unblock(self_ptr self, ScaleFail fail) override {
-    give_back(self, pool_, blocker_, std::move(fail));
+    give_back(self, blocked_, blocker_, std::move(fail));
   }
 
+protected:
+  /// Waiting request `i` (ids unique per requester).
+  virtual Request request(std::uint64_t i) const = 0;
+
+  /// Runs `then` with the number waiting at the target.
+  virtual void count_waiting(self_ptr self,
+                             std::function<void(std::uint64_t)> then,
+                             ScaleFail fail) = 0;
+
+  Handle target_;
+
 private:
-  /// Waiting request `i`: 1 unit with a deadline, ids unique per requester.
-  static ResourceRequest request(std::uint64_t i) {
+  pool_actor blocked_;
+  std::size_t n_;
+  const char* noun_;
+  GrantId blocker_ = 0;
+  Relays<Handle, Request, Reply> relays_;
+  Outcomes outcomes_;
+};
+
+/// Pool waiters: the pool is both the target and the pool held in full.
+class PoolWaiters final
+  : public RelayedQueue<pool_actor, ResourceRequest, ResourceAllocation> {
+public:
+  PoolWaiters(const pool_actor& pool, std::size_t n)
+    : RelayedQueue(pool, pool, n, "request", check_allocation) {}
+
+private:
+  /// 1 unit with a deadline.
+  ResourceRequest request(std::uint64_t i) const override {
     ResourceRequest r{
         scale_requester(i), ResourceType::COMPUTATIONAL, scale_priority(i),
         1.0f,
@@ -280,47 +306,23 @@ private:
     return r;
   }
 
-  pool_actor pool_;
-  std::size_t n_;
-  GrantId blocker_ = 0;
-  Relays<pool_actor, ResourceRequest, ResourceAllocation> relays_{
-      pool_, check_allocation};
-  Outcomes outcomes_;
+  void count_waiting(self_ptr self, std::function<void(std::uint64_t)> then,
+                     ScaleFail fail) override {
+    self->request(target_, caf::infinite, status_atom::value)
+        .then([then](PoolStatus& x) { then(x.waiting); },
+              [fail](caf::error& err) {
+                fail("status_atom failed: " + describe(err));
+              });
+  }
 };
 
-// -- waiting bundles ----------------------------------------------------------
-
-class WaitingBundles final : public ScaleQueue {
+/// Waiting bundles: the coordinator is the target; COMPUTATIONAL is held.
+class WaitingBundles final
+  : public RelayedQueue<bundle_actor, BundleRequest, BundleGrant> {
 public:
   WaitingBundles(bundle_actor bundles, pool_actor compute, std::size_t n)
-    : bundles_(std::move(bundles))
-    , compute_(std::move(compute))
-    , n_(n) {}
-
-  void block(self_ptr self, ScaleNext then, ScaleFail fail) override {
-    take_all(self, compute_, n_, blocker_, std::move(then), std::move(fail));
-  }
-
-  void enqueue(self_ptr self, std::size_t i, ScaleNext granted,
-               ScaleFail fail) override {
-    outcomes_.keep(std::move(granted), std::move(fail));
-    relays_.send(self, i, request(i));
-  }
-
-  void on_reply(std::uint64_t i, const std::string& problem) override {
-    outcomes_.on_reply("bundle", i, problem);
-  }
-
-  void sync(self_ptr self, std::function<void(std::uint64_t)> then,
-            ScaleFail fail) override {
-    relays_.flush(
-        self,
-        [this, self, then, fail] {
-          stats(
-              self, [then](const BundleStats& x) { then(x.waiting); }, fail);
-        },
-        fail);
-  }
+    : RelayedQueue(std::move(bundles), std::move(compute), n, "bundle",
+                   check_bundle) {}
 
   /// The coordinator tries each new bundle at the pools, one attempt at a
   /// time, after accepting it: queued means every attempt has been made.
@@ -335,42 +337,9 @@ public:
         std::move(fail));
   }
 
-  void event(self_ptr self, std::uint64_t k, ScaleNext then,
-             ScaleFail fail) override {
-    auto req = request(n_ + k);
-    auto both = two_replies(std::move(then));
-    self->request(bundles_, caf::infinite, allocate_atom::value, req)
-        .then([fail](BundleGrant&) { fail("an extra bundle was granted"); },
-              [both, fail](caf::error& err) {
-                if (is(err, ec::cancelled))
-                  both->one();
-                else
-                  fail("an extra bundle failed: " + describe(err));
-              });
-    self->request(bundles_, caf::infinite, cancel_atom::value, req.requester_id,
-                  req.request_id)
-        .then([both](bool) { both->one(); },
-              [fail](caf::error& err) {
-                fail("cancel_atom failed: " + describe(err));
-              });
-  }
-
-  void unblock(self_ptr self, ScaleFail fail) override {
-    give_back(self, compute_, blocker_, std::move(fail));
-  }
-
 private:
-  template <class Then>
-  void stats(self_ptr self, Then then, ScaleFail fail) {
-    self->request(bundles_, caf::infinite, stats_atom::value)
-        .then([then](BundleStats& x) { then(x); },
-              [fail](caf::error& err) {
-                fail("stats_atom failed: " + describe(err));
-              });
-  }
-
-  /// Bundle `i`: COMPUTATIONAL 1 + IO 1 with a deadline.
-  static BundleRequest request(std::uint64_t i) {
+  /// COMPUTATIONAL 1 + IO 1 with a deadline.
+  BundleRequest request(std::uint64_t i) const override {
     BundleRequest r;
     r.requester_id = scale_requester(i);
     r.priority = scale_priority(i);
@@ -380,13 +349,21 @@ private:
     return r;
   }
 
-  bundle_actor bundles_;
-  pool_actor compute_;
-  std::size_t n_;
-  GrantId blocker_ = 0;
-  Relays<bundle_actor, BundleRequest, BundleGrant> relays_{bundles_,
-                                                           check_bundle};
-  Outcomes outcomes_;
+  void count_waiting(self_ptr self, std::function<void(std::uint64_t)> then,
+                     ScaleFail fail) override {
+    stats(
+        self, [then](const BundleStats& x) { then(x.waiting); },
+        std::move(fail));
+  }
+
+  template <class Then>
+  void stats(self_ptr self, Then then, ScaleFail fail) {
+    self->request(target_, caf::infinite, stats_atom::value)
+        .then([then](BundleStats& x) { then(x); },
+              [fail](caf::error& err) {
+                fail("stats_atom failed: " + describe(err));
+              });
+  }
 };
 
 // -- pending tasks ------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <rapidjson/error/en.h>
 
 #include "app/simulate/text.hpp"
+#include "messages/config.hpp"
 #include "messages/error.hpp"
 
 namespace rros::app {
@@ -284,15 +285,7 @@ public:
 
 /// "line L, column C" of a byte offset.
 std::string position_of(const std::string& text, std::size_t offset) {
-  std::size_t line = 1, column = 1;
-  for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
+  auto [line, column] = line_and_column(text, offset);
   return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
