@@ -42,21 +42,6 @@ using monitor_event_atom = caf::atom_constant<caf::atom("monevent")>;
 using poll_atom = caf::atom_constant<caf::atom("monpoll")>;
 using dwell_atom = caf::atom_constant<caf::atom("mondwell")>;
 
-/// Raw IEEE-754 bits of a double: CAF 0.17's float serialization mangles NaN
-/// and never returns on infinities, so validated inputs travel as bits and
-/// are checked where they arrive.
-inline std::uint64_t double_bits(double x) {
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
-}
-
-inline double double_from_bits(std::uint64_t bits) {
-  double x = 0;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
-}
-
 /// How the monitor samples, clears alerts and degrades (docs/monitoring.md).
 /// Checked as a whole by check_settings(); a bad field changes nothing.
 struct MonitorSettings {

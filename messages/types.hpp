@@ -88,16 +88,29 @@ using wall_time = wall_clock::time_point;
 /// returns on infinities. A requested amount therefore travels as its raw
 /// IEEE-754 bits, so that a bad amount reaches the pool intact and is refused
 /// there instead of being granted as 1.0.
+template <class To, class From>
+To same_bits(From x) {
+  static_assert(sizeof(To) == sizeof(From));
+  To result{};
+  std::memcpy(&result, &x, sizeof result);
+  return result;
+}
+
 inline std::uint32_t float_bits(float x) {
-  std::uint32_t bits = 0;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
+  return same_bits<std::uint32_t>(x);
 }
 
 inline float float_from_bits(std::uint32_t bits) {
-  float x = 0;
-  std::memcpy(&x, &bits, sizeof x);
-  return x;
+  return same_bits<float>(bits);
+}
+
+/// The same for doubles (the monitor's settings).
+inline std::uint64_t double_bits(double x) {
+  return same_bits<std::uint64_t>(x);
+}
+
+inline double double_from_bits(std::uint64_t bits) {
+  return same_bits<double>(bits);
 }
 
 // -- value types
