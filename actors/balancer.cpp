@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
 
@@ -286,6 +287,8 @@ balancer_actor::behavior_type balancer(self_ptr self, predictor_actor predictor,
       },
       [=](modload_atom) { return ModuleLoads{self->state.reported}; },
       [=](predictor_atom, predictor_actor predictor) {
+        if (!from_local(self))
+          return; // wiring from the manager: local senders only
         watch_predictor(self, std::move(predictor));
       },
       [=](reset_atom) {

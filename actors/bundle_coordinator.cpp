@@ -7,6 +7,7 @@
 #include <set>
 
 #include "messages/error.hpp"
+#include "messages/limits.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -24,12 +25,17 @@ struct Attempt {
 };
 
 caf::error check_bundle(const BundleRequest& req) {
-  if (req.requester_id.empty())
-    return make_error(ec::empty_requester, "a bundle needs a requester id");
+  if (auto err = check_requester(req.requester_id, "a bundle's requester id"))
+    return err;
   if (auto err = check_priority(req.priority))
     return err;
   if (req.items.empty())
     return make_error(ec::invalid_bundle, "a bundle needs at least one item");
+  if (req.items.size() > resource_type_count)
+    return make_error(ec::invalid_bundle,
+                      "a bundle names " + std::to_string(req.items.size()) +
+                          " items, at most one per type (" +
+                          std::to_string(resource_type_count) + ")");
   std::set<ResourceType> seen;
   for (const auto& item : req.items) {
     if (auto err = check_type(item.type))
@@ -214,8 +220,10 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
     bundle.holder = w.holder ? w.holder.address() : caf::actor_addr{};
     for (std::size_t i = 0; i < a->legs.size(); ++i) {
       auto type = w.request.items[i].type;
-      caf::anon_send(st.pools[type], commit_atom::value, a->legs[i].grant_id,
-                     w.holder);
+      // Sent as the coordinator: a pool takes legs back only from their
+      // preparer.
+      self->send(st.pools[type], commit_atom::value, a->legs[i].grant_id,
+                 w.holder);
       bundle.grants[type] = a->legs[i].grant_id;
       bundle.amounts[type] = w.request.items[i].amount;
       add_share(st, bundle.requester, type, w.request.items[i].amount);
@@ -230,8 +238,8 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
   } else {
     for (const auto& leg : a->legs)
       if (leg.grant_id != 0)
-        caf::anon_send(st.pools[leg.resource_type], abort_atom::value,
-                       leg.grant_id);
+        self->send(st.pools[leg.resource_type], abort_atom::value,
+                   leg.grant_id);
     if (entry) {
       auto& w = entry->payload;
       if (a->error || !w.has_deadline) {
@@ -345,10 +353,52 @@ void return_leg(self_ptr self, ResourceType type, GrantId grant,
             [=](caf::error& err) mutable { reply(std::move(err)); });
 }
 
+/// The address of the current message's sender (null when anonymous).
+caf::actor_addr sender_of(self_ptr self) {
+  auto sender = self->current_sender();
+  return sender ? sender->address() : caf::actor_addr{};
+}
+
+/// True when the coordinator sent the current message to itself (a timer).
+bool from_self(self_ptr self) {
+  return self->current_sender().get() == self->ctrl();
+}
+
+/// A held bundle of the current sender, or st.held.end(): another actor's
+/// bundle is answered like an unknown one.
+std::map<BundleId, HeldBundle>::iterator own_bundle(self_ptr self,
+                                                    BundleId id) {
+  auto& st = self->state;
+  auto b = st.held.find(id);
+  if (b != st.held.end() && b->second.holder != sender_of(self))
+    return st.held.end();
+  return b;
+}
+
+/// Refuses a bundle that may wait past the limits of messages/limits.hpp
+/// (per requester, per holder actor). Bundles without a deadline never wait.
+caf::error check_waiting_limits(self_ptr self, const BundleRequest& req) {
+  auto& st = self->state;
+  if (req.deadline.count() <= 0)
+    return caf::none;
+  auto refuse = [&](const std::string& who, std::size_t limit) {
+    return make_error(ec::limit_exceeded,
+                      who + " already has " + std::to_string(limit) +
+                          " bundles waiting, the most allowed");
+  };
+  auto of_requester = st.ready.count_of(req.requester_id) +
+                      st.parked.count_of(req.requester_id);
+  if (of_requester >= max_waiting_per_requester)
+    return refuse("'" + req.requester_id + "'", max_waiting_per_requester);
+  if (st.waiting_of_holder.count(sender_of(self)) >= max_waiting_per_holder)
+    return refuse("the requesting actor", max_waiting_per_holder);
+  return caf::none;
+}
+
 caf::result<std::vector<ReleaseReceipt>> release_bundle(self_ptr self,
                                                         BundleId id) {
   auto& st = self->state;
-  auto b = st.held.find(id);
+  auto b = own_bundle(self, id);
   if (b == st.held.end())
     return make_error(ec::unknown_bundle,
                       "bundle " + std::to_string(id) + " is not held");
@@ -374,7 +424,7 @@ caf::result<std::vector<ReleaseReceipt>> release_bundle(self_ptr self,
 caf::result<ReleaseReceipt> release_leg(self_ptr self, BundleId id,
                                         ResourceType type) {
   auto& st = self->state;
-  auto b = st.held.find(id);
+  auto b = own_bundle(self, id);
   if (b == st.held.end())
     return make_error(ec::unknown_bundle,
                       "bundle " + std::to_string(id) + " is not held");
@@ -418,9 +468,12 @@ void holder_down(self_ptr self, const caf::actor_addr& holder) {
 
 } // namespace
 
-bundle_actor::behavior_type
-bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
+bundle_actor::behavior_type bundle_coordinator(self_ptr self,
+                                               PoolDirectory pools,
+                                               PoolPolicy policy,
+                                               caf::actor_addr supervisor) {
   auto& st = self->state;
+  st.supervisor = std::move(supervisor);
   st.pools = std::move(pools);
   st.policy = policy;
   st.ready = bundle_queue{policy.aging_interval};
@@ -432,6 +485,10 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       [=](allocate_atom, const BundleRequest& req) -> caf::result<BundleGrant> {
         auto& st = self->state;
         if (auto err = check_bundle(req)) {
+          ++st.stats.refused;
+          return err;
+        }
+        if (auto err = check_waiting_limits(self, req)) {
           ++st.stats.refused;
           return err;
         }
@@ -469,10 +526,18 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       [=](cancel_atom, const std::string& requester,
           std::uint64_t request_id) -> caf::result<bool> {
         auto& st = self->state;
+        // Only the actor that asked for the bundle cancels it.
+        auto caller = sender_of(self);
+        auto mine = [&](const bundle_entry& e) {
+          return (e.payload.holder ? e.payload.holder.address()
+                                   : caf::actor_addr{}) == caller;
+        };
         std::optional<bundle_entry> w;
-        if (auto* e = st.ready.find(requester, request_id))
+        auto* e = st.ready.find(requester, request_id);
+        auto* p = st.parked.find(requester, request_id);
+        if (e != nullptr && mine(*e))
           w = st.ready.take(e->seq);
-        else if (auto* p = st.parked.find(requester, request_id))
+        else if (p != nullptr && mine(*p))
           w = take_parked(st, p->seq);
         auto cancelled =
             make_error(ec::cancelled, "cancelled by '" + requester + "'");
@@ -481,7 +546,7 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
           w->payload.promise.deliver(std::move(cancelled));
         } else if (st.trying && !st.trying_gone &&
                    st.trying->requester == requester &&
-                   st.trying->request_id == request_id) {
+                   st.trying->request_id == request_id && mine(*st.trying)) {
           st.trying->payload.promise.deliver(std::move(cancelled));
           drop_trying(st);
         } else {
@@ -495,8 +560,13 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         return true;
       },
       [=](stats_atom) { return self->state.stats; },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<BundleStats> {
         auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender || sender->node() != self->node())
+          return make_error(ec::not_permitted,
+                            "a reset of the bundle coordinator is "
+                            "administration: local senders only");
         auto reset = [] {
           return make_error(ec::cancelled, "bundles were reset");
         };
@@ -519,6 +589,9 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
         return st.stats;
       },
       [=](pools_atom, PoolDirectory& pools) {
+        if (!self->state.supervisor ||
+            sender_of(self) != self->state.supervisor)
+          return; // new pools come from the manager only
         // A directory that does not name every pool would be indexed out of
         // range: keep the current one.
         if (pools.pools.size() != resource_type_count)
@@ -528,7 +601,10 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       },
       [=](usage_atom, const PoolStatus& status) {
         auto& st = self->state;
-        if (!is_valid(status.type))
+        // Reports come from the coordinator's own pools, each about its own
+        // type: a forged report could make it retry forever.
+        if (!is_valid(status.type) ||
+            sender_of(self) != st.pools[status.type].address())
           return;
         auto t = static_cast<std::size_t>(status.type);
         note_capacity(st, status.type, status.capacity);
@@ -547,6 +623,8 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       },
       [=](deadline_atom, std::uint64_t seq) {
         auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the coordinator itself may fire
         auto expired = [&](const std::string& requester) {
           return make_error(ec::deadline_expired,
                             "bundle of '" + requester +
@@ -567,6 +645,8 @@ bundle_coordinator(self_ptr self, PoolDirectory pools, PoolPolicy policy) {
       },
       [=](policy_atom, const PoolPolicy& policy) {
         auto& st = self->state;
+        if (!st.supervisor || sender_of(self) != st.supervisor)
+          return; // policy comes from the manager only
         st.policy = policy;
         auto now = self->clock().now();
         st.ready.set_aging_interval(policy.aging_interval, now);

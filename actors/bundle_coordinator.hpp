@@ -57,6 +57,7 @@ struct HeldBundle {
 };
 
 struct bundle_state {
+  caf::actor_addr supervisor; // the manager: only it sends pools and policy
   PoolDirectory pools;
   PoolPolicy policy;
   bundle_queue ready;  // worth an attempt now, in rank order
@@ -95,6 +96,7 @@ struct bundle_state {
 
 bundle_actor::behavior_type
 bundle_coordinator(bundle_actor::stateful_pointer<bundle_state> self,
-                   PoolDirectory pools, PoolPolicy policy);
+                   PoolDirectory pools, PoolPolicy policy,
+                   caf::actor_addr supervisor);
 
 } // namespace rros

@@ -26,7 +26,8 @@ constexpr auto child_timeout = std::chrono::seconds(10);
 void spawn_pool(self_ptr self, ResourceType type) {
   auto& st = self->state;
   auto child = self->spawn<caf::monitored>(
-      pool, type, st.config.capacity_of(type), st.config.pool_policy());
+      supervised_pool, type, st.config.capacity_of(type),
+      st.config.pool_policy(), self->address());
   (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
 }
 
@@ -34,21 +35,37 @@ PoolDirectory directory_of(const manager_state& st) {
   return PoolDirectory{{st.pools->begin(), st.pools->end()}};
 }
 
+/// Names each pool's bundle coordinator and monitor: from then on a pool
+/// accepts legs and shedding only from them (docs/security.md).
+void name_peers(self_ptr self) {
+  auto& st = self->state;
+  auto coordinator = caf::actor_cast<caf::actor>(st.bundles);
+  auto monitor = caf::actor_cast<caf::actor>(st.subsystems.monitor);
+  for (auto& child : *st.pools)
+    if (child)
+      self->send(child, peers_atom::value, coordinator, monitor);
+}
+
 /// Tells the children that use pools about the current handles.
 void announce_pools(self_ptr self) {
   auto& st = self->state;
   auto dir = directory_of(st);
+  name_peers(self);
+  // Sent as the manager: the coordinator takes new pools only from it.
   if (st.bundles)
-    caf::anon_send(st.bundles, pools_atom::value, dir);
+    self->send(st.bundles, pools_atom::value, dir);
+  // Sent as the manager: wiring is taken from local senders only.
   auto& sub = st.subsystems;
   if (sub.memory)
-    caf::anon_send(sub.memory, pools_atom::value, dir[ResourceType::MEMORY]);
+    self->request(sub.memory, child_timeout, pools_atom::value,
+                  dir[ResourceType::MEMORY])
+        .then([](MemoryStats&) {}, [](caf::error&) {});
   if (sub.monitor)
-    caf::anon_send(sub.monitor, pools_atom::value, dir);
+    self->send(sub.monitor, pools_atom::value, dir);
   if (sub.predictor)
-    caf::anon_send(sub.predictor, pools_atom::value, dir);
+    self->send(sub.predictor, pools_atom::value, dir);
   if (sub.scheduler)
-    caf::anon_send(sub.scheduler, pools_atom::value, dir);
+    self->send(sub.scheduler, pools_atom::value, dir);
 }
 
 /// Records a child for the exit hook and returns its handle.
@@ -96,8 +113,8 @@ void spawn_predictor_actor(self_ptr self) {
       self, self->spawn<caf::monitored>(predictor, directory_of(st), settings));
   subscribe_predictor(self);
   if (st.subsystems.balancer)
-    caf::anon_send(st.subsystems.balancer, predictor_atom::value,
-                   st.subsystems.predictor);
+    self->send(st.subsystems.balancer, predictor_atom::value,
+               st.subsystems.predictor);
 }
 
 /// The scheduler defers IDLE tasks while the monitor reports degradation.
@@ -106,9 +123,9 @@ void wire_scheduler(self_ptr self) {
   if (!sub.scheduler)
     return;
   auto scheduler = sub.scheduler;
-  caf::anon_send(scheduler, bundles_atom::value, self->state.bundles);
+  self->send(scheduler, bundles_atom::value, self->state.bundles);
   if (sub.monitor)
-    caf::anon_send(scheduler, set_monitor_atom::value, sub.monitor);
+    self->send(scheduler, set_monitor_atom::value, sub.monitor);
 }
 
 void spawn_scheduler_actor(self_ptr self) {
@@ -130,8 +147,9 @@ void spawn_balancer_actor(self_ptr self) {
 
 void spawn_bundles(self_ptr self) {
   auto& st = self->state;
-  st.bundles = self->spawn<caf::monitored>(bundle_coordinator, directory_of(st),
-                                           st.config.pool_policy());
+  st.bundles =
+      self->spawn<caf::monitored>(bundle_coordinator, directory_of(st),
+                                  st.config.pool_policy(), self->address());
   st.children->push_back(st.bundles.address());
 }
 
@@ -177,9 +195,8 @@ void apply_capacities(self_ptr self,
   if (step == changes->size()) {
     self->state.config = target;
     for (auto& child : *self->state.pools)
-      caf::anon_send(child, policy_atom::value, target.pool_policy());
-    caf::anon_send(self->state.bundles, policy_atom::value,
-                   target.pool_policy());
+      self->send(child, policy_atom::value, target.pool_policy());
+    self->send(self->state.bundles, policy_atom::value, target.pool_policy());
     auto& sub = self->state.subsystems;
     caf::anon_send(sub.memory, config_atom::value, target);
     caf::anon_send(sub.monitor, config_atom::value, target);
@@ -196,11 +213,28 @@ void apply_capacities(self_ptr self,
           [=](caf::error& err) mutable {
             for (std::size_t i = 0; i < step; ++i) {
               auto& done = (*changes)[i];
-              caf::anon_send((*self->state.pools)[done.index],
-                             capacity_atom::value, done.from);
+              // Sent as the manager: capacity is administration, which a
+              // pool takes from local senders only.
+              self->request((*self->state.pools)[done.index], child_timeout,
+                            capacity_atom::value, done.from)
+                  .then([](PoolStatus&) {}, [](caf::error&) {});
             }
             promise.deliver(std::move(err));
           });
+}
+
+/// True when the current message comes from an actor of this node:
+/// configuration and reset are administration, refused from other nodes and
+/// from anonymous senders (docs/security.md).
+bool from_local(self_ptr self) {
+  auto sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+caf::error admin_only(const char* what) {
+  return make_error(ec::not_permitted,
+                    std::string{what} +
+                        " is administration: local senders only");
 }
 
 } // namespace
@@ -215,6 +249,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   spawn_monitor_actor(self);
   spawn_balancer_actor(self);
   spawn_scheduler_actor(self);
+  name_peers(self);
   // A child that dies while the manager lives is replaced.
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -236,6 +271,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
     if (st.bundles.address() == msg.source) {
       ++st.restarts;
       spawn_bundles(self);
+      name_peers(self);
       wire_scheduler(self);
     } else if (sub.scheduler.address() == msg.source) {
       ++st.restarts;
@@ -246,6 +282,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
     } else if (sub.monitor.address() == msg.source) {
       ++st.restarts;
       spawn_monitor_actor(self);
+      name_peers(self);
       wire_scheduler(self);
     } else if (sub.predictor.address() == msg.source) {
       ++st.restarts;
@@ -269,6 +306,8 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       [=](subsystems_atom) -> Subsystems { return self->state.subsystems; },
       [=](config_atom) -> Config { return self->state.config; },
       [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
+        if (!from_local(self))
+          return admin_only("a configuration update");
         auto target = self->state.config.with(update);
         if (!target)
           return std::move(target.error());
@@ -289,9 +328,12 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       [=](stats_atom) {
         return ask_every_pool<ResourceStats>(self, stats_atom::value);
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<std::vector<PoolStatus>> {
+        if (!from_local(self))
+          return admin_only("a reset");
         // Waiting bundles fail first; the pools' reset returns held legs.
-        caf::anon_send(self->state.bundles, reset_atom::value);
+        self->request(self->state.bundles, child_timeout, reset_atom::value)
+            .then([](BundleStats&) {}, [](caf::error&) {});
         auto& sub = self->state.subsystems;
         caf::anon_send(sub.memory, reset_atom::value);
         caf::anon_send(sub.monitor, reset_atom::value);

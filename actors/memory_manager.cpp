@@ -12,6 +12,7 @@
 #include <sstream>
 #include <vector>
 
+#include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
 #include "messages/format.hpp"
 #include "messages/validate.hpp"
@@ -548,7 +549,10 @@ memory_manager_actor::behavior_type memory_manager(
         st.owner_down_bytes = 0;
         return stats_of(st);
       },
-      [=](pools_atom, pool_actor fresh) {
+      [=](pools_atom, pool_actor fresh) -> caf::result<MemoryStats> {
+        if (!from_local(self))
+          return make_error(ec::not_permitted,
+                            "a new MEMORY pool comes from the manager only");
         return replace_pool(self, std::move(fresh));
       },
       [=](config_atom, const Config& config) -> caf::result<MemoryStats> {
@@ -575,10 +579,14 @@ memory_manager_actor::behavior_type memory_manager(
         // Tracked grants are never preemptable nor leased for a time, so a
         // pool does not revoke them; should one be taken back all the same,
         // the block stays valid and is no longer charged.
-        if (notice.resource_type != ResourceType::MEMORY ||
+        auto& st = self->state;
+        // Only the MEMORY pool revokes its grants: a forged notice would
+        // stop charging a block the pool still counts.
+        auto sender = self->current_sender();
+        if (!sender || !st.pool || sender->address() != st.pool.address() ||
+            notice.resource_type != ResourceType::MEMORY ||
             notice.grant_id == 0)
           return;
-        auto& st = self->state;
         for (auto& [address, block] : st.blocks) {
           auto& ids = block.grants;
           auto taken = std::find(ids.begin(), ids.end(), notice.grant_id);

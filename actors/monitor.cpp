@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 
+#include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
 
@@ -597,10 +598,21 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
   restart_polling(self);
   return {
       [=](usage_atom, const PoolStatus& status) {
+        // Reports come from the monitor's own pools, each about its own type.
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender || !is_valid(status.type) ||
+            st.pools.pools.size() != resource_type_count ||
+            sender->address() != st.pools[status.type].address())
+          return;
         on_status(self, status, false);
       },
       [=](pools_atom, PoolDirectory& directory) {
         auto& st = self->state;
+        // Wiring from the manager: local senders only, complete directories
+        // (reports are checked against it by type).
+        if (!from_local(self) || directory.pools.size() != resource_type_count)
+          return;
         for (const auto& old : st.pools.pools)
           if (old && std::find(directory.pools.begin(), directory.pools.end(),
                                old) == directory.pools.end())

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "messages/error.hpp"
+#include "messages/limits.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -19,6 +20,11 @@ namespace rros {
 namespace {
 
 using self_ptr = pool_actor::stateful_pointer<pool_state>;
+
+/// What a listener receives (listeners register untyped, like holders; a
+/// typed actor sends only to typed handles).
+using usage_listener_actor =
+    caf::typed_actor<caf::reacts_to<usage_atom, PoolStatus>>;
 
 /// Checks a requester id and an amount together (releases, reservations).
 units checked_order(const std::string& requester, double amount,
@@ -82,6 +88,35 @@ ResourceStats make_stats(const pool_state& st,
     result.avg_allocation_time =
         st.allocation_time_total / static_cast<std::int64_t>(attempts);
   return result;
+}
+
+/// The address of the current message's sender (null when anonymous).
+caf::actor_addr sender_of(self_ptr self) {
+  auto sender = self->current_sender();
+  return sender ? sender->address() : caf::actor_addr{};
+}
+
+/// True when the pool sent the current message to itself (its timers):
+/// a timer from anyone else must not fire a deadline or reclaim a grant.
+bool from_self(self_ptr self) {
+  return self->current_sender().get() == self->ctrl();
+}
+
+caf::error not_permitted(const std::string& what) {
+  return make_error(ec::not_permitted, what);
+}
+
+/// True when the current message comes from an actor of this node:
+/// administration (capacity, quotas, policy, reset) is refused from other
+/// nodes and from anonymous senders (docs/security.md).
+bool from_local(self_ptr self) {
+  auto sender = self->current_sender();
+  return sender && sender->node() == self->node();
+}
+
+caf::error admin_only(const pool_state& st, const char* what) {
+  return not_permitted(std::string{what} + " of the " + to_string(st.type) +
+                       " pool is administration: local senders only");
 }
 
 caf::error unknown_grant(GrantId id, ResourceType type) {
@@ -181,9 +216,10 @@ void notify(self_ptr self, GrantId id, const pool_book::Lease& lease,
                      reason,
                      grace};
   // The holder is whoever sent the request (CAF gives the sender untyped);
-  // holders that do not handle revoke_atom drop the notice.
-  caf::anon_send(caf::actor_cast<grant_holder_actor>(lease.holder),
-                 revoke_atom::value, std::move(notice));
+  // holders that do not handle revoke_atom drop the notice. Sent as the pool,
+  // so that a holder can tell a real notice from a forged one.
+  self->send(caf::actor_cast<grant_holder_actor>(lease.holder),
+             revoke_atom::value, std::move(notice));
 }
 
 /// Keeps the queue's fair-share rank of a waiting requester current: its
@@ -273,6 +309,11 @@ std::optional<pool_waiter> take_waiter(self_ptr self, std::uint64_t seq) {
   if (!w)
     return w;
   st.waiters_of_holder.remove(w->payload.holder, seq);
+  if (w->payload.holder && w->payload.holder.node() != self->node()) {
+    auto n = st.waiting_of_node.find(w->payload.holder.node());
+    if (n != st.waiting_of_node.end() && --n->second == 0)
+      st.waiting_of_node.erase(n);
+  }
   if (w->payload.request.ttl.count() > 0)
     st.backfill_amounts.erase(st.backfill_amounts.find(w->payload.amount));
   changed(self, true);
@@ -476,6 +517,30 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
   return caf::none;
 }
 
+/// Refuses a waiting request past the limits of messages/limits.hpp (per
+/// requester, per holder actor, per other node).
+caf::error check_waiting_limits(self_ptr self, const std::string& requester,
+                                const caf::actor_addr& holder) {
+  auto& st = self->state;
+  auto refuse = [&](const std::string& who, std::size_t limit) {
+    return make_error(ec::limit_exceeded,
+                      who + " already has " + std::to_string(limit) +
+                          " requests waiting for " + to_string(st.type) +
+                          ", the most allowed");
+  };
+  if (st.waiting.count_of(requester) >= max_waiting_per_requester)
+    return refuse("'" + requester + "'", max_waiting_per_requester);
+  if (st.waiters_of_holder.count(holder) >= max_waiting_per_holder)
+    return refuse("the requesting actor", max_waiting_per_holder);
+  if (holder && holder.node() != self->node()) {
+    auto n = st.waiting_of_node.find(holder.node());
+    if (n != st.waiting_of_node.end() &&
+        n->second >= max_waiting_per_remote_node)
+      return refuse("the requesting node", max_waiting_per_remote_node);
+  }
+  return caf::none;
+}
+
 caf::result<ResourceAllocation> allocate(self_ptr self,
                                          const ResourceRequest& req) {
   auto& st = self->state;
@@ -484,8 +549,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     return err;
   auto now = self->clock().now();
   auto deadline = saturating_add(now, req.deadline);
-  auto holder = self->current_sender() ? self->current_sender()->address()
-                                       : caf::actor_addr{};
+  auto holder = sender_of(self);
   auto can_have = grantable(st, req.requester_id);
   pool_time blocker;
   auto may_go = !blocked_ahead(self, req, now, deadline, blocker) ||
@@ -494,6 +558,10 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     return allocation_of(st, req, amount, amount,
                          grant(self, req, amount, holder));
   if (req.deadline.count() > 0) {
+    if (auto err = check_waiting_limits(self, req.requester_id, holder)) {
+      ++st.rejection_count;
+      return err;
+    }
     // Wait for capacity until the deadline.
     pool_waiter w;
     w.seq = st.book.next_id();
@@ -513,6 +581,8 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     if (req.ttl.count() > 0)
       st.backfill_amounts.insert(amount);
     st.waiters_of_holder.add(holder, seq);
+    if (holder && holder.node() != self->node())
+      ++st.waiting_of_node[holder.node()];
     st.waiting.push(std::move(w), now);
     note_share(st, req.requester_id);
     changed(self, false);
@@ -536,6 +606,10 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
 caf::result<ResourceAllocation, PoolStatus>
 prepare(self_ptr self, const ResourceRequest& req) {
   auto& st = self->state;
+  if (st.peers_known && sender_of(self) != st.coordinator)
+    return not_permitted(std::string{"bundle legs of the "} +
+                         to_string(st.type) +
+                         " pool come from the bundle coordinator only");
   units amount = 0;
   if (auto err = check_request(self, req, amount))
     return err;
@@ -549,9 +623,7 @@ prepare(self_ptr self, const ResourceRequest& req) {
     // Not a rejection of the bundle yet: the coordinator may retry.
     return {allocation_of(st, req, amount, 0, 0), status_of(st)};
   }
-  auto holder = self->current_sender() ? self->current_sender()->address()
-                                       : caf::actor_addr{};
-  auto id = grant(self, req, amount, holder, true);
+  auto id = grant(self, req, amount, sender_of(self), true);
   return {allocation_of(st, req, amount, amount, id), status_of(st)};
 }
 
@@ -606,10 +678,14 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
   auto wanted = checked_order(requester, amount, err);
   if (err)
     return err;
-  auto held = st.book.releasable_by(requester);
+  // Only what this caller took: another actor naming the requester
+  // releases nothing of it.
+  auto caller = sender_of(self);
+  auto held = st.book.releasable_by(requester, caller);
   if (held == 0)
-    return make_error(ec::nothing_held,
-                      "'" + requester + "' holds no " + to_string(st.type));
+    return make_error(ec::nothing_held, "'" + requester + "' holds no " +
+                                            to_string(st.type) +
+                                            " taken by this caller");
   if (wanted > held && mode == ReleaseMode::exact)
     return make_error(ec::release_exceeds_holding,
                       "'" + requester + "' releases " + format_number(amount) +
@@ -618,7 +694,7 @@ caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
   auto returned = std::min(wanted, held);
   // Newest grants first; prepared bundle legs are not the requester's.
   for (auto left = returned; left > 0;) {
-    auto id = st.book.newest_committed(requester);
+    auto id = st.book.newest_committed(requester, caller);
     auto part = std::min(left, st.book.find(id)->amount);
     shrink_lease(self, id, part);
     left -= part;
@@ -638,8 +714,7 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
   if (auto bad = check_duration(ttl, "reservation time-to-live"))
     return bad;
   // Tied to the actor that made it, like its grants.
-  auto holder = self->current_sender() ? self->current_sender()->address()
-                                       : caf::actor_addr{};
+  auto holder = sender_of(self);
   // Other groups' unused guarantees are not available to reserve either.
   auto reservable =
       grantable(st, requester) - st.ledger().reserved_for(requester);
@@ -665,6 +740,11 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
 /// Everything a holder had returns; its waiting requests are dropped.
 void holder_down(self_ptr self, const caf::actor_addr& holder) {
   auto& st = self->state;
+  if (st.peers_known && holder == st.monitor && st.shed.degraded) {
+    // Only the monitor sheds: when it ends, so does its degradation.
+    st.shed = ShedPolicy{};
+    changed(self, true);
+  }
   st.monitored.erase(holder);
   auto& ls = st.listeners;
   ls.erase(std::remove_if(
@@ -752,7 +832,14 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
 
 pool_actor::behavior_type pool(self_ptr self, ResourceType type,
                                double capacity, PoolPolicy policy) {
+  return supervised_pool(self, type, capacity, policy, caf::actor_addr{});
+}
+
+pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
+                                          double capacity, PoolPolicy policy,
+                                          caf::actor_addr supervisor) {
   auto& st = self->state;
+  st.supervisor = std::move(supervisor);
   st.type = type;
   st.policy = policy;
   st.book = pool_book{to_units(capacity), first_id_of(next_incarnation())};
@@ -775,7 +862,11 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
         auto& st = self->state;
         auto* lease = st.book.find_committed(id);
-        if (lease == nullptr)
+        // Its holder's, or the coordinator's for the legs of a bundle. The
+        // same answer as for an unknown id: ids reveal nothing.
+        auto caller = sender_of(self);
+        if (lease == nullptr || (lease->holder != caller &&
+                                 !(st.peers_known && caller == st.coordinator)))
           return unknown_grant(id, st.type);
         auto requester = lease->requester;
         auto amount = lease->amount;
@@ -791,7 +882,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
                                       zero_duration::refused))
           return bad;
         auto* lease = st.book.find_committed(id);
-        if (lease == nullptr)
+        if (lease == nullptr || lease->holder != sender_of(self))
           return unknown_grant(id, st.type);
         lease->has_ttl = true;
         lease->expires_at = saturating_add(self->clock().now(), ttl);
@@ -805,7 +896,7 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
           std::uint64_t request_id) -> caf::result<bool> {
         auto& st = self->state;
         auto* found = st.waiting.find(requester, request_id);
-        if (found == nullptr)
+        if (found == nullptr || found->payload.holder != sender_of(self))
           return make_error(ec::unknown_request,
                             "'" + requester + "' has no waiting request " +
                                 std::to_string(request_id));
@@ -847,6 +938,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](capacity_atom, double capacity) -> caf::result<PoolStatus> {
         auto& st = self->state;
+        if (!from_local(self))
+          return admin_only(st, "the capacity");
         if (!std::isfinite(capacity) || capacity <= 0 ||
             capacity > max_amount || to_units(capacity) <= 0)
           return make_error(ec::invalid_config_value,
@@ -865,20 +958,31 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
         return status_of(st);
       },
       [=](quota_atom, const Quota& spec) -> caf::result<Quota> {
+        if (!from_local(self))
+          return admin_only(self->state, "a quota");
         return set_quota(self, spec);
       },
       [=](policy_atom, const PoolPolicy& policy) {
+        if (!from_local(self))
+          return; // administration: local senders only
         self->state.policy = policy;
         self->state.waiting.set_aging_interval(policy.aging_interval,
                                                self->clock().now());
         serve_waiting(self);
       },
       [=](shed_atom, const ShedPolicy& policy) {
-        self->state.shed = policy;
+        auto& st = self->state;
+        if (st.peers_known && sender_of(self) != st.monitor)
+          return; // only the monitor degrades a pool
+        st.shed = policy;
         apply_shed(self);
         serve_waiting(self);
       },
       [=](listen_atom, caf::actor listener, bool on) {
+        // An actor registers itself only: nobody points a pool's reports at
+        // a third party.
+        if (!listener || listener.address() != sender_of(self))
+          return;
         auto& ls = self->state.listeners;
         ls.erase(std::remove(ls.begin(), ls.end(), listener), ls.end());
         if (on && listener) {
@@ -894,6 +998,11 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](commit_atom, GrantId id, caf::actor holder) {
         auto& st = self->state;
+        // Only the actor that prepared the leg (the coordinator) commits it.
+        auto* leg = st.book.find(id);
+        if (leg == nullptr || !st.book.is_prepared(id) ||
+            leg->holder != sender_of(self))
+          return;
         std::chrono::nanoseconds ttl{0};
         auto addr = holder ? holder.address() : caf::actor_addr{};
         if (!st.book.commit(id, addr, ttl))
@@ -912,8 +1021,9 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](abort_atom, GrantId id) {
         auto& st = self->state;
-        if (!st.book.is_prepared(id))
-          return;
+        if (!st.book.is_prepared(id) ||
+            st.book.find(id)->holder != sender_of(self))
+          return; // only the leg's preparer takes it back
         st.aborting = true;
         shrink_lease(self, id, st.book.find(id)->amount);
         st.aborting = false;
@@ -923,19 +1033,46 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](publish_atom) {
         auto& st = self->state;
+        if (!from_self(self))
+          return;
         st.publish_pending = false;
         auto status = status_of(st);
+        // Sent as the pool, so that a listener can tell its pools' reports
+        // from forged ones.
         for (auto& listener : st.listeners)
-          caf::anon_send(listener, usage_atom::value, status);
+          self->send(caf::actor_cast<usage_listener_actor>(listener),
+                     usage_atom::value, status);
       },
-      [=](reset_atom) -> PoolStatus {
+      [=](peers_atom, caf::actor coordinator, caf::actor monitor) {
         auto& st = self->state;
+        if (!st.supervisor || sender_of(self) != st.supervisor)
+          return;
+        auto monitor_addr = monitor ? monitor.address() : caf::actor_addr{};
+        bool new_monitor = !st.peers_known || st.monitor != monitor_addr;
+        if (st.peers_known && new_monitor && st.shed.degraded) {
+          // A replaced monitor starts with nothing degraded.
+          st.shed = ShedPolicy{};
+          changed(self, true);
+        }
+        st.coordinator =
+            coordinator ? coordinator.address() : caf::actor_addr{};
+        st.monitor = monitor_addr;
+        st.peers_known = true;
+        if (monitor && new_monitor)
+          self->monitor(monitor);
+        serve_waiting(self);
+      },
+      [=](reset_atom) -> caf::result<PoolStatus> {
+        auto& st = self->state;
+        if (!from_local(self))
+          return admin_only(st, "a reset");
         auto all = waiters_where(self, [](const pool_waiter&) { return true; });
         for (auto seq : all)
           st.waiting.take(seq)->payload.promise.deliver(
               make_error(ec::cancelled, "the pool was reset"));
         st.backfill_amounts.clear();
         st.waiters_of_holder.clear();
+        st.waiting_of_node.clear();
         st.preemptions.clear();
         st.book.clear();
         for (auto& [name, q] : st.quotas)
@@ -946,6 +1083,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](expire_atom, GrantId id) {
         auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the pool itself may fire
         auto* lease = st.book.find(id);
         if (lease == nullptr || !lease->has_ttl ||
             self->clock().now() < lease->expires_at)
@@ -957,6 +1096,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](deadline_atom, std::uint64_t seq) {
         auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the pool itself may fire
         auto w = take_waiter(self, seq);
         if (!w)
           return; // granted or cancelled before
@@ -970,6 +1111,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](reclaim_atom, std::uint64_t id) {
         auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the pool itself may fire
         auto p = st.preemptions.find(id);
         if (p == st.preemptions.end())
           return; // the request it served is gone
@@ -984,6 +1127,8 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
       },
       [=](resexpire_atom, std::uint64_t id) {
         auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the pool itself may fire
         if (st.book.find_reservation(id) == nullptr)
           return; // used up or cancelled
         advance_clock(st, self->clock().now());

@@ -77,6 +77,19 @@ struct pool_state {
   std::uint64_t returns = 0;         // see PoolStatus::returns
   bool aborting = false;             // an abort's return is not a return
 
+  // Trust (docs/security.md). The supervisor (the manager that spawned the
+  // pool; null for a standalone pool) names the bundle coordinator and the
+  // monitor (peers_atom); from then on only the coordinator may prepare legs
+  // and only the monitor may shed. Timers are accepted only from the pool
+  // itself, legs are committed or aborted only by their preparer, and a grant
+  // or waiting request is touched only by the actor that took it.
+  // Waiting requests per other node (one connection), for its limit.
+  std::map<caf::node_id, std::size_t> waiting_of_node;
+  caf::actor_addr supervisor;
+  caf::actor_addr coordinator;
+  caf::actor_addr monitor;
+  bool peers_known = false;
+
   // Statistics since spawn or the last reset. Usage is held + reserved.
   units peak_usage = 0;
   double usage_integral = 0; // units x nanoseconds, for the time-weighted mean
@@ -95,8 +108,18 @@ struct pool_state {
 };
 
 /// The pool's behavior; `capacity` is in API amounts (validated by the caller).
+/// A standalone pool: it accepts legs and shedding from any sender until a
+/// supervisor names its peers, which this one has none to do.
 pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
                                ResourceType type, double capacity,
                                PoolPolicy policy);
+
+/// A pool spawned by `supervisor` (the manager): only the supervisor may name
+/// its peers (peers_atom), and from then on legs come only from the named
+/// coordinator and shedding only from the named monitor.
+pool_actor::behavior_type
+supervised_pool(pool_actor::stateful_pointer<pool_state> self,
+                ResourceType type, double capacity, PoolPolicy policy,
+                caf::actor_addr supervisor);
 
 } // namespace rros

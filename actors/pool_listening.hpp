@@ -21,8 +21,9 @@ public:
       return;
     on_ = wanted;
     auto me = caf::actor_cast<caf::actor>(self);
+    // Sent as itself: a pool registers only the sender as a listener.
     for (const auto& pool : pools.pools)
-      caf::anon_send(pool, listen_atom::value, me, wanted);
+      self->send(pool, listen_atom::value, me, wanted);
   }
 
   /// New pool handles (a pool was replaced): registers with the new ones if

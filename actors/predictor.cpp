@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "actors/sender_checks.hpp"
 #include "core/ledger.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
@@ -362,6 +363,9 @@ predictor_actor::behavior_type predictor(self_ptr self, PoolDirectory pools,
         return preallocate(self, predictions, requester);
       },
       [=](pools_atom, PoolDirectory pools) {
+        // Wiring from the manager: local senders only, complete directories.
+        if (!from_local(self) || pools.pools.size() != resource_type_count)
+          return;
         self->state.pools = std::move(pools);
       },
       [=](fcstats_atom) {

@@ -12,6 +12,7 @@
 #include <limits>
 #include <utility>
 
+#include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
 
@@ -1063,8 +1064,8 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       [=](pools_atom, PoolDirectory& pools) {
         auto& st = self->state;
         // A directory that does not name every pool would be indexed out of
-        // range: keep the current one.
-        if (pools.pools.size() != resource_type_count)
+        // range: keep the current one. Wiring: local senders only.
+        if (!from_local(self) || pools.pools.size() != resource_type_count)
           return;
         st.returns_seen.fill(0);
         st.listening.replace(self, st.pools, std::move(pools));
@@ -1072,11 +1073,15 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         pump(self);
       },
       [=](bundles_atom, bundle_actor& x) {
+        if (!from_local(self))
+          return; // wiring from the manager: local senders only
         self->state.bundles = std::move(x);
         unblock(self, {});
         pump(self);
       },
       [=](set_monitor_atom, monitor_actor& m) {
+        if (!from_local(self))
+          return; // wiring from the manager: local senders only
         auto& st = self->state;
         auto me = caf::actor_cast<caf::actor>(self);
         if (st.monitor) {
@@ -1123,7 +1128,12 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       },
       [=](usage_atom, const PoolStatus& status) {
         auto& st = self->state;
-        if (!is_valid(status.type))
+        // Reports come from the scheduler's own pools, each about its own
+        // type: a forged one would make it retry blocked tasks.
+        auto sender = self->current_sender();
+        if (!sender || !is_valid(status.type) ||
+            st.pools.pools.size() != resource_type_count ||
+            sender->address() != st.pools[status.type].address())
           return;
         auto t = index_of_type(status.type);
         auto& seen = st.returns_seen[t];

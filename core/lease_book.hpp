@@ -211,6 +211,34 @@ public:
     return 0;
   }
 
+  /// What `requester` holds in committed grants taken by `holder` (a
+  /// release by amount returns only the caller's own grants).
+  units releasable_by(const std::string& requester,
+                      const Holder& holder) const {
+    units held = 0;
+    auto i = by_requester_.find(requester);
+    if (i == by_requester_.end())
+      return 0;
+    for (auto id : i->second) {
+      const auto& lease = leases_.at(id);
+      if (lease.holder == holder && !is_prepared(id))
+        held += lease.amount;
+    }
+    return held;
+  }
+
+  /// The requester's newest committed lease taken by `holder`, or 0.
+  GrantId newest_committed(const std::string& requester,
+                           const Holder& holder) const {
+    auto i = by_requester_.find(requester);
+    if (i == by_requester_.end())
+      return 0;
+    for (auto id = i->second.rbegin(); id != i->second.rend(); ++id)
+      if (!is_prepared(*id) && leases_.at(*id).holder == holder)
+        return *id;
+    return 0;
+  }
+
   /// Every lease `holder` holds (a scan: holders end rarely, grants are made
   /// often, so no per-holder index is kept up to date per grant).
   std::vector<GrantId> leases_of_holder(const Holder& holder) const {

@@ -20,9 +20,10 @@
 
 namespace rros {
 
-/// One resource type's budget with an exact ledger, leases, a queue of
-/// waiting requests and preemption with notice (docs/semantics.md).
-using pool_actor = caf::typed_actor<
+/// What any client may ask of a pool (docs/semantics.md). A grant, a
+/// reservation and a waiting request belong to the actor that sent the
+/// request: only it may release, renew or cancel them (docs/security.md).
+using pool_client_actor = caf::typed_actor<
     // Grants the request in full when it fits (using the requester's own
     // reservation first) and no better-ranked request waits. A grant is a lease
     // with an id, tied to the sender's life (an actor sender is monitored: when
@@ -34,22 +35,28 @@ using pool_actor = caf::typed_actor<
     // invalid_amount, amount_too_large, empty_requester, invalid_priority,
     // unknown_resource_type, invalid_duration, exceeds_capacity (never fits).
     caf::replies_to<allocate_atom, ResourceRequest>::with<ResourceAllocation>,
-    // Gives back `amount` held by the requester, newest grants first
-    // (prepared, uncommitted bundle legs are not the requester's: skipped).
+    // Gives back `amount` held by the requester in grants the caller took,
+    // newest first (another actor's grants under the same requester name and
+    // prepared, uncommitted bundle legs are skipped).
     // ReleaseMode::exact refuses more than is held (release_exceeds_holding);
     // up_to_held returns at most what is held. A requester that holds nothing
     // gets nothing_held.
     caf::replies_to<release_atom, std::string, float,
                     ReleaseMode>::with<ReleaseReceipt>,
     // Returns one whole grant by id; unknown_grant when it is not (or no
-    // longer) held, so nothing is ever credited twice.
+    // longer) held or not the caller's (the bundle coordinator may return
+    // the legs of its bundles), so nothing is ever credited twice.
     caf::replies_to<release_atom, GrantId>::with<ReleaseReceipt>,
     // Restarts a grant's time-to-live from now (invalid_duration when not
-    // positive or above ten years, unknown_grant when gone or not committed).
+    // positive or above ten years, unknown_grant when gone, not committed or
+    // not the caller's).
     caf::replies_to<renew_atom, GrantId,
                     std::chrono::nanoseconds>::with<ResourceAllocation>,
     // Cancels the requester's waiting request with that request_id: it fails
-    // with `cancelled`. Replies true; unknown_request when none waits.
+    // with `cancelled`. Replies true; unknown_request when none of the
+    // caller's waits. Past 10,000 waiting requests per requester or per actor
+    // (20,000 per other node) allocate_atom refuses to wait
+    // (limit_exceeded, messages/limits.hpp).
     caf::replies_to<cancel_atom, std::string, std::uint64_t>::with<bool>,
     // Sets `amount` aside for the requester: unavailable to others, consumed
     // first by the requester's own grants. Never partial. Tied to the
@@ -68,6 +75,16 @@ using pool_actor = caf::typed_actor<
     // The seed's statistics: usage, peak, time-weighted average, counts,
     // latency.
     caf::replies_to<stats_atom>::with<ResourceStats>,
+    // Adds (true) or removes (false) a listener: after any change of the
+    // ledger or the queue it receives `usage_atom, PoolStatus` from the pool
+    // (changes in one burst of messages are reported once). The listener
+    // must be the sender itself; any other registration is ignored.
+    caf::reacts_to<listen_atom, caf::actor, bool>>;
+
+/// Administration of a pool: accepted from actors of the pool's own node
+/// only; from another node or an anonymous sender a request fails with
+/// not_permitted and a policy is ignored (docs/security.md).
+using pool_admin_actor = caf::typed_actor<
     // Changes the capacity; refused (capacity_below_usage) below held +
     // reserved.
     caf::replies_to<capacity_atom, double>::with<PoolStatus>,
@@ -80,17 +97,23 @@ using pool_actor = caf::typed_actor<
     caf::replies_to<quota_atom, Quota>::with<Quota>,
     // Replaces the waiting and preemption policy.
     caf::reacts_to<policy_atom, PoolPolicy>,
-    // Degradation (from the monitor): refuses new requests at
+    // Back to the initial state: nothing held, reserved or waiting (waiting
+    // requests fail with `cancelled`), statistics cleared, capacity kept.
+    caf::replies_to<reset_atom>::with<PoolStatus>>;
+
+/// Between a pool and the node's own actors: each message is accepted only
+/// from its one legitimate sender and does nothing when sent by anyone else
+/// (docs/security.md).
+using pool_internal_actor = caf::typed_actor<
+    // Degradation (from the monitor the manager named, peers_atom; any
+    // sender while none is named): refuses new requests at
     // policy.refuse_from or lower priority (ec::shed), fails such waiting
     // requests and, with revoke_preemptable, revokes such preemptable grants
     // with notice (RevokeReason::shed, reclaimed after the grace period).
     // ShedPolicy{} ends it.
     caf::reacts_to<shed_atom, ShedPolicy>,
-    // Adds (true) or removes (false) a listener: after any change of the
-    // ledger or the queue it receives `usage_atom, PoolStatus` (changes in
-    // one burst of messages are reported once).
-    caf::reacts_to<listen_atom, caf::actor, bool>,
-    // Bundle legs (from the bundle coordinator): grants the request now or
+    // Bundle legs (from the bundle coordinator the manager named; anyone
+    // else gets not_permitted): grants the request now or
     // not at all (never waits, never partial, never preempts, never passes a
     // better-ranked waiting request). A grant is held by the sender until
     // committed; no room now is an allocation of 0 (grant_id 0). The status
@@ -101,21 +124,30 @@ using pool_actor = caf::typed_actor<
     // Hands a prepared grant to its holder (monitored from now on; a null
     // handle means an anonymous holder). Until then the leg cannot be
     // released, renewed, preempted, shed or expire; its time-to-live starts
-    // here.
+    // here. Only from the actor that prepared the leg.
     caf::reacts_to<commit_atom, GrantId, caf::actor>,
-    // Takes a prepared grant back as if it had never been made.
+    // Takes a prepared grant back as if it had never been made. Only from
+    // the actor that prepared the leg.
     caf::reacts_to<abort_atom, GrantId>,
-    // Back to the initial state: nothing held, reserved or waiting (waiting
-    // requests fail with `cancelled`), statistics cleared, capacity kept.
-    caf::replies_to<reset_atom>::with<PoolStatus>,
-    // Timers the pool sends itself (not for clients): a lease's time-to-live,
-    // a waiting request's deadline, a preemption's grace period, a
-    // reservation's expiry, and the report to listeners.
+    // From the pool's supervisor (the manager) only: its bundle coordinator
+    // and its monitor. From then on prepare_atom is accepted only from that
+    // coordinator and shed_atom only from that monitor (the pool ends
+    // shedding itself when the monitor ends). Sent by anyone else: ignored.
+    caf::reacts_to<peers_atom, caf::actor, caf::actor>,
+    // Timers the pool sends itself: a lease's time-to-live, a waiting
+    // request's deadline, a preemption's grace period, a reservation's
+    // expiry, and the report to listeners. Sent by anyone else: ignored.
     caf::reacts_to<expire_atom, GrantId>,
     caf::reacts_to<deadline_atom, std::uint64_t>,
     caf::reacts_to<reclaim_atom, std::uint64_t>,
     caf::reacts_to<resexpire_atom, std::uint64_t>,
     caf::reacts_to<publish_atom>>;
+
+/// One resource type's budget with an exact ledger, leases, a queue of
+/// waiting requests and preemption with notice (docs/semantics.md): the
+/// three interfaces above in one actor.
+using pool_actor = pool_client_actor::extend_with<
+    pool_admin_actor>::extend_with<pool_internal_actor>;
 
 /// What a grant's holder may receive from a pool (an actor that takes grants
 /// should handle it; others drop it).
@@ -154,25 +186,31 @@ using bundle_actor = caf::typed_actor<
     // invalid_bundle (no items, a type twice), the pools' own errors for bad
     // items, exceeds_capacity / exceeds_quota when an item can never fit.
     caf::replies_to<allocate_atom, BundleRequest>::with<BundleGrant>,
-    // Returns every leg of a bundle; unknown_bundle when it is not held.
+    // Returns every leg of a bundle; unknown_bundle when it is not held or
+    // not the caller's (only the actor that asked for it may release it).
     caf::replies_to<release_atom, BundleId>::with<std::vector<ReleaseReceipt>>,
-    // Returns one leg of a bundle (the bundle ends with its last leg).
+    // Returns one leg of a bundle (the bundle ends with its last leg); the
+    // caller's bundles only.
     caf::replies_to<release_atom, BundleId, ResourceType>::with<ReleaseReceipt>,
     // Cancels a waiting bundle: it fails with `cancelled`; unknown_request
-    // when none waits.
+    // when none of the caller's waits. Past 10,000 waiting bundles per
+    // requester or per actor allocate_atom refuses (limit_exceeded).
     caf::replies_to<cancel_atom, std::string, std::uint64_t>::with<bool>,
     // Counts: waiting, held, granted, refused, attempts.
     caf::replies_to<stats_atom>::with<BundleStats>,
     // Fails waiting bundles (cancelled) and forgets held ones (the pools'
-    // own reset returns their legs).
+    // own reset returns their legs). Administration: from actors of the
+    // coordinator's node only (not_permitted otherwise).
     caf::replies_to<reset_atom>::with<BundleStats>,
-    // New pool handles after a pool was replaced (from the manager).
+    // New pool handles after a pool was replaced (from the manager that
+    // spawned the coordinator only; ignored from anyone else).
     caf::reacts_to<pools_atom, PoolDirectory>,
-    // A pool's ledger changed (the coordinator listens while bundles wait).
+    // A pool's ledger changed (the coordinator listens while bundles wait);
+    // only from its own pool of that type.
     caf::reacts_to<usage_atom, PoolStatus>,
-    // Its own timer: a waiting bundle's deadline.
+    // Its own timer: a waiting bundle's deadline (only from itself).
     caf::reacts_to<deadline_atom, std::uint64_t>,
-    // Policy (aging interval) from the manager.
+    // Policy (aging interval), from the manager only.
     caf::reacts_to<policy_atom, PoolPolicy>>;
 
 /// A blocking call handed from a plain thread to the bridge actor (local only:

@@ -38,6 +38,8 @@ using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using abort_atom = caf::atom_constant<caf::atom("abort")>;
 using bundles_atom = caf::atom_constant<caf::atom("bundles")>;
 using subsystems_atom = caf::atom_constant<caf::atom("subsystems")>;
+// The manager names a pool's bundle coordinator and monitor (its peers).
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 // Timers a pool sends itself.
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;

@@ -69,6 +69,10 @@ const char* to_string(ec x) {
       return "subsystem_unavailable";
     case ec::framework_error:
       return "framework_error";
+    case ec::not_permitted:
+      return "not_permitted";
+    case ec::limit_exceeded:
+      return "limit_exceeded";
   }
   return "unknown_error_code";
 }
@@ -103,6 +107,7 @@ bool is_permanent(const caf::error& err) {
     case ec::invalid_argument:
     case ec::duplicate_id:
     case ec::unknown_block:
+    case ec::not_permitted:
       return true;
     case ec::insufficient_resources:
     case ec::capacity_below_usage:
@@ -113,6 +118,7 @@ bool is_permanent(const caf::error& err) {
     case ec::shed:
     case ec::subsystem_unavailable:
     case ec::framework_error:
+    case ec::limit_exceeded:
       return false;
   }
   return false;

@@ -50,10 +50,14 @@ enum class ec : std::uint8_t {
   subsystem_unavailable, // a subsystem other than a pool is down or absent
   framework_error,       // a CAF (non-rros) error carried under an rros code;
                          // its context is CAF's own text
+  not_permitted,         // the sender may not send this message (an internal
+                         // message from outside, another holder's grant)
+  limit_exceeded,        // a per-holder or per-requester limit is reached
+                         // (waiting requests, subscriptions)
 };
 
 /// The last code: tests walk 1..last_ec.
-constexpr ec last_ec = ec::framework_error;
+constexpr ec last_ec = ec::limit_exceeded;
 
 const char* to_string(ec x);
 

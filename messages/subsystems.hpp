@@ -38,8 +38,9 @@ typename Inspector::result_type inspect(Inspector& f, Subsystems& x) {
            x.balancer, x.scheduler);
 }
 
-/// Spawns, wires and supervises the subsystem actors.
-using manager_actor = caf::typed_actor<
+/// What any client may ask of the manager: the handles of the subsystems and
+/// the node's figures. The node's clients need nothing else from it.
+using manager_client_actor = caf::typed_actor<
     // The current pool handles (they change when a crashed pool is replaced).
     caf::replies_to<pools_atom>::with<PoolDirectory>,
     // The bundle coordinator (all-or-nothing grants across pools).
@@ -48,18 +49,26 @@ using manager_actor = caf::typed_actor<
     caf::replies_to<subsystems_atom>::with<Subsystems>,
     // The configuration in force.
     caf::replies_to<config_atom>::with<Config>,
-    // Applies a seed-style configuration update as a whole: every key is
-    // checked first (unknown_config_key, invalid_config_value); capacity
-    // changes that a pool refuses roll back the ones already made.
-    caf::replies_to<configure_atom, ConfigMap>::with<Config>,
     // Every pool's exact ledger, in ResourceType order.
     caf::replies_to<status_atom>::with<std::vector<PoolStatus>>,
     // Every pool's statistics, in ResourceType order.
     caf::replies_to<stats_atom>::with<std::vector<ResourceStats>>,
-    // Resets every pool; replies with their ledgers afterwards.
-    caf::replies_to<reset_atom>::with<std::vector<PoolStatus>>,
     // How many crashed children were replaced since start.
     caf::replies_to<restarts_atom>::with<std::uint64_t>>;
+
+/// Administration of the node: accepted from actors of the manager's own
+/// node only; from another node or an anonymous sender it fails with
+/// not_permitted (docs/security.md).
+using manager_admin_actor = caf::typed_actor<
+    // Applies a seed-style configuration update as a whole: every key is
+    // checked first (unknown_config_key, invalid_config_value); capacity
+    // changes that a pool refuses roll back the ones already made.
+    caf::replies_to<configure_atom, ConfigMap>::with<Config>,
+    // Resets every pool; replies with their ledgers afterwards.
+    caf::replies_to<reset_atom>::with<std::vector<PoolStatus>>>;
+
+/// Spawns, wires and supervises the subsystem actors: both interfaces.
+using manager_actor = manager_client_actor::extend_with<manager_admin_actor>;
 
 } // namespace rros
 

@@ -22,21 +22,38 @@ namespace rros {
 // -- identities and enumerations
 // -----------------------------------------------
 
-/// A requester (or task, owner, module) id must not be empty.
+/// The longest requester, owner, task or module id in bytes: ids are kept
+/// per grant and per waiting request, so a client must not make each one
+/// arbitrarily large (docs/security.md).
+constexpr std::size_t max_id_length = 256;
+
+inline caf::error too_long(const std::string& id, const char* what) {
+  return make_error(ec::invalid_argument,
+                    std::string{what} + " is " + std::to_string(id.size()) +
+                        " bytes long, at most " +
+                        std::to_string(max_id_length) + " are allowed");
+}
+
+/// A requester (or task, owner, module) id must not be empty nor longer than
+/// max_id_length.
 inline caf::error check_requester(const std::string& id,
                                   const char* what = "requester id") {
   if (id.empty())
     return make_error(ec::empty_requester,
                       std::string{what} + " must not be empty");
+  if (id.size() > max_id_length)
+    return too_long(id, what);
   return caf::none;
 }
 
 /// A name that is not a requester (a module) must not be empty either; an
-/// empty one is a malformed argument.
+/// empty one is a malformed argument. The same length limit applies.
 inline caf::error check_name(const std::string& name, const char* what) {
   if (name.empty())
     return make_error(ec::invalid_argument,
                       std::string{what} + " must not be empty");
+  if (name.size() > max_id_length)
+    return too_long(name, what);
   return caf::none;
 }
 

@@ -41,6 +41,30 @@ caf::behavior bundle_holder(caf::event_based_actor* self, bundle_actor bundles,
       [=](revoke_atom, const GrantNotice& notice) {
         log->notices.push_back(notice);
       },
+      // On the test's behalf: only the bundle's holder may cancel or release
+      // it (docs/security.md).
+      [=](cancel_atom, const std::string& requester,
+          std::uint64_t request_id) -> caf::result<bool> {
+        auto promise = self->make_response_promise<bool>();
+        self->request(bundles, caf::infinite, cancel_atom::value, requester,
+                      request_id)
+            .then(
+                [=](bool x) mutable { promise.deliver(x); },
+                [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        return promise;
+      },
+      [=](release_atom,
+          BundleId id) -> caf::result<std::vector<ReleaseReceipt>> {
+        auto promise =
+            self->make_response_promise<std::vector<ReleaseReceipt>>();
+        self->request(bundles, caf::infinite, release_atom::value, id)
+            .then(
+                [=](std::vector<ReleaseReceipt>& x) mutable {
+                  promise.deliver(std::move(x));
+                },
+                [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
+        return promise;
+      },
   };
 }
 
@@ -256,7 +280,11 @@ TEST_F(BundleTest, WaitingBundleCanBeCancelled) {
   EXPECT_TRUE(fails_with(ask<bool>(bundles_, cancel_atom::value,
                                    std::string{"task"}, std::uint64_t{8}),
                          ec::unknown_request));
-  EXPECT_TRUE(ask_ok<bool>(bundles_, cancel_atom::value, std::string{"task"},
+  // Only its holder cancels it.
+  EXPECT_TRUE(fails_with(ask<bool>(bundles_, cancel_atom::value,
+                                   std::string{"task"}, std::uint64_t{7}),
+                         ec::unknown_request));
+  EXPECT_TRUE(ask_ok<bool>(a, cancel_atom::value, std::string{"task"},
                            std::uint64_t{7}));
   ASSERT_EQ(log->errors.size(), 1u);
   EXPECT_TRUE(is(log->errors[0], ec::cancelled));
@@ -275,13 +303,14 @@ TEST_F(BundleTest, RacingBundlesNeitherDeadlockNorHoldPart) {
       bundle("b", {{io, 60}, {compute, 60}}, Priority::NORMAL, 10s));
   ASSERT_EQ(alog->grants.size() + blog->grants.size(), 1u);
   auto& winner = alog->grants.empty() ? blog : alog;
+  auto winner_actor = alog->grants.empty() ? b : a;
   auto& loser = alog->grants.empty() ? alog : blog;
   auto loser_id = alog->grants.empty() ? "a" : "b";
   EXPECT_EQ(holding(loser_id, compute), 0.0f);
   EXPECT_EQ(holding(loser_id, io), 0.0f);
   EXPECT_EQ(held(compute), u(60));
   EXPECT_EQ(held(io), u(60));
-  ask_ok<std::vector<ReleaseReceipt>>(bundles_, release_atom::value,
+  ask_ok<std::vector<ReleaseReceipt>>(winner_actor, release_atom::value,
                                       winner->grants[0].bundle_id);
   run();
   ASSERT_EQ(loser->grants.size(), 1u);
@@ -405,10 +434,16 @@ struct UsageLog {
   std::vector<PoolStatus> reports;
 };
 
-caf::behavior usage_listener(caf::event_based_actor*,
+/// Registers itself with `pool` on (listen_atom, bool): a pool takes only
+/// its listeners' own registrations.
+caf::behavior usage_listener(caf::event_based_actor* self, pool_actor pool,
                              std::shared_ptr<UsageLog> log) {
   return {
       [=](usage_atom, const PoolStatus& s) { log->reports.push_back(s); },
+      [=](listen_atom, bool on) {
+        self->send(pool, listen_atom::value, caf::actor_cast<caf::actor>(self),
+                   on);
+      },
   };
 }
 
@@ -416,8 +451,8 @@ caf::behavior usage_listener(caf::event_based_actor*,
 
 TEST_F(BundleTest, PoolReportsChangesToListenersOncePerBurst) {
   auto log = std::make_shared<UsageLog>();
-  auto listener = sys.spawn(usage_listener, log);
-  caf::anon_send(pools_[io], listen_atom::value, listener, true);
+  auto listener = sys.spawn(usage_listener, pools_[io], log);
+  caf::anon_send(listener, listen_atom::value, true);
   run();
   log->reports.clear();
   auto g = single("x", io, 10);
@@ -429,7 +464,7 @@ TEST_F(BundleTest, PoolReportsChangesToListenersOncePerBurst) {
   ASSERT_EQ(log->reports.size(), 2u);
   EXPECT_EQ(log->reports.back().held, 0);
   EXPECT_EQ(log->reports.back().returns, returns + 1);
-  caf::anon_send(pools_[io], listen_atom::value, listener, false);
+  caf::anon_send(listener, listen_atom::value, false);
   run();
   ASSERT_TRUE(single("x", io, 10));
   EXPECT_EQ(log->reports.size(), 2u);
@@ -458,37 +493,45 @@ caf::behavior single_holder(caf::event_based_actor* self, pool_actor pool,
 } // namespace
 
 TEST_F(BundleTest, DegradedPoolShedsLowPrioritiesWithNotice) {
+  // A standalone pool: the manager's pools take shedding from their monitor
+  // only (tests/test_trust.cpp), this test plays the monitor.
+  Config config;
+  auto io_pool =
+      sys.spawn(rros::pool, io, config.capacity_of(io), config.pool_policy());
+  run();
+  auto held_io = [&] {
+    return ask_ok<PoolStatus>(io_pool, status_atom::value).held;
+  };
   auto idle_req = request("indexer", io, 30, Priority::IDLE);
   idle_req.preemptable = true;
   auto log = std::make_shared<NoticeLog>();
-  auto a = sys.spawn(single_holder, pools_[io], idle_req, log);
+  auto a = sys.spawn(single_holder, io_pool, idle_req, log);
   auto kept_req = request("keeper", io, 10, Priority::IDLE); // not preemptable
-  ASSERT_TRUE(
-      ask<ResourceAllocation>(pools_[io], allocate_atom::value, kept_req));
+  ASSERT_TRUE(ask<ResourceAllocation>(io_pool, allocate_atom::value, kept_req));
   run();
   ASSERT_EQ(log->grants.size(), 1u);
   ShedPolicy shed{true, Priority::IDLE, true};
-  caf::anon_send(pools_[io], shed_atom::value, shed);
+  caf::anon_send(io_pool, shed_atom::value, shed);
   run();
   // Notice first, reclaim after the grace period (0.25 s by default).
   ASSERT_EQ(log->notices.size(), 1u);
   EXPECT_EQ(log->notices[0].reason, RevokeReason::shed);
-  EXPECT_EQ(held(io), u(40));
+  EXPECT_EQ(held_io(), u(40));
   auto idle_again = request("late", io, 1, Priority::IDLE);
   EXPECT_TRUE(fails_with(
-      ask<ResourceAllocation>(pools_[io], allocate_atom::value, idle_again),
+      ask<ResourceAllocation>(io_pool, allocate_atom::value, idle_again),
       ec::shed));
   // CRITICAL and HIGH work goes on.
-  ASSERT_TRUE(
-      ask<ResourceAllocation>(pools_[io], allocate_atom::value,
-                              request("urgent", io, 5, Priority::HIGH)));
+  ASSERT_TRUE(ask<ResourceAllocation>(
+      io_pool, allocate_atom::value, request("urgent", io, 5, Priority::HIGH)));
   advance(250ms);
-  EXPECT_EQ(held(io), u(15)); // the preemptable IDLE grant is reclaimed
-  caf::anon_send(pools_[io], shed_atom::value, ShedPolicy{});
+  EXPECT_EQ(held_io(), u(15)); // the preemptable IDLE grant is reclaimed
+  caf::anon_send(io_pool, shed_atom::value, ShedPolicy{});
   run();
   EXPECT_TRUE(
-      ask<ResourceAllocation>(pools_[io], allocate_atom::value, idle_again));
+      ask<ResourceAllocation>(io_pool, allocate_atom::value, idle_again));
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(io_pool, caf::exit_reason::user_shutdown);
   run();
 }
 
@@ -515,7 +558,7 @@ TEST_F(BundleTest, AHolderEndingTouchesOnlyItsOwnBundles) {
   EXPECT_TRUE(log_c->grants.empty());
   EXPECT_EQ(held(io), u(20 + 70 + 6));
   auto receipts = ask_ok<std::vector<ReleaseReceipt>>(
-      bundles_, release_atom::value, log_b->grants[0].bundle_id);
+      b, release_atom::value, log_b->grants[0].bundle_id);
   EXPECT_EQ(receipts.size(), 2u);
   EXPECT_EQ(held(compute), 0);
   for (auto& x : {b, d})

@@ -66,6 +66,25 @@ struct HolderLog {
   std::vector<GrantNotice> notices;
 };
 
+/// Sends `xs` to `dest` as `self` and delivers the reply to the current
+/// sender: the test acts on a holder's grants through the holder, since only
+/// the actor that took a grant may release or cancel it.
+template <class Result, class Dest, class... Ts>
+caf::result<Result> relayed(caf::event_based_actor* self, const Dest& dest,
+                            Ts... xs) {
+  auto promise = self->make_response_promise<Result>();
+  self->request(dest, caf::infinite, xs...)
+      .then([=](Result& r) mutable { promise.deliver(std::move(r)); },
+            [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
+  return promise;
+}
+
+/// Relays releases at a pool (the pool named in the message).
+caf::result<ReleaseReceipt> relay_release(caf::event_based_actor* self,
+                                          const pool_actor& pool, GrantId id) {
+  return relayed<ReleaseReceipt>(self, pool, release_atom::value, id);
+}
+
 /// Asks the coordinator for one bundle and records the answer and notices.
 caf::behavior bundle_holder(caf::event_based_actor* self, bundle_actor bundles,
                             BundleRequest req, std::shared_ptr<HolderLog> log) {
@@ -81,6 +100,23 @@ caf::behavior bundle_holder(caf::event_based_actor* self, bundle_actor bundles,
           });
   return {
       [=](revoke_atom, const GrantNotice& n) { log->notices.push_back(n); },
+      [=](release_atom,
+          BundleId id) -> caf::result<std::vector<ReleaseReceipt>> {
+        return relayed<std::vector<ReleaseReceipt>>(self, bundles,
+                                                    release_atom::value, id);
+      },
+      [=](release_atom, BundleId id,
+          ResourceType type) -> caf::result<ReleaseReceipt> {
+        return relayed<ReleaseReceipt>(self, bundles, release_atom::value, id,
+                                       type);
+      },
+      [=](release_atom, const pool_actor& pool, GrantId id) {
+        return relay_release(self, pool, id);
+      },
+      [=](cancel_atom, const std::string& who,
+          std::uint64_t id) -> caf::result<bool> {
+        return relayed<bool>(self, bundles, cancel_atom::value, who, id);
+      },
   };
 }
 
@@ -100,6 +136,13 @@ caf::behavior single_holder(caf::event_based_actor* self, pool_actor pool,
           });
   return {
       [=](revoke_atom, const GrantNotice& n) { log->notices.push_back(n); },
+      [=](release_atom, const pool_actor& target, GrantId id) {
+        return relay_release(self, target, id);
+      },
+      [=](cancel_atom, const std::string& who,
+          std::uint64_t id) -> caf::result<bool> {
+        return relayed<bool>(self, pool, cancel_atom::value, who, id);
+      },
   };
 }
 
@@ -415,8 +458,10 @@ public:
       return advance_clock();
     op_ = "release bundle " + std::to_string(h->bundle_id) + " of " +
           h->describe();
-    auto result = ask<std::vector<ReleaseReceipt>>(
-        bundles_, release_atom::value, h->bundle_id);
+    auto result = h->alive ? ask<std::vector<ReleaseReceipt>>(
+                                 h->actor, release_atom::value, h->bundle_id)
+                           : ask<std::vector<ReleaseReceipt>>(
+                                 bundles_, release_atom::value, h->bundle_id);
     ++c_.releases;
     if (!h->coordinator_holds) {
       RANDOM_CHECK(!result && is(result.error(), ec::unknown_bundle),
@@ -453,8 +498,10 @@ public:
     auto type = h->breq.items[pick(h->breq.items.size())].type;
     op_ = "release " + std::string{to_string(type)} + " of bundle " +
           std::to_string(h->bundle_id) + " of " + h->describe();
-    auto result =
-        ask<ReleaseReceipt>(bundles_, release_atom::value, h->bundle_id, type);
+    auto result = h->alive ? ask<ReleaseReceipt>(h->actor, release_atom::value,
+                                                 h->bundle_id, type)
+                           : ask<ReleaseReceipt>(bundles_, release_atom::value,
+                                                 h->bundle_id, type);
     ++c_.releases;
     if (!h->coordinator_holds) {
       RANDOM_CHECK(!result && is(result.error(), ec::unknown_bundle),
@@ -494,8 +541,11 @@ public:
     auto [h, leg] = xs[pick(xs.size())];
     op_ = "release grant " + std::to_string(leg->grant) + " (" +
           to_string(leg->type) + ") of " + h->describe();
-    auto result =
-        ask<ReleaseReceipt>(pools_[leg->type], release_atom::value, leg->grant);
+    auto result = h->alive
+                      ? ask<ReleaseReceipt>(h->actor, release_atom::value,
+                                            pools_[leg->type], leg->grant)
+                      : ask<ReleaseReceipt>(pools_[leg->type],
+                                            release_atom::value, leg->grant);
     ++c_.releases;
     if (!leg->live) {
       RANDOM_CHECK(!result && is(result.error(), ec::unknown_grant),
@@ -518,11 +568,8 @@ public:
     op_ = "cancel " + h->describe() + (h->waiting() ? " (waiting)" : "");
     auto id = static_cast<std::uint64_t>(h->index);
     caf::expected<bool> result{false};
-    if (h->is_bundle)
-      result = ask<bool>(bundles_, cancel_atom::value, h->id, id);
-    else
-      result = ask<bool>(pools_[h->sreq.resource_type], cancel_atom::value,
-                         h->id, id);
+    // Through the holder: only it may cancel its request.
+    result = ask<bool>(h->actor, cancel_atom::value, h->id, id);
     if (h->waiting()) {
       RANDOM_CHECK(result && *result,
                    "cancelling a waiting request: "
@@ -618,8 +665,10 @@ public:
         op_ += " release grant " + std::to_string(leg->grant) + " of " + h->id +
                ";";
         ++c_.releases;
-        auto handle = self->request(pools_[leg->type], caf::infinite,
-                                    release_atom::value, leg->grant);
+        // Through the holder: only it may release its grant.
+        auto handle =
+            self->request(h->actor, caf::infinite, release_atom::value,
+                          pools_[leg->type], leg->grant);
         replies.emplace_back([this, handle, leg]() mutable {
           handle.receive(
               [&](ReleaseReceipt& x) {
@@ -649,7 +698,7 @@ public:
         op_ += " release bundle " + std::to_string(h->bundle_id) + " of " +
                h->id + ";";
         ++c_.releases;
-        auto handle = self->request(bundles_, caf::infinite,
+        auto handle = self->request(h->actor, caf::infinite,
                                     release_atom::value, h->bundle_id);
         replies.emplace_back([this, handle, live_legs]() mutable {
           handle.receive(

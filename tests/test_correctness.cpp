@@ -240,9 +240,9 @@ TEST_F(PoolFixture, ReleaseByNameLeavesAPreparedBundleLegAlone) {
                                          std::chrono::nanoseconds{1s}),
                  ec::unknown_grant));
   expect_ledger(u(20), 0);
-  // Once committed it is r's like any grant.
-  auto [h, log] = spawn_holder(req("r", 0));
-  caf::anon_send(pool_, commit_atom::value, leg.grant_id, h);
+  // Once committed it is r's like any grant (here the test is its holder).
+  self->send(pool_, commit_atom::value, leg.grant_id,
+             caf::actor_cast<caf::actor>(self));
   run();
   EXPECT_EQ(ask_ok<float>(pool_, holding_atom::value, "r"), 20.0f);
   auto back = ask_ok<ReleaseReceipt>(pool_, release_atom::value, leg.grant_id);
@@ -299,7 +299,7 @@ TEST_F(PoolFixture,
   // The leg is committed to its holder: now it is preempted, with notice to
   // that holder.
   auto [owner, owner_log] = spawn_holder(req("low", 0));
-  caf::anon_send(pool_, commit_atom::value, leg.grant_id, owner);
+  self->send(pool_, commit_atom::value, leg.grant_id, owner);
   run();
   ASSERT_EQ(owner_log->notices.size(), 1u);
   EXPECT_EQ(owner_log->notices[0].grant_id, leg.grant_id);
@@ -320,7 +320,7 @@ TEST_F(PoolFixture, APreparedLegsTimeToLiveStartsAtTheCommit) {
   advance(150ms);
   expect_ledger(u(10), 0);
   auto [owner, log] = spawn_holder(req("r", 0));
-  caf::anon_send(pool_, commit_atom::value, leg.grant_id, owner);
+  self->send(pool_, commit_atom::value, leg.grant_id, owner);
   run();
   advance(99ms);
   expect_ledger(u(10), 0);

@@ -39,7 +39,9 @@ TEST(Errors, CodesAddedLaterKeepTheirNumbers) {
   EXPECT_EQ(static_cast<int>(ec::unknown_block), 28);
   EXPECT_EQ(static_cast<int>(ec::subsystem_unavailable), 29);
   EXPECT_EQ(static_cast<int>(ec::framework_error), 30);
-  EXPECT_EQ(last_ec, ec::framework_error);
+  EXPECT_EQ(static_cast<int>(ec::not_permitted), 31);
+  EXPECT_EQ(static_cast<int>(ec::limit_exceeded), 32);
+  EXPECT_EQ(last_ec, ec::limit_exceeded);
 }
 
 TEST(Errors, IsPermanentForEveryCode) {
@@ -74,6 +76,8 @@ TEST(Errors, IsPermanentForEveryCode) {
       {ec::unknown_block, true},
       {ec::subsystem_unavailable, false},
       {ec::framework_error, false},
+      {ec::not_permitted, true},
+      {ec::limit_exceeded, false},
   };
   // One row per code, in order: a new code needs a row here.
   ASSERT_EQ(table.size(), static_cast<std::size_t>(last_ec));

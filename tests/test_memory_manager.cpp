@@ -788,20 +788,26 @@ TEST_F(MemoryManagerTest, ResetFreesEveryBlockAndReturnsEveryGrant) {
   EXPECT_TRUE(allocate("vision", 4096));
 }
 
-TEST_F(MemoryManagerTest, ARevokedGrantLeavesTheBlockValidAndUncharged) {
+TEST_F(MemoryManagerTest, ARevokeNotFromItsPoolChangesNothing) {
+  // Only the MEMORY pool revokes the manager's grants, and only the manager
+  // (their holder) returns them: a notice from anyone else, or a release of
+  // the grant by another actor, leaves the block charged.
   auto block = allocate("vision", 256);
   ASSERT_TRUE(block);
   GrantNotice notice{block->grant_id,       "vision",
                      ResourceType::MEMORY,  256.0f,
                      RevokeReason::expired, std::chrono::nanoseconds{0}};
-  // The pool reclaims an expired grant itself; the manager only forgets it.
-  ASSERT_TRUE(ask<ReleaseReceipt>(pool_, release_atom::value, block->grant_id));
+  EXPECT_TRUE(fails_with(
+      ask<ReleaseReceipt>(pool_, release_atom::value, block->grant_id),
+      ec::unknown_grant));
   caf::anon_send(memory_, revoke_atom::value, notice);
+  self->send(memory_, revoke_atom::value, notice);
   run();
   auto listing = blocks();
   ASSERT_EQ(listing.size(), 1u);
-  EXPECT_EQ(listing[0].grant_id, 0u);
-  EXPECT_EQ(stats().uncharged_bytes, 256u);
+  EXPECT_EQ(listing[0].grant_id, block->grant_id);
+  EXPECT_EQ(stats().uncharged_bytes, 0u);
+  EXPECT_EQ(pool_status(pool_).held, to_units(256));
   ASSERT_TRUE(free(block->address));
   EXPECT_EQ(pool_status(pool_).held, 0);
 }

@@ -821,7 +821,7 @@ TEST_F(MonitorTest, FollowsNewPoolHandles) {
   fake_actors_.push_back(replacement);
   auto directory = directory_;
   directory.pools[0] = caf::actor_cast<pool_actor>(replacement);
-  caf::anon_send(monitor_, pools_atom::value, directory);
+  self->send(monitor_, pools_atom::value, directory);
   run();
   // The old pool is let go, the new one listened to, told what to shed and
   // polled at once.

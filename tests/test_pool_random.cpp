@@ -56,6 +56,18 @@ struct RandomHolderLog {
   std::vector<caf::error> release_errors;
 };
 
+/// Sends `xs` to `pool` as `self` and delivers the reply to the current
+/// sender.
+template <class Result, class... Ts>
+caf::result<Result> relayed(caf::event_based_actor* self,
+                            const pool_actor& pool, Ts... xs) {
+  auto promise = self->make_response_promise<Result>();
+  self->request(pool, caf::infinite, xs...)
+      .then([=](Result& r) mutable { promise.deliver(std::move(r)); },
+            [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
+  return promise;
+}
+
 /// Asks `pool` once for log->req and records the reply and every revoke
 /// notice; with release_on_notice it returns a preempted grant at once.
 caf::behavior random_holder(caf::event_based_actor* self, pool_actor pool,
@@ -71,7 +83,26 @@ caf::behavior random_holder(caf::event_based_actor* self, pool_actor pool,
             log->error = e;
             log->answered_at = self->clock().now();
           });
+  // Relays the test's operations on this holder's grants and request: only
+  // the actor that took a grant may release, renew or cancel it.
   return {
+      [=](release_atom, const std::string& who, float amount,
+          ReleaseMode mode) -> caf::result<ReleaseReceipt> {
+        return relayed<ReleaseReceipt>(self, pool, release_atom::value, who,
+                                       amount, mode);
+      },
+      [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
+        return relayed<ReleaseReceipt>(self, pool, release_atom::value, id);
+      },
+      [=](renew_atom, GrantId id,
+          std::chrono::nanoseconds ttl) -> caf::result<ResourceAllocation> {
+        return relayed<ResourceAllocation>(self, pool, renew_atom::value, id,
+                                           ttl);
+      },
+      [=](cancel_atom, const std::string& who,
+          std::uint64_t id) -> caf::result<bool> {
+        return relayed<bool>(self, pool, cancel_atom::value, who, id);
+      },
       [=](revoke_atom, const GrantNotice& notice) {
         log->notices.emplace_back(notice, self->clock().now());
         if (log->release_on_notice && notice.reason == RevokeReason::preempted)
@@ -342,8 +373,8 @@ public:
     note("release " + who + " " + std::to_string(amount) + " " +
          to_string(mode));
     auto held = model_hold(who);
-    auto result =
-        ask<ReleaseReceipt>(pool_, release_atom::value, who, amount, mode);
+    auto result = ask_as<ReleaseReceipt>(sender_for(who), release_atom::value,
+                                         who, amount, mode);
     if (held == 0) {
       RANDOM_CHECK(fails_with(result, ec::nothing_held), "holds nothing");
       ++coverage_["release nothing_held"];
@@ -370,6 +401,7 @@ public:
   void release_by_id() {
     GrantId id = 0;
     std::string owner;
+    caf::actor via;
     bool must_be_unknown = true;
     auto kind = uniform(0, 3);
     auto candidates = known_grants(kind == 0);
@@ -380,6 +412,7 @@ public:
       auto ref = lookup_grant(id);
       owner = ref.owner;
       must_be_unknown = ref.must_be_unknown;
+      via = sender_for(ref);
     } else if (kind == 2 && !released_ids_.empty()) {
       id = *std::next(released_ids_.begin(),
                       uniform(0, static_cast<int>(released_ids_.size()) - 1));
@@ -388,7 +421,7 @@ public:
     }
     note("release grant " + std::to_string(id) +
          (owner.empty() ? "" : " of " + owner));
-    auto result = ask<ReleaseReceipt>(pool_, release_atom::value, id);
+    auto result = ask_as<ReleaseReceipt>(via, release_atom::value, id);
     if (must_be_unknown || !result) {
       RANDOM_CHECK(fails_with(result, ec::unknown_grant),
                    "grant " << id << " should be unknown");
@@ -480,8 +513,8 @@ public:
       note("cancel " + h.id + " " + std::to_string(h.log->req.request_id));
       h.cancel_expected = true;
       cancelled_now_.push_back(h.id);
-      auto result =
-          ask<bool>(pool_, cancel_atom::value, h.id, h.log->req.request_id);
+      auto result = ask_as<bool>(h.actor, cancel_atom::value, h.id,
+                                 h.log->req.request_id);
       RANDOM_CHECK(result && *result == true,
                    "cancelling a waiting request: "
                        << (result ? "false" : describe(result.error())));
@@ -562,7 +595,8 @@ public:
     auto ttl = random_duration();
     note("renew " + std::to_string(id) + " " +
          std::to_string(ttl.count() / 1000000) + "ms");
-    auto result = ask<ResourceAllocation>(pool_, renew_atom::value, id, ttl);
+    auto result =
+        ask_as<ResourceAllocation>(sender_for(ref), renew_atom::value, id, ttl);
     if (must_be_unknown || !result) {
       RANDOM_CHECK(fails_with(result, ec::unknown_grant),
                    "renewing grant " << id);
@@ -1146,6 +1180,29 @@ public:
     OwnGrant* own = nullptr;
     Holder* holder = nullptr;
   };
+
+  /// Who must send an operation on `who`'s grants: a live holder actor for
+  /// its own requester id, else the test itself (null).
+  caf::actor sender_for(const std::string& who) {
+    for (auto& h : holders_)
+      if (h.id == who && h.alive)
+        return h.actor;
+    return {};
+  }
+
+  caf::actor sender_for(const GrantRef& ref) {
+    return ref.holder != nullptr && ref.holder->alive ? ref.holder->actor
+                                                      : caf::actor{};
+  }
+
+  /// Sends through `via` (which relays to the pool) or, when null, from the
+  /// test straight to the pool.
+  template <class Result, class... Ts>
+  caf::expected<Result> ask_as(const caf::actor& via, Ts&&... xs) {
+    if (via)
+      return ask<Result>(via, std::forward<Ts>(xs)...);
+    return ask<Result>(pool_, std::forward<Ts>(xs)...);
+  }
 
   GrantRef lookup_grant(GrantId id) {
     GrantRef ref;

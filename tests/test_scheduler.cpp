@@ -558,7 +558,7 @@ TEST_F(SchedulerTest, IdleTasksWaitWhileATypeIsDegraded) {
   auto subs = ask_ok<Subsystems>(manager_, subsystems_atom::value);
   auto monitor = caf::actor_cast<monitor_actor>(subs.monitor);
   ASSERT_TRUE(monitor);
-  caf::anon_send(scheduler_, set_monitor_atom::value, monitor);
+  self->send(scheduler_, set_monitor_atom::value, monitor);
   run();
   ask_ok<TypeMonitorView>(monitor, degrade_atom::value, ResourceType::ATTENTION,
                           true);
@@ -589,7 +589,7 @@ TEST_F(SchedulerTest, LearnsOfDegradationThatBeganBeforeTheMonitorWasSet) {
   auto subs = ask_ok<Subsystems>(manager_, subsystems_atom::value);
   auto monitor = caf::actor_cast<monitor_actor>(subs.monitor);
   ask_ok<TypeMonitorView>(monitor, degrade_atom::value, io, true);
-  caf::anon_send(scheduler_, set_monitor_atom::value, monitor);
+  self->send(scheduler_, set_monitor_atom::value, monitor);
   run();
   ASSERT_TRUE(schedule(
       task("idle", Priority::IDLE, {{compute, 5}}, records(trace, "idle"))));

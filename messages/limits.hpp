@@ -1,0 +1,24 @@
+// Limits on what one client may make a node keep (docs/security.md): past
+// them a request is refused with ec::limit_exceeded instead of growing the
+// node's memory without bound. Generous for the project's own workloads
+// (`rros bench --scale` queues 100,000 waiting requests over 16 requesters
+// and 64 per relay actor).
+#pragma once
+
+#include <cstddef>
+
+namespace rros {
+
+/// Waiting requests (or waiting bundles) one requester name may have at a
+/// pool (at the bundle coordinator).
+constexpr std::size_t max_waiting_per_requester = 10'000;
+
+/// Waiting requests (or waiting bundles) one actor may have at a pool (at the
+/// bundle coordinator). The facade's callers share its bridge actor.
+constexpr std::size_t max_waiting_per_holder = 10'000;
+
+/// Waiting requests all the actors of one other node (one connection) may
+/// have at a pool.
+constexpr std::size_t max_waiting_per_remote_node = 20'000;
+
+} // namespace rros
