@@ -14,7 +14,10 @@ struct NodeOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0; // 0 with publish: any free port
   bool publish = false;
-  bool quiet = false; // no event lines on stderr
+  bool quiet = false;    // no event lines on stderr
+  int metrics_port = -1; // serve Prometheus /metrics on --host (0: any free
+                         // port); -1: the config's metrics_port, else none
+  double metrics_interval = 1.0; // seconds between collection rounds
 };
 
 struct StatusOptions {

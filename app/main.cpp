@@ -71,13 +71,23 @@ int main(int argc, char** argv) {
                        "publish the manager on this port (0: any free port)");
   node->add_flag("--quiet", node_opts.quiet,
                  "no event lines (alerts, degradation) on stderr");
+  node->add_option("--metrics-port", node_opts.metrics_port,
+                   "serve Prometheus metrics on http://HOST:P/metrics (0: any "
+                   "free port, printed; default: the config's metrics_port)")
+      ->check(CLI::Range(0, 65535));
+  node->add_option("--metrics-interval", node_opts.metrics_interval,
+                   "seconds between metric collection rounds")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   node->footer("Prints the published port on stdout, then one line per alert "
                "and change of\ndegradation on stderr until SIGINT/SIGTERM.\n"
                "Examples:\n"
                "  rros node --port 4242\n"
                "  rros node --config config/default.json --host 0.0.0.0 "
                "--port 4242\n"
-               "  rros node --port 0            any free port (printed)");
+               "  rros node --port 0            any free port (printed)\n"
+               "  rros node --metrics-port 9464 Prometheus metrics on "
+               "127.0.0.1:9464/metrics");
 
   StatusOptions status_opts;
   std::string endpoint;

@@ -16,6 +16,7 @@
 
 #include "actors/manager.hpp"
 #include "app/commands.hpp"
+#include "app/metrics_endpoint.hpp"
 #include "app/report.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
@@ -113,7 +114,8 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
 } // namespace
 
 int run_node(const NodeOptions& opts) {
-  auto config = load_config(opts.config_path, true);
+  NodeFileSettings file_settings;
+  auto config = load_node_config(opts.config_path, file_settings);
   if (!config) {
     std::cerr << "rros node: " << describe(config.error()) << "\n";
     return 2;
@@ -149,6 +151,23 @@ int run_node(const NodeOptions& opts) {
         << "rros node: manager running (not published; use --port to publish)"
         << std::endl;
   }
+  auto metrics_port =
+      opts.metrics_port >= 0 ? opts.metrics_port : file_settings.metrics_port;
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (metrics_port >= 0) {
+    auto endpoint = MetricsEndpoint::start(
+        sys, manager, opts.host, static_cast<std::uint16_t>(metrics_port),
+        std::chrono::duration_cast<caf::timespan>(
+            std::chrono::duration<double>(opts.metrics_interval)));
+    if (!endpoint) {
+      std::cerr << "rros node: " << context_of(endpoint.error()) << "\n";
+      caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+      return 2;
+    }
+    metrics = std::move(*endpoint);
+    std::cout << "rros node: metrics on http://" << opts.host << ":"
+              << metrics->port() << "/metrics" << std::endl;
+  }
   for (auto type : all_resource_types)
     std::cerr << "rros node: pool " << to_string(type) << " capacity "
               << std::setprecision(15) << config->capacity_of(type) << "\n";
@@ -161,6 +180,7 @@ int run_node(const NodeOptions& opts) {
             << ", shutting down\n";
   if (printer)
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
+  metrics.reset();
   caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
   return 0;
 }

@@ -9,6 +9,8 @@ packages=(
   libcereal-dev rapidjson-dev
   libgtest-dev librapidcheck-dev
   libcli11-dev
+  prometheus-cpp-dev    # metrics objects and the /metrics HTTP exposer
+  prometheus            # promtool and the server, for the metrics tests
 )
 
 missing=()

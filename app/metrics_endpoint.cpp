@@ -1,0 +1,93 @@
+#include "app/metrics_endpoint.hpp"
+
+#include <cmath>
+#include <exception>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "actors/metrics_collector.hpp"
+
+namespace rros::app {
+
+caf::expected<Config> load_node_config(const std::string& path,
+                                       NodeFileSettings& node) {
+  constexpr const char* default_path = "config/default.json";
+  constexpr const char* port_key = "metrics_port";
+  struct stat info;
+  std::string file = path;
+  if (file.empty()) {
+    if (::stat(default_path, &info) != 0)
+      return Config{};
+    file = default_path;
+  }
+  std::ifstream in{file};
+  rapidjson::Document doc;
+  std::stringstream text;
+  if (in) {
+    text << in.rdbuf();
+    doc.Parse(text.str().c_str(), text.str().size());
+  }
+  // Unreadable or malformed files: Config's own reader names the problem
+  // (with line and column).
+  if (!in || doc.HasParseError() || !doc.IsObject() || !doc.HasMember(port_key))
+    return Config::from_file(file);
+  const auto& value = doc[port_key];
+  double port = value.IsNumber() ? value.GetDouble() : -1;
+  if (!value.IsNumber() || port < 0 || port > 65535 || port != std::floor(port))
+    return make_error(ec::invalid_config_value,
+                      file + ": configuration key '" + port_key +
+                          "' must be a whole number in [0, 65535] (0: any "
+                          "free port)");
+  node.metrics_port = static_cast<int>(port);
+  doc.RemoveMember(port_key);
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+  doc.Accept(writer);
+  auto result = Config::from_json(buffer.GetString());
+  if (!result)
+    return make_error(static_cast<ec>(result.error().code()),
+                      file + ": " + context_of(result.error()));
+  return result;
+}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  // No scrape may read the registry while the collector goes away.
+  exposer_.reset();
+  if (collector_)
+    caf::anon_send_exit(collector_, caf::exit_reason::user_shutdown);
+}
+
+caf::expected<std::unique_ptr<MetricsEndpoint>>
+MetricsEndpoint::start(caf::actor_system& sys, const manager_actor& manager,
+                       const std::string& host, std::uint16_t port,
+                       caf::timespan interval) {
+  auto address = host + ":" + std::to_string(port);
+  auto result = std::make_unique<MetricsEndpoint>();
+  result->registry_ = std::make_shared<prometheus::Registry>();
+  try {
+    // One server thread: scrapes are rare and cheap.
+    result->exposer_ = std::make_unique<prometheus::Exposer>(address, 1);
+  } catch (const std::exception& ex) {
+    return make_error(
+        ec::invalid_argument,
+        "cannot serve metrics on " + address +
+            " (port in use or address not available): " + ex.what());
+  }
+  auto ports = result->exposer_->GetListeningPorts();
+  if (ports.empty())
+    return make_error(ec::invalid_argument,
+                      "cannot serve metrics on " + address +
+                          ": the server listens on no port");
+  result->port_ = ports.front();
+  result->collector_ =
+      spawn_metrics_collector(sys, manager, result->registry_, interval);
+  result->exposer_->RegisterCollectable(result->registry_);
+  return result;
+}
+
+} // namespace rros::app
