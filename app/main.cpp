@@ -64,7 +64,8 @@ int main(int argc, char** argv) {
   node->add_option(
       "--config", node_opts.config_path,
       "JSON configuration (default: config/default.json if present)");
-  node->add_option("--host", node_opts.host, "address to publish on")
+  node->add_option("--host", node_opts.host,
+                   "address to publish on (and to serve metrics on)")
       ->capture_default_str();
   auto port_opt =
       node->add_option("--port", node_opts.port,

@@ -14,6 +14,7 @@
 
 #include "fixture.hpp"
 #include "messages/memory_messages.hpp"
+#include "messages/metrics_messages.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/predictor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
@@ -106,8 +107,9 @@ TEST_F(InterfaceTest, EveryArgumentAndReplyOfEveryInterfaceTravels) {
   expect_interface<predictor_actor>("predictor_actor");
   expect_interface<balancer_actor>("balancer_actor");
   expect_interface<scheduler_actor>("scheduler_actor");
+  expect_interface<metrics_collector_actor>("metrics_collector_actor");
   // The walk really walked: every interface, many types.
-  EXPECT_EQ(interfaces, 11);
+  EXPECT_EQ(interfaces, 12);
   EXPECT_GT(checked, 100);
 }
 

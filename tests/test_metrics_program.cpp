@@ -4,6 +4,7 @@
 // real Prometheus server (Debian's prometheus, 1 s scrape interval, its own
 // temp dir) whose query API must return the held amount. Every wait is
 // bounded; every process is stopped by its pid.
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -104,6 +105,8 @@ protected:
     client_.reset();
     if (node_)
       stop(*node_, "the node");
+    if (!dir_.empty())
+      std::filesystem::remove_all(dir_);
   }
 
   std::string dir_;
@@ -211,6 +214,7 @@ TEST_F(MetricsNode, ARealPrometheusScrapesTheHeldAmount) {
   EXPECT_NE(up.body.find(R"(,"1"])"), std::string::npos) << up.body;
 
   stop(server, "prometheus");
+  std::filesystem::remove_all(prom_dir);
 }
 
 TEST(MetricsProgram, PortInUseIsOneLineAndExitTwo) {
@@ -273,4 +277,5 @@ TEST(MetricsProgram, ConfigKeyServesMetricsAndBadValuesAreRefused) {
   EXPECT_NE(unknown.err.find("unknown configuration key 'colour'"),
             std::string::npos)
       << unknown.err;
+  std::filesystem::remove_all(dir);
 }
