@@ -16,6 +16,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/config.hpp"
+#include "messages/holders.hpp"
 #include "messages/types.hpp"
 
 namespace rros {
@@ -114,8 +115,12 @@ using pool_actor = caf::typed_actor<
     caf::reacts_to<expire_atom, GrantId>,
     caf::reacts_to<deadline_atom, std::uint64_t>,
     caf::reacts_to<reclaim_atom, std::uint64_t>,
-    caf::reacts_to<resexpire_atom, std::uint64_t>,
-    caf::reacts_to<publish_atom>>;
+    caf::reacts_to<resexpire_atom, std::uint64_t>, caf::reacts_to<publish_atom>,
+    // Added later. Who holds what (committed grants and unused
+    // reservations per requester), the waiting requests in serving order and
+    // the quotas with their use: a listing for operators (rros status
+    // --holders), O(leases + waiting).
+    caf::replies_to<holders_atom>::with<PoolHolders>>;
 
 /// What a grant's holder may receive from a pool (an actor that takes grants
 /// should handle it; others drop it).
