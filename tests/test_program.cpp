@@ -944,7 +944,7 @@ TEST(ProgramClient, UnreachableNodeIsOneLineAndExitTwo) {
   EXPECT_EQ(r.code, 2);
 }
 
-TEST(ProgramNode, LogLevelWarningLeavesOutTheStartLines) {
+TEST(ProgramNode, LogLevelChoosesTheLines) {
   REQUIRE_PROGRAM();
   Child node({"node", "--port", "0", "--log-level", "warning"}, temp_dir());
   auto endpoint = start_node(node);
@@ -956,6 +956,18 @@ TEST(ProgramNode, LogLevelWarningLeavesOutTheStartLines) {
   EXPECT_EQ(node.finish(10s).value_or(-1), 0);
   expect_one_line_failure(run({"node", "--log-level", "chatty"}),
                           "--log-level");
+  // debug adds the monitor's samples, memory in binary units.
+  Child chatty({"node", "--port", "0", "--log-level", "debug"}, temp_dir());
+  ASSERT_FALSE(start_node(chatty).empty()) << chatty.out << chatty.err;
+  EXPECT_TRUE(chatty.wait_for(
+      [&] {
+        return chatty.err.find("memory sample: 0 B of 1.00 MiB (0.0%)") !=
+               std::string::npos;
+      },
+      10s))
+      << chatty.err;
+  chatty.signal(SIGTERM);
+  EXPECT_EQ(chatty.finish(10s).value_or(-1), 0);
 }
 
 TEST(ProgramHelp, BashCompletionComesFromTheDefinition) {
