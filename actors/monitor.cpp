@@ -50,8 +50,15 @@ std::string amount_text(double x) {
   return buf;
 }
 
+/// A dwell for alert texts, to a tenth of a second ("2 s", "2.5 s"): a
+/// measured dwell overshoots the configured one by a poll's jitter, which
+/// would only be noise ("2.00021s").
 std::string seconds_text(caf::timespan x) {
-  return number(std::chrono::duration<double>(x).count()) + "s";
+  auto tenths = std::llround(std::chrono::duration<double>(x).count() * 10);
+  auto text = std::to_string(tenths / 10);
+  if (tenths % 10 != 0)
+    text += "." + std::to_string(tenths % 10);
+  return text + " s";
 }
 
 std::string type_name(ResourceType type) {

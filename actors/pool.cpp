@@ -828,6 +828,52 @@ caf::result<Quota> set_quota(self_ptr self, const Quota& spec) {
   return spec;
 }
 
+/// The listing behind holders_atom.
+PoolHolders holders_of(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  PoolHolders result;
+  result.type = st.type;
+  std::map<std::string, HolderEntry> by_requester;
+  auto entry = [&](const std::string& requester) -> HolderEntry& {
+    auto& e = by_requester[requester];
+    e.requester = requester;
+    return e;
+  };
+  st.book.for_each_lease([&](GrantId id, const pool_book::Lease& lease) {
+    if (st.book.is_prepared(id))
+      return; // a bundle leg nobody holds yet
+    auto& e = entry(lease.requester);
+    e.held += lease.amount;
+    e.grants.push_back(id);
+  });
+  st.book.for_each_reservation(
+      [&](std::uint64_t, const pool_book::Reservation& r) {
+        entry(r.requester).reserved += r.remaining;
+      });
+  for (auto& [name, e] : by_requester)
+    result.holders.push_back(std::move(e));
+  std::stable_sort(result.holders.begin(), result.holders.end(),
+                   [](const HolderEntry& x, const HolderEntry& y) {
+                     return x.held + x.reserved > y.held + y.reserved;
+                   });
+  st.waiting.visit(now, [&](const pool_waiter& w) {
+    WaitingEntry e;
+    e.requester = w.requester;
+    e.request_id = w.request_id;
+    e.priority = w.payload.request.priority;
+    e.amount = w.payload.amount;
+    e.waited = now - w.enqueued;
+    if (w.deadline != pool_time::max())
+      e.deadline_in = std::max<pool_clock::duration>(
+          pool_clock::duration::zero(), w.deadline - now);
+    result.waiting.push_back(std::move(e));
+  });
+  for (const auto& [name, q] : st.quotas)
+    result.quotas.push_back(QuotaUsage{q.spec, q.used});
+  return result;
+}
+
 } // namespace
 
 pool_actor::behavior_type pool(self_ptr self, ResourceType type,
@@ -933,6 +979,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
             to_amount(self->state.book.releasable_by(requester)));
       },
       [=](status_atom) -> PoolStatus { return status_of(self->state); },
+      [=](holders_atom) -> PoolHolders { return holders_of(self); },
       [=](stats_atom) -> ResourceStats {
         return make_stats(self->state, self->clock().now());
       },

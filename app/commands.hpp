@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rros::app {
 
@@ -14,7 +15,8 @@ struct NodeOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0; // 0 with publish: any free port
   bool publish = false;
-  bool quiet = false;    // no event lines on stderr
+  bool quiet = false;             // no event lines on stderr
+  std::string log_level = "info"; // error, warning, info, debug
   int metrics_port = -1; // serve Prometheus /metrics on --host (0: any free
                          // port); -1: the config's metrics_port, else none
   double metrics_interval = 1.0; // seconds between collection rounds
@@ -27,7 +29,37 @@ struct StatusOptions {
   bool watch = false;
   double interval = 2.0; // seconds between refreshes with watch
   double timeout = 5.0;  // seconds for connecting and for each query
-  int count = 0; // with watch: stop after this many refreshes (0: never)
+  int count = 0;        // with watch: stop after this many refreshes (0: never)
+  bool holders = false; // list holders, waiting requests and quotas per type
+};
+
+/// The shell client: one operation on a running node (rros alloc, release,
+/// renew, reserve, cancel, quota, degrade). Exit codes: 0 done, 2 bad input
+/// or no node reached, 3 the node refused or failed the operation.
+struct ClientOptions {
+  std::string command; // alloc, release, renew, reserve, cancel, quota, degrade
+  std::string host;
+  std::uint16_t port = 0;
+  double timeout = 5.0; // seconds for connecting and for each reply
+  std::string type;     // a resource type's name
+  double amount = 0;
+  std::string requester; // empty: "shell-<pid>"
+  std::string priority = "NORMAL";
+  double wait = 0; // alloc: seconds the request may wait (0: refused at once)
+  double ttl = 0;  // alloc, reserve: time-to-live (0: none); renew: the new one
+  double hold = -1; // alloc, reserve: seconds held, then returned; < 0: until
+                    // interrupted (or, with ttl, until it ends)
+  bool preemptable = false;
+  std::uint64_t grant = 0;      // release, renew: the grant's id
+  std::uint64_t request_id = 0; // alloc: its id for cancel (0: the pid);
+                                // cancel: the request to cancel
+  bool up_to = false;           // release by amount: at most what is held
+  bool reservation = false;     // cancel: the requester's reservations
+  std::string group;            // quota
+  std::vector<std::string> members;
+  double min = 0, max = 0, weight = 1;
+  bool remove = false; // quota: remove the group's quota
+  bool off = false;    // degrade: leave degraded mode
 };
 
 struct DemoOptions {
@@ -54,6 +86,7 @@ struct SimulateOptions {
 
 int run_node(const NodeOptions& opts);
 int run_status(const StatusOptions& opts);
+int run_client(const ClientOptions& opts);
 int run_demo(const DemoOptions& opts);
 int run_bench(const BenchOptions& opts);
 int run_simulate(const SimulateOptions& opts);

@@ -3,9 +3,16 @@
 
 #include <CLI/CLI.hpp>
 
+#include "app/cli_values.hpp"
 #include "app/commands.hpp"
 
+#ifndef RROS_VERSION
+#define RROS_VERSION "unknown"
+#endif
+
 namespace {
+
+using namespace rros::app;
 
 /// Splits "HOST:PORT"; false when the text is not of that form.
 bool split_endpoint(const std::string& text, std::string& host,
@@ -26,15 +33,130 @@ bool split_endpoint(const std::string& text, std::string& host,
   return true;
 }
 
+const std::vector<std::string> type_names{"computational", "memory",
+                                          "attention", "io", "network"};
+const std::vector<std::string> priority_names{"CRITICAL", "HIGH", "NORMAL",
+                                              "LOW", "IDLE"};
+
+/// An option that takes a value; never the next option as its value.
+template <class T>
+CLI::Option* value_option(CLI::App* app, const std::string& name, T& into,
+                          const std::string& description) {
+  return app->add_option(name, into, description)->check(not_an_option());
+}
+
+/// The shell client's subcommands share --connect and --timeout.
+struct ClientCommand {
+  CLI::App* app = nullptr;
+  std::string endpoint;
+  ClientOptions opts;
+  std::string hold, ttl, wait; // durations, converted after parsing
+};
+
+CLI::App* add_client(CLI::App& parent, ClientCommand& c,
+                     const std::string& name, const std::string& description) {
+  c.opts.command = name;
+  c.app = parent.add_subcommand(name, description);
+  value_option(c.app, "--connect", c.endpoint, "the node's HOST:PORT")
+      ->required();
+  value_option(c.app, "--timeout", c.opts.timeout,
+               "seconds allowed for connecting and for each reply")
+      ->capture_default_str()
+      ->check(real_number(0.1, 600));
+  return c.app;
+}
+
+void add_type(ClientCommand& c) {
+  value_option(c.app, "--type", c.opts.type,
+               "resource type: computational, memory, attention, io, network")
+      ->required()
+      ->check(CLI::IsMember(type_names, CLI::ignore_case));
+}
+
+void add_requester(ClientCommand& c, bool required) {
+  auto opt = value_option(c.app, "--requester", c.opts.requester,
+                          required ? "the requester's id"
+                                   : "the requester's id (default: "
+                                     "shell-<pid of this command>)");
+  if (required)
+    opt->required();
+}
+
+/// The command named on the line (the first word that is one), or "".
+std::string command_of(int argc, char** argv, CLI::App& app) {
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+      if (sub->get_name() == word)
+        return word;
+  }
+  return {};
+}
+
+std::string command_list(CLI::App& app) {
+  std::string names;
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  return names;
+}
+
+/// Bash completion generated from the CLI definition: subcommands, then
+/// each subcommand's options, and the values of --type and --priority.
+std::string bash_completion(CLI::App& app) {
+  std::string out = "# bash completion for rros (rros completion bash)\n"
+                    "_rros() {\n"
+                    "  local cur=\"${COMP_WORDS[COMP_CWORD]}\"\n"
+                    "  local prev=\"${COMP_WORDS[COMP_CWORD-1]}\"\n"
+                    "  case \"$prev\" in\n"
+                    "    --type) COMPREPLY=($(compgen -W \"";
+  for (const auto& t : type_names)
+    out += t + " ";
+  out += "\" -- \"$cur\")); return ;;\n"
+         "    --priority) COMPREPLY=($(compgen -W \"";
+  for (const auto& p : priority_names)
+    out += p + " ";
+  out += "\" -- \"$cur\")); return ;;\n"
+         "    --log-level) COMPREPLY=($(compgen -W \"error warning info "
+         "debug\" -- \"$cur\")); return ;;\n"
+         "    completion) COMPREPLY=($(compgen -W \"bash\" -- \"$cur\")); "
+         "return ;;\n"
+         "    --workload|--config|--report) COMPREPLY=($(compgen -f -- "
+         "\"$cur\")); return ;;\n"
+         "  esac\n"
+         "  if [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+         "    COMPREPLY=($(compgen -W \"";
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    out += sub->get_name() + " ";
+  out += "help --help --version\" -- \"$cur\")); return\n"
+         "  fi\n"
+         "  case \"${COMP_WORDS[1]}\" in\n";
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    out += "    " + sub->get_name() + ") COMPREPLY=($(compgen -W \"";
+    for (const auto* opt : sub->get_options())
+      for (const auto& name : opt->get_lnames())
+        out += "--" + name + " ";
+    out += "\" -- \"$cur\")) ;;\n";
+  }
+  out += "    help) COMPREPLY=($(compgen -W \"";
+  for (const auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
+    out += sub->get_name() + " ";
+  out += "\" -- \"$cur\")) ;;\n"
+         "  esac\n"
+         "}\n"
+         "complete -F _rros rros\n";
+  return out;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  using namespace rros::app;
   CLI::App app{
       "rros: a resource arbiter for modular, cognitive-style systems.\n"
       "Modules compete for computational, memory, attention, I/O and "
       "network budgets; pool actors grant and reclaim them exactly."};
+  app.name("rros");
   app.require_subcommand(1);
+  app.set_version_flag("--version", "rros " RROS_VERSION);
   app.footer("Examples:\n"
              "  rros simulate                     five minutes of simulated "
              "modules in seconds,\n"
@@ -46,47 +168,62 @@ int main(int argc, char** argv) {
              "  rros node --port 4242             run a manager node on "
              "127.0.0.1:4242\n"
              "  rros status --connect 127.0.0.1:4242 --watch\n"
+             "  rros alloc --connect 127.0.0.1:4242 --type computational "
+             "--amount 25\n"
+             "                                    take a grant and hold it "
+             "until Ctrl-C\n"
              "  rros bench --runs 3               throughput and latency "
-             "beside baselines");
+             "beside baselines\n"
+             "  rros help simulate                one command's options\n"
+             "  source <(rros completion bash)    tab completion in bash");
 
   DemoOptions demo_opts;
   auto demo = app.add_subcommand(
       "demo", "Run a short demonstration against an "
               "embedded manager node and print what happened");
-  demo->add_option("--config", demo_opts.config_path,
-                   "JSON configuration (default: the embedded defaults)");
+  value_option(demo, "--config", demo_opts.config_path,
+               "JSON configuration (default: the embedded defaults)");
   demo->footer("Examples:\n  rros demo\n  rros demo --config "
                "config/default.json");
 
   NodeOptions node_opts;
   auto node =
       app.add_subcommand("node", "Run a manager node until SIGINT/SIGTERM");
-  node->add_option(
-      "--config", node_opts.config_path,
-      "JSON configuration (default: config/default.json if present)");
-  node->add_option("--host", node_opts.host,
-                   "address to publish on (and to serve metrics on)")
+  value_option(node, "--config", node_opts.config_path,
+               "JSON configuration (default: config/default.json if present)");
+  value_option(node, "--host", node_opts.host,
+               "address to publish on (and to serve metrics on)")
       ->capture_default_str();
   auto port_opt =
-      node->add_option("--port", node_opts.port,
-                       "publish the manager on this port (0: any free port)");
+      value_option(node, "--port", node_opts.port,
+                   "publish the manager on this port (0: any free port)")
+          ->check(whole_number(0, 65535));
   node->add_flag("--quiet", node_opts.quiet,
                  "no event lines (alerts, degradation) on stderr");
-  node->add_option("--metrics-port", node_opts.metrics_port,
-                   "serve Prometheus metrics on http://HOST:P/metrics (0: any "
-                   "free port, printed; default: the config's metrics_port)")
+  value_option(node, "--metrics-port", node_opts.metrics_port,
+               "serve Prometheus metrics on http://HOST:P/metrics (0: any "
+               "free port, printed; default: the config's metrics_port)")
       ->check(CLI::Range(0, 65535));
-  node->add_option("--metrics-interval", node_opts.metrics_interval,
-                   "seconds between metric collection rounds")
+  value_option(node, "--metrics-interval", node_opts.metrics_interval,
+               "seconds between metric collection rounds")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  value_option(node, "--log-level", node_opts.log_level,
+               "which event lines go to stderr: error (none but errors), "
+               "warning (WARNING and CRITICAL alerts, degradation), info "
+               "(also INFO alerts and cleared alerts), debug (also every "
+               "utilization sample)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"error", "warning", "info", "debug"},
+                            CLI::ignore_case));
   node->footer("Prints the published port on stdout, then one line per alert "
                "and change of\ndegradation on stderr until SIGINT/SIGTERM.\n"
                "Examples:\n"
                "  rros node --port 4242\n"
                "  rros node --config config/default.json --host 0.0.0.0 "
                "--port 4242\n"
-               "  rros node --port 0            any free port (printed)\n"
+               "  rros node --port 0 --log-level warning   any free port "
+               "(printed), problems only\n"
                "  rros node --metrics-port 9464 Prometheus metrics on "
                "127.0.0.1:9464/metrics");
 
@@ -94,63 +231,232 @@ int main(int argc, char** argv) {
   std::string endpoint;
   auto status = app.add_subcommand(
       "status",
-      "Print a running node's pools, alerts, degraded types and tasks");
-  status->add_option("--connect", endpoint, "the node's HOST:PORT")->required();
+      "Print a running node's pools, waiting demand, alerts, degraded types "
+      "and tasks");
+  value_option(status, "--connect", endpoint, "the node's HOST:PORT")
+      ->required();
   status->add_flag("--json", status_opts.json,
                    "one JSON object (per refresh with --watch)");
+  status->add_flag("--holders", status_opts.holders,
+                   "per type: who holds what (with grant ids), the waiting "
+                   "requests in serving order, quotas with used / hard");
   status->add_flag("--watch", status_opts.watch,
                    "refresh until interrupted (Ctrl-C)");
-  status
-      ->add_option("--interval", status_opts.interval,
-                   "seconds between refreshes with --watch")
+  value_option(status, "--interval", status_opts.interval,
+               "seconds between refreshes with --watch")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 3600.0));
-  status
-      ->add_option("--count", status_opts.count,
-                   "with --watch: stop after this many refreshes (0: never)")
+      ->check(real_number(0.1, 3600.0));
+  value_option(status, "--count", status_opts.count,
+               "with --watch: stop after this many refreshes (0: never)")
       ->capture_default_str()
-      ->check(CLI::Range(0, 1000000));
-  status
-      ->add_option("--timeout", status_opts.timeout,
-                   "seconds allowed for connecting and for each query")
+      ->check(whole_number(0, 1000000));
+  value_option(status, "--timeout", status_opts.timeout,
+               "seconds allowed for connecting and for each query")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 600.0));
+      ->check(real_number(0.1, 600.0));
   status->footer("Shows per type capacity, held, reserved, available and "
-                 "utilization, the\nactive alerts, degraded types and the "
-                 "scheduler's tasks.\n"
+                 "utilization (memory\nin KiB/MiB/GiB), what waits, the "
+                 "active alerts, degraded types and the\nscheduler's tasks.\n"
                  "Examples:\n"
                  "  rros status --connect 127.0.0.1:4242\n"
+                 "  rros status --connect 127.0.0.1:4242 --holders\n"
                  "  rros status --connect 127.0.0.1:4242 --json\n"
                  "  rros status --connect 127.0.0.1:4242 --watch --interval "
                  "1");
+
+  // -- the shell client
+  ClientCommand alloc_cmd;
+  auto alloc = add_client(
+      app, alloc_cmd, "alloc",
+      "Take a grant from a running node and hold it: until Ctrl-C, for "
+      "--hold, or until its --ttl ends");
+  add_type(alloc_cmd);
+  value_option(alloc, "--amount", alloc_cmd.opts.amount,
+               "how much (memory: bytes)")
+      ->required()
+      ->check(real_number(0.000001, 1e12));
+  value_option(alloc, "--priority", alloc_cmd.opts.priority,
+               "CRITICAL, HIGH, NORMAL, LOW or IDLE")
+      ->capture_default_str()
+      ->check(CLI::IsMember(priority_names, CLI::ignore_case));
+  add_requester(alloc_cmd, false);
+  value_option(alloc, "--wait", alloc_cmd.wait,
+               "how long the request may wait when it does not fit (default: "
+               "refused at once)")
+      ->check(duration_value(0.001, 86400));
+  value_option(alloc, "--ttl", alloc_cmd.ttl,
+               "the grant's time-to-live (renewable with rros renew)")
+      ->check(duration_value(0.001, 315360000));
+  value_option(alloc, "--hold", alloc_cmd.hold,
+               "hold the grant this long, then release it (default: until "
+               "Ctrl-C)")
+      ->check(duration_value(0, 315360000));
+  alloc->add_flag("--preemptable", alloc_cmd.opts.preemptable,
+                  "a higher priority may take it back (with notice)");
+  value_option(alloc, "--request-id", alloc_cmd.opts.request_id,
+               "the id to cancel it by while it waits (default: this "
+               "command's pid)")
+      ->check(whole_number(1, UINT64_MAX));
+  alloc->footer(
+      "Prints 'granted <amount> <type> to <requester>: grant <id>' on stdout; "
+      "the grant is\nheld by this process (the node takes it back if the "
+      "process dies).\nExamples:\n"
+      "  rros alloc --connect 127.0.0.1:4242 --type computational --amount 25\n"
+      "  rros alloc --connect 127.0.0.1:4242 --type memory --amount 1048576 "
+      "--hold 30s\n"
+      "  rros alloc --connect 127.0.0.1:4242 --type io --amount 10 --priority "
+      "HIGH --wait 5s --ttl 1m");
+
+  ClientCommand release_cmd;
+  auto release =
+      add_client(app, release_cmd, "release",
+                 "Return a grant by id, or an amount a requester holds");
+  add_type(release_cmd);
+  auto grant_opt =
+      value_option(release, "--grant", release_cmd.opts.grant, "the grant's id")
+          ->check(whole_number(1, UINT64_MAX));
+  auto release_requester = value_option(
+      release, "--requester", release_cmd.opts.requester,
+      "with --amount: the requester whose grants (newest first) return");
+  auto release_amount =
+      value_option(release, "--amount", release_cmd.opts.amount,
+                   "with --requester: how much to return")
+          ->check(real_number(0.000001, 1e12));
+  auto up_to = release->add_flag(
+      "--up-to", release_cmd.opts.up_to,
+      "with --amount: return at most what is held instead of refusing more");
+  grant_opt->excludes(release_requester)->excludes(release_amount);
+  release_requester->needs(release_amount);
+  release_amount->needs(release_requester);
+  up_to->needs(release_amount);
+  release->footer("Examples:\n"
+                  "  rros release --connect 127.0.0.1:4242 --type "
+                  "computational --grant 7\n"
+                  "  rros release --connect 127.0.0.1:4242 --type memory "
+                  "--requester indexer --amount 4096 --up-to");
+
+  ClientCommand renew_cmd;
+  auto renew = add_client(app, renew_cmd, "renew",
+                          "Restart a grant's time-to-live from now");
+  add_type(renew_cmd);
+  value_option(renew, "--grant", renew_cmd.opts.grant, "the grant's id")
+      ->required()
+      ->check(whole_number(1, UINT64_MAX));
+  value_option(renew, "--ttl", renew_cmd.ttl, "the new time-to-live")
+      ->required()
+      ->check(duration_value(0.001, 315360000));
+  renew->footer("Example:\n  rros renew --connect 127.0.0.1:4242 --type "
+                "computational --grant 7 --ttl 1m");
+
+  ClientCommand reserve_cmd;
+  auto reserve = add_client(
+      app, reserve_cmd, "reserve",
+      "Set an amount aside for a requester (others cannot take it; the "
+      "requester's own grants use it first) and hold it like alloc");
+  add_type(reserve_cmd);
+  value_option(reserve, "--amount", reserve_cmd.opts.amount, "how much")
+      ->required()
+      ->check(real_number(0.000001, 1e12));
+  add_requester(reserve_cmd, false);
+  value_option(reserve, "--ttl", reserve_cmd.ttl,
+               "return it to the pool after this long unless used")
+      ->check(duration_value(0.001, 315360000));
+  value_option(reserve, "--hold", reserve_cmd.hold,
+               "keep it this long, then return it (default: until Ctrl-C, or "
+               "the --ttl)")
+      ->check(duration_value(0, 315360000));
+  reserve->footer("Example:\n  rros reserve --connect 127.0.0.1:4242 --type "
+                  "attention --amount 0.2 --requester vision --ttl 30s");
+
+  ClientCommand cancel_cmd;
+  auto cancel =
+      add_client(app, cancel_cmd, "cancel",
+                 "Cancel a waiting request, or return a requester's unused "
+                 "reservations");
+  add_type(cancel_cmd);
+  add_requester(cancel_cmd, true);
+  auto request_opt =
+      value_option(cancel, "--request", cancel_cmd.opts.request_id,
+                   "the waiting request's id (rros status --holders lists "
+                   "them)")
+          ->check(whole_number(0, UINT64_MAX));
+  auto reservation_flag =
+      cancel->add_flag("--reservation", cancel_cmd.opts.reservation,
+                       "return the requester's unused reservations instead");
+  request_opt->excludes(reservation_flag);
+  cancel->footer("Examples:\n"
+                 "  rros cancel --connect 127.0.0.1:4242 --type io "
+                 "--requester shell-4711 --request 4711\n"
+                 "  rros cancel --connect 127.0.0.1:4242 --type attention "
+                 "--requester vision --reservation");
+
+  ClientCommand quota_cmd;
+  auto quota = add_client(
+      app, quota_cmd, "quota",
+      "Set or remove a requester group's quota on one type (guaranteed "
+      "--min, hard --max, fair-share --weight)");
+  add_type(quota_cmd);
+  value_option(quota, "--group", quota_cmd.opts.group, "the group's name")
+      ->required();
+  value_option(quota, "--member", quota_cmd.opts.members,
+               "a requester in the group (repeat; none: the group is the "
+               "requester named --group)");
+  auto min_opt = value_option(quota, "--min", quota_cmd.opts.min,
+                              "guaranteed amount (withheld from others "
+                              "while unused)")
+                     ->check(real_number(0, 1e12));
+  auto max_opt =
+      value_option(quota, "--max", quota_cmd.opts.max, "hard limit (0: none)")
+          ->check(real_number(0, 1e12));
+  auto weight_opt = value_option(quota, "--weight", quota_cmd.opts.weight,
+                                 "share of contended capacity")
+                        ->capture_default_str()
+                        ->check(real_number(0.000001, 1e6));
+  auto remove_flag = quota->add_flag("--remove", quota_cmd.opts.remove,
+                                     "remove the group's quota");
+  remove_flag->excludes(min_opt)->excludes(max_opt)->excludes(weight_opt);
+  quota->footer("Examples:\n"
+                "  rros quota --connect 127.0.0.1:4242 --type computational "
+                "--group batch --member indexer --member backup --max 30\n"
+                "  rros quota --connect 127.0.0.1:4242 --type computational "
+                "--group batch --remove");
+
+  ClientCommand degrade_cmd;
+  auto degrade = add_client(
+      app, degrade_cmd, "degrade",
+      "Put a type into degraded mode by hand (low priorities shed), or take "
+      "it out with --off");
+  add_type(degrade_cmd);
+  degrade->add_flag("--off", degrade_cmd.opts.off, "leave degraded mode");
+  degrade->footer("Examples:\n"
+                  "  rros degrade --connect 127.0.0.1:4242 --type attention\n"
+                  "  rros degrade --connect 127.0.0.1:4242 --type attention "
+                  "--off");
 
   BenchOptions bench_opts;
   auto bench =
       app.add_subcommand("bench", "Measure allocate/release throughput and "
                                   "latency beside baselines from the same run");
-  bench
-      ->add_option("--runs", bench_opts.runs,
-                   "repetitions (medians are reported)")
+  value_option(bench, "--runs", bench_opts.runs,
+               "repetitions (medians are reported)")
       ->capture_default_str()
-      ->check(CLI::Range(1, 100));
-  auto ops_opt =
-      bench->add_option("--ops", bench_opts.operations,
-                        "allocate/release cycles per run and client");
-  ops_opt->capture_default_str()->check(CLI::Range(100, 10000000));
-  auto threads_opt = bench->add_option("--threads", bench_opts.threads,
-                                       "plain threads for the facade figures");
-  threads_opt->capture_default_str()->check(CLI::Range(1, 64));
+      ->check(whole_number(1, 100));
+  auto ops_opt = value_option(bench, "--ops", bench_opts.operations,
+                              "allocate/release cycles per run and client");
+  ops_opt->capture_default_str()->check(whole_number(100, 10000000));
+  auto threads_opt = value_option(bench, "--threads", bench_opts.threads,
+                                  "plain threads for the facade figures");
+  threads_opt->capture_default_str()->check(whole_number(1, 64));
   auto scale_opt = bench->add_flag(
       "--scale", bench_opts.scale,
       "instead: how the cost of one event grows with the number waiting "
       "(pool waiters, waiting bundles, pending tasks; N = 100 to --scale-max "
       "by powers of 10; --runs repetitions)");
   scale_opt->excludes(ops_opt)->excludes(threads_opt);
-  bench
-      ->add_option("--scale-max", bench_opts.scale_max,
-                   "largest N measured with --scale")
+  value_option(bench, "--scale-max", bench_opts.scale_max,
+               "largest N measured with --scale")
       ->capture_default_str()
-      ->check(CLI::Range(100, 100000))
+      ->check(whole_number(100, 100000))
       ->needs(scale_opt);
   bench->footer("Examples:\n"
                 "  rros bench --runs 5 --ops 20000 --threads 2\n"
@@ -163,20 +469,19 @@ int main(int argc, char** argv) {
       "Run a workload of simulated modules (vision, audio, reasoning, ...) "
       "against an in-process node on virtual time; print a summary and write "
       "an HTML report");
-  simulate->add_option("--workload", sim_opts.workload_path,
-                       "workload JSON (default: the embedded default, as in "
-                       "config/workloads/default.json)");
-  auto seed_opt = simulate->add_option(
-      "--seed", sim_opts.seed,
+  value_option(simulate, "--workload", sim_opts.workload_path,
+               "workload JSON (default: the embedded default, as in "
+               "config/workloads/default.json)");
+  auto seed_opt = value_option(
+      simulate, "--seed", sim_opts.seed,
       "random seed; the same seed gives the same summary (default: the "
       "workload's)");
-  simulate
-      ->add_option("--duration", sim_opts.duration,
-                   "virtual seconds to simulate (default: the workload's)")
-      ->check(CLI::Range(0.001, 86400.0));
-  simulate
-      ->add_option("--report", sim_opts.report_path,
-                   "where the HTML report goes (\"\": none)")
+  seed_opt->check(whole_number(0, UINT64_MAX));
+  value_option(simulate, "--duration", sim_opts.duration,
+               "virtual seconds to simulate (default: the workload's)")
+      ->check(real_number(0.001, 86400.0));
+  value_option(simulate, "--report", sim_opts.report_path,
+               "where the HTML report goes (\"\": none)")
       ->capture_default_str();
   simulate->add_flag("!--no-progress", sim_opts.progress,
                      "no progress lines on stderr");
@@ -190,13 +495,62 @@ int main(int argc, char** argv) {
       "  rros simulate --print-workload > my.json   a starting point for your "
       "own");
 
+  std::string shell;
+  auto completion = app.add_subcommand(
+      "completion", "Print a shell completion script (bash)");
+  completion->add_option("shell", shell, "the shell: bash")
+      ->required()
+      ->check(CLI::IsMember({"bash"}));
+  completion->footer("Example:\n  source <(rros completion bash)\n"
+                     "  rros completion bash > "
+                     "/etc/bash_completion.d/rros");
+
+  // Before CLI11: `rros help [COMMAND]` and an unknown command by name
+  // (CLI11 would only say that a subcommand is required).
+  if (argc >= 2) {
+    std::string first = argv[1];
+    if (first == "help") {
+      if (argc == 2) {
+        std::cout << app.help();
+        return 0;
+      }
+      std::string name = argv[2];
+      for (const auto* sub :
+           app.get_subcommands([](CLI::App*) { return true; }))
+        if (sub->get_name() == name) {
+          std::cout << sub->help("rros");
+          return 0;
+        }
+      std::cerr << "rros help: unknown command '" << name
+                << "' (commands: " << command_list(app) << ")\n";
+      return 2;
+    }
+    if (!first.empty() && first[0] != '-' && command_of(2, argv, app).empty()) {
+      std::cerr << "rros: unknown command '" << first
+                << "' (commands: " << command_list(app)
+                << "; see rros --help)\n";
+      return 2;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) // --help
+    if (e.get_exit_code() == 0) // --help, --version
       return app.exit(e);
-    // One line naming the problem, like every other bad input.
-    std::cerr << "rros: " << e.what() << " (see rros --help)\n";
+    // One line naming the problem, like every other bad input, pointing at
+    // the help of the command it concerns.
+    auto command = command_of(argc, argv, app);
+    if (command.empty()) {
+      if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr)
+        std::cerr << "rros: a command is required (" << command_list(app)
+                  << "; see rros --help)\n";
+      else
+        std::cerr << "rros: " << e.what() << " (see rros --help)\n";
+    } else {
+      std::cerr << "rros " << command << ": " << e.what() << " (see rros "
+                << command << " --help)\n";
+    }
     return 2;
   }
 
@@ -204,7 +558,6 @@ int main(int argc, char** argv) {
     sim_opts.seed_given = seed_opt->count() > 0;
     return run_simulate(sim_opts);
   }
-
   if (*demo)
     return run_demo(demo_opts);
   if (*node) {
@@ -222,5 +575,47 @@ int main(int argc, char** argv) {
   }
   if (*bench)
     return run_bench(bench_opts);
+  if (*completion) {
+    std::cout << bash_completion(app);
+    return 0;
+  }
+  for (auto* c : {&alloc_cmd, &release_cmd, &renew_cmd, &reserve_cmd,
+                  &cancel_cmd, &quota_cmd, &degrade_cmd}) {
+    if (!*c->app)
+      continue;
+    auto& opts = c->opts;
+    if (!split_endpoint(c->endpoint, opts.host, opts.port)) {
+      std::cerr << "rros " << opts.command
+                << ": --connect expects HOST:PORT with a port in 1..65535, "
+                   "got '"
+                << c->endpoint << "'\n";
+      return 2;
+    }
+    if (!c->hold.empty())
+      opts.hold = duration_seconds(c->hold);
+    if (!c->ttl.empty())
+      opts.ttl = duration_seconds(c->ttl);
+    if (!c->wait.empty())
+      opts.wait = duration_seconds(c->wait);
+    if (opts.command == "release" && opts.grant == 0 &&
+        opts.requester.empty()) {
+      std::cerr << "rros release: give --grant ID, or --requester NAME with "
+                   "--amount (see rros release --help)\n";
+      return 2;
+    }
+    if (opts.command == "cancel" && !opts.reservation &&
+        request_opt->count() == 0) {
+      std::cerr << "rros cancel: give --request ID, or --reservation (see "
+                   "rros cancel --help)\n";
+      return 2;
+    }
+    if (opts.command == "quota" && !opts.remove && min_opt->count() == 0 &&
+        max_opt->count() == 0 && weight_opt->count() == 0) {
+      std::cerr << "rros quota: give --min, --max or --weight, or --remove "
+                   "(see rros quota --help)\n";
+      return 2;
+    }
+    return run_client(opts);
+  }
   return 0;
 }

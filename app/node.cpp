@@ -5,6 +5,7 @@
 #include <future>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "actors/manager.hpp"
 #include "app/commands.hpp"
+#include "app/connect.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/report.hpp"
 #include "messages/monitor_messages.hpp"
@@ -36,6 +38,16 @@ std::string wall_clock_text() {
   return buf;
 }
 
+/// An alert's message without its leading type name (the line names it).
+std::string message_of(const ResourceAlert& alert) {
+  std::string type = to_string(alert.resource_type);
+  const auto& text = alert.message;
+  if (text.size() > type.size() && text.compare(0, type.size(), type) == 0 &&
+      text[type.size()] == ' ')
+    return text.substr(type.size() + 1);
+  return text;
+}
+
 /// One line per monitor event.
 std::string describe_event(const MonitorEvent& event) {
   std::ostringstream out;
@@ -43,10 +55,11 @@ std::string describe_event(const MonitorEvent& event) {
   switch (event.kind) {
     case MonitorEventKind::alert_raised:
       out << "alert " << to_string(event.alert.severity) << ": "
-          << event.alert.message;
+          << message_of(event.alert);
       break;
     case MonitorEventKind::alert_cleared:
-      out << "alert cleared";
+      out << "alert cleared (was " << to_string(event.alert.severity) << ": "
+          << message_of(event.alert) << ")";
       break;
     case MonitorEventKind::degraded_entered:
       out << "degraded: refusing " << to_string(event.shed.refuse_from)
@@ -66,15 +79,47 @@ std::string describe_event(const MonitorEvent& event) {
   return out.str();
 }
 
+/// How much the node says on stderr (--log-level; --quiet is "error").
+enum class LogLevel { error, warning, info, debug };
+
+LogLevel log_level_of(const NodeOptions& opts) {
+  if (opts.quiet || opts.log_level == "error")
+    return LogLevel::error;
+  if (opts.log_level == "warning")
+    return LogLevel::warning;
+  if (opts.log_level == "debug")
+    return LogLevel::debug;
+  return LogLevel::info;
+}
+
+/// The least level at which an event is printed.
+LogLevel level_of(const MonitorEvent& event) {
+  switch (event.kind) {
+    case MonitorEventKind::alert_raised:
+      return event.alert.severity == ResourceAlert::Severity::INFO
+                 ? LogLevel::info
+                 : LogLevel::warning;
+    case MonitorEventKind::alert_cleared:
+      return LogLevel::info;
+    default:
+      return LogLevel::warning; // degradation entered, escalated, left
+  }
+}
+
 struct printer_state {
   monitor_actor monitor;
+  LogLevel level = LogLevel::info;
+  // Per type, the alert that stands for its degraded state: its clearing is
+  // said by the "recovered" line, so it is not printed a second time.
+  std::map<ResourceType, std::string> degraded_alert;
   static inline const char* name = "rros.node.events";
 };
 
 /// Subscribes to the manager's monitor and prints its alerts and state
 /// changes; subscribes again when the manager replaces a crashed monitor.
 caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
-                            manager_actor manager) {
+                            manager_actor manager, LogLevel level) {
+  self->state.level = level;
   self->set_down_handler([=](caf::down_msg& msg) {
     if (msg.source == self->state.monitor.address())
       self->delayed_send(self, std::chrono::milliseconds(200),
@@ -95,7 +140,8 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
                   self->monitor(sub.monitor);
                   self->send(sub.monitor, subscribe_atom::value,
                              caf::actor_cast<caf::actor>(self),
-                             MonitorTopics{false, true, true});
+                             MonitorTopics{self->state.level == LogLevel::debug,
+                                           true, true});
                 },
                 [=](caf::error& err) {
                   std::cerr << "rros node: cannot subscribe to the monitor: "
@@ -106,7 +152,35 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
         // The monitor's reply to the subscription.
       },
       [=](monitor_event_atom, const MonitorEvent& event) {
-        std::cerr << "rros node: " << describe_event(event) << std::endl;
+        auto& st = self->state;
+        switch (event.kind) {
+          case MonitorEventKind::degraded_entered:
+          case MonitorEventKind::escalated:
+            st.degraded_alert[event.type] = event.alert.message;
+            break;
+          case MonitorEventKind::degraded_left:
+            st.degraded_alert.erase(event.type);
+            break;
+          case MonitorEventKind::alert_cleared: {
+            auto i = st.degraded_alert.find(event.type);
+            if (i != st.degraded_alert.end() &&
+                i->second == event.alert.message)
+              return; // the "recovered" line that follows says it
+            break;
+          }
+          default:
+            break;
+        }
+        if (level_of(event) <= st.level)
+          std::cerr << "rros node: " << describe_event(event) << std::endl;
+      },
+      [=](sample_atom, const UtilizationSample& sample) {
+        std::cerr << "rros node: " << wall_clock_text() << " "
+                  << to_string(sample.type)
+                  << " sample: " << amount_text(sample.type, sample.used)
+                  << " of " << amount_text(sample.type, sample.capacity) << " ("
+                  << std::fixed << std::setprecision(1)
+                  << sample.utilization * 100 << "%)" << std::endl;
       },
   };
 }
@@ -168,12 +242,17 @@ int run_node(const NodeOptions& opts) {
     std::cout << "rros node: metrics on http://" << opts.host << ":"
               << metrics->port() << "/metrics" << std::endl;
   }
-  for (auto type : all_resource_types)
-    std::cerr << "rros node: pool " << to_string(type) << " capacity "
-              << std::setprecision(15) << config->capacity_of(type) << "\n";
+  auto level = log_level_of(opts);
+  if (level >= LogLevel::info)
+    for (auto type : all_resource_types)
+      std::cerr << "rros node: pool " << to_string(type) << " capacity "
+                << (type == ResourceType::MEMORY
+                        ? binary_bytes(config->capacity_of(type))
+                        : plain_number(config->capacity_of(type)))
+                << "\n";
   caf::actor printer;
-  if (!opts.quiet)
-    printer = sys.spawn(event_printer, manager);
+  if (level > LogLevel::error)
+    printer = sys.spawn(event_printer, manager, level);
   int received = 0;
   sigwait(&signals, &received);
   std::cerr << "rros node: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
@@ -198,28 +277,9 @@ struct NodeView {
   bool monitor_running = false;
   bool scheduler_running = false;
   SchedulerStats scheduler;
-  std::vector<PendingTask> tasks; // queued, in dispatch order
+  std::vector<PendingTask> tasks;   // queued, in dispatch order
+  std::vector<PoolHolders> holders; // per pool: holders, waiting, quotas
 };
-
-/// Asks `dest` and waits at most `timeout`; the error names the query.
-template <class Result, class Handle, class... Ts>
-caf::expected<Result> query(caf::scoped_actor& self, const Handle& dest,
-                            caf::timespan timeout, const char* what,
-                            Ts&&... xs) {
-  caf::expected<Result> result{caf::sec::unexpected_response};
-  self->request(dest, timeout, std::forward<Ts>(xs)...)
-      .receive([&](Result& reply) { result = std::move(reply); },
-               [&](caf::error& err) {
-                 // The node's own errors pass; CAF's mean it was not reached.
-                 if (err.category() == caf::atom("rros"))
-                   result = std::move(err);
-                 else
-                   result =
-                       make_error(ec::not_connected,
-                                  std::string{what} + ": " + describe(err));
-               });
-  return result;
-}
 
 caf::expected<NodeView> gather(caf::scoped_actor& self,
                                const manager_actor& manager,
@@ -230,6 +290,17 @@ caf::expected<NodeView> gather(caf::scoped_actor& self,
   if (!pools)
     return pools.error();
   view.pools = std::move(*pools);
+  auto directory = query<PoolDirectory>(self, manager, timeout,
+                                        "pool directory", pools_atom::value);
+  if (!directory)
+    return directory.error();
+  for (const auto& pool : directory->pools) {
+    auto holders = query<PoolHolders>(self, pool, timeout, "pool holders",
+                                      holders_atom::value);
+    if (!holders)
+      return holders.error();
+    view.holders.push_back(std::move(*holders));
+  }
   auto sub = query<Subsystems>(self, manager, timeout, "subsystems",
                                subsystems_atom::value);
   if (!sub)
@@ -265,10 +336,116 @@ caf::expected<NodeView> gather(caf::scoped_actor& self,
   return view;
 }
 
+std::string seconds_text(std::chrono::nanoseconds x) {
+  return plain_number(std::chrono::duration<double>(x).count(), 1) + " s";
+}
+
+std::string quota_limit_text(ResourceType type, float limit) {
+  return limit > 0 ? amount_text(type, limit) : std::string{"none"};
+}
+
+/// What waits per type, like `ray status` shows its demands.
+void print_demand(std::ostream& out, const NodeView& view) {
+  std::ostringstream lines;
+  for (const auto& pool : view.holders) {
+    if (pool.waiting.empty())
+      continue;
+    units total = 0;
+    std::array<std::size_t, 5> by_priority{};
+    std::chrono::nanoseconds longest{0};
+    for (const auto& w : pool.waiting) {
+      total += w.amount;
+      ++by_priority[static_cast<std::size_t>(w.priority) % 5];
+      longest = std::max(longest, w.waited);
+    }
+    lines << "  " << std::left << std::setw(14) << to_string(pool.type)
+          << pool.waiting.size()
+          << (pool.waiting.size() == 1 ? " request for " : " requests for ")
+          << amount_text(pool.type, to_amount(total)) << " (";
+    bool first = true;
+    for (std::size_t i = 0; i < by_priority.size(); ++i)
+      if (by_priority[i] > 0) {
+        lines << (first ? "" : ", ") << to_string(static_cast<Priority>(i))
+              << " " << by_priority[i];
+        first = false;
+      }
+    lines << "), longest waiting " << seconds_text(longest) << "\n";
+  }
+  if (lines.str().empty())
+    out << "waiting: none\n";
+  else
+    out << "waiting:\n" << lines.str();
+}
+
+/// Per type: holders, waiting requests and quotas (rros status --holders).
+void print_holders(std::ostream& out, const NodeView& view) {
+  for (const auto& pool : view.holders) {
+    auto type = pool.type;
+    auto amount = [&](units x) { return amount_text(type, to_amount(x)); };
+    out << "\n" << to_string(type) << "\n";
+    if (pool.holders.empty()) {
+      out << "  holders: none\n";
+    } else {
+      out << "  " << std::left << std::setw(24) << "holder" << std::right
+          << std::setw(14) << "held" << std::setw(14) << "reserved"
+          << "  grants\n";
+      for (const auto& h : pool.holders) {
+        out << "  " << std::left << std::setw(24) << h.requester << std::right
+            << std::setw(14) << amount(h.held) << std::setw(14)
+            << amount(h.reserved) << "  ";
+        for (std::size_t i = 0; i < h.grants.size(); ++i)
+          out << (i ? " " : "") << h.grants[i];
+        if (h.grants.empty())
+          out << "-";
+        out << "\n";
+      }
+    }
+    if (pool.waiting.empty()) {
+      out << "  waiting: none\n";
+    } else {
+      out << "  " << std::left << std::setw(24) << "waiting" << std::setw(12)
+          << "request" << std::setw(10) << "priority" << std::right
+          << std::setw(14) << "amount" << std::setw(10) << "waited"
+          << "  deadline in\n";
+      for (const auto& w : pool.waiting)
+        out << "  " << std::left << std::setw(24) << w.requester
+            << std::setw(12) << w.request_id << std::setw(10)
+            << to_string(w.priority) << std::right << std::setw(14)
+            << amount(w.amount) << std::setw(10) << seconds_text(w.waited)
+            << "  "
+            << (w.deadline_in.count() > 0 ? seconds_text(w.deadline_in)
+                                          : std::string{"-"})
+            << "\n";
+    }
+    if (!pool.quotas.empty()) {
+      out << "  " << std::left << std::setw(24) << "quota" << std::right
+          << std::setw(28) << "used / hard" << std::setw(14) << "min"
+          << std::setw(8) << "weight"
+          << "  members\n";
+      for (const auto& q : pool.quotas) {
+        auto used =
+            amount(q.used) + " / " + quota_limit_text(type, q.quota.max);
+        out << "  " << std::left << std::setw(24) << q.quota.name << std::right
+            << std::setw(28) << used << std::setw(14)
+            << amount_text(type, q.quota.min) << std::setw(8)
+            << plain_number(q.quota.weight, 3) << "  ";
+        if (q.quota.members.empty())
+          out << q.quota.name;
+        for (std::size_t i = 0; i < q.quota.members.size(); ++i)
+          out << (i ? ", " : "") << q.quota.members[i];
+        out << "\n";
+      }
+    }
+  }
+}
+
 void print_text(std::ostream& out, const StatusOptions& opts,
                 const NodeView& view) {
   out << "node " << opts.host << ":" << opts.port << "\n";
   print_pool_table(out, view.pools);
+  print_demand(out, view);
+  if (opts.holders)
+    print_holders(out, view);
   if (!view.monitor_running) {
     out << "alerts: monitor not running\n";
   } else if (view.alerts.empty()) {
@@ -277,8 +454,8 @@ void print_text(std::ostream& out, const StatusOptions& opts,
     out << "alerts:\n";
     for (const auto& alert : view.alerts)
       out << "  " << std::left << std::setw(9) << to_string(alert.severity)
-          << std::setw(14) << to_string(alert.resource_type) << alert.message
-          << "\n";
+          << std::setw(14) << to_string(alert.resource_type)
+          << message_of(alert) << "\n";
   }
   if (view.monitor_running) {
     std::ostringstream degraded;
@@ -356,6 +533,81 @@ std::string to_json(const StatusOptions& opts, const NodeView& view) {
     w.Uint(pool.holders);
     w.Key("waiting");
     w.Uint(pool.waiting);
+    const PoolHolders* listing = nullptr;
+    for (const auto& h : view.holders)
+      if (h.type == pool.type)
+        listing = &h;
+    if (listing != nullptr) {
+      units waiting_amount = 0;
+      for (const auto& x : listing->waiting)
+        waiting_amount += x.amount;
+      w.Key("waiting_amount");
+      w.Double(to_amount(waiting_amount));
+    }
+    if (opts.holders && listing != nullptr) {
+      auto seconds = [](std::chrono::nanoseconds x) {
+        return std::chrono::duration<double>(x).count();
+      };
+      w.Key("holders");
+      w.StartArray();
+      for (const auto& h : listing->holders) {
+        w.StartObject();
+        w.Key("requester");
+        w.String(h.requester.c_str());
+        w.Key("held");
+        w.Double(to_amount(h.held));
+        w.Key("reserved");
+        w.Double(to_amount(h.reserved));
+        w.Key("grants");
+        w.StartArray();
+        for (auto id : h.grants)
+          w.Uint64(id);
+        w.EndArray();
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("waiting_requests");
+      w.StartArray();
+      for (const auto& x : listing->waiting) {
+        w.StartObject();
+        w.Key("requester");
+        w.String(x.requester.c_str());
+        w.Key("request_id");
+        w.Uint64(x.request_id);
+        w.Key("priority");
+        w.String(to_string(x.priority));
+        w.Key("amount");
+        w.Double(to_amount(x.amount));
+        w.Key("waited_s");
+        w.Double(seconds(x.waited));
+        w.Key("deadline_in_s");
+        w.Double(seconds(x.deadline_in));
+        w.EndObject();
+      }
+      w.EndArray();
+      w.Key("quotas");
+      w.StartArray();
+      for (const auto& q : listing->quotas) {
+        w.StartObject();
+        w.Key("group");
+        w.String(q.quota.name.c_str());
+        w.Key("members");
+        w.StartArray();
+        for (const auto& m : q.quota.members)
+          w.String(m.c_str());
+        w.EndArray();
+        w.Key("used");
+        w.Double(to_amount(q.used));
+        w.Key("hard");
+        w.Double(shortest_double(q.quota.max));
+        w.Key("min");
+        w.Double(shortest_double(q.quota.min));
+        w.Key("weight");
+        w.Double(shortest_double(q.quota.weight));
+        w.EndObject();
+      }
+      w.EndArray();
+    }
     w.EndObject();
   }
   w.EndArray();
@@ -372,7 +624,7 @@ std::string to_json(const StatusOptions& opts, const NodeView& view) {
     w.Key("message");
     w.String(alert.message.c_str());
     w.Key("threshold");
-    w.Double(alert.threshold_violated);
+    w.Double(shortest_double(alert.threshold_violated));
     w.EndObject();
   }
   w.EndArray();
@@ -420,7 +672,7 @@ std::string to_json(const StatusOptions& opts, const NodeView& view) {
       w.Key("priority");
       w.String(to_string(task.priority));
       w.Key("cost");
-      w.Double(task.cost);
+      w.Double(shortest_double(static_cast<float>(task.cost)));
       w.Key("deadline_s");
       w.Double(std::chrono::duration<double>(task.deadline).count());
       w.EndObject();
@@ -442,23 +694,10 @@ int run_status(const StatusOptions& opts) {
   register_types(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
-  // CAF's connect blocks without a bound (a silent host would hang it), so
-  // it runs aside and the wait is bounded here.
-  auto pending = std::async(std::launch::async, [&] {
-    return sys.middleman().remote_actor<manager_actor>(opts.host, opts.port);
-  });
-  if (pending.wait_for(timeout) != std::future_status::ready) {
-    std::cerr << "rros status: cannot reach a manager at " << endpoint
-              << ": no answer within " << opts.timeout << " s" << std::endl;
-    std::_Exit(2); // the connect thread cannot be interrupted
-  }
-  auto manager = pending.get();
-  if (!manager) {
-    std::cerr << "rros status: cannot reach a manager at " << endpoint
-              << " (nothing listening, unreachable, or not an rros node): "
-              << describe(manager.error()) << "\n";
+  auto manager =
+      connect_manager(sys, opts.host, opts.port, opts.timeout, "status");
+  if (!manager)
     return 2;
-  }
   caf::scoped_actor self{sys};
   bool tty = ::isatty(STDOUT_FILENO);
   for (int round = 1;; ++round) {

@@ -140,6 +140,21 @@ public:
     return !prepared_.empty() && prepared_.count(id) != 0;
   }
 
+  /// Calls f(id, lease) for every lease, oldest first (prepared legs
+  /// included: ask is_prepared). For listings; O(leases).
+  template <class F>
+  void for_each_lease(F f) const {
+    for (const auto& [id, lease] : leases_)
+      f(id, lease);
+  }
+
+  /// Calls f(id, reservation) for every reservation. For listings.
+  template <class F>
+  void for_each_reservation(F f) const {
+    for (const auto& [id, reservation] : reservations_)
+      f(id, reservation);
+  }
+
   /// Hands a prepared leg to its holder: returns the time-to-live that
   /// starts now (0 = none), or false when the leg is not prepared.
   bool commit(GrantId id, Holder holder, std::chrono::nanoseconds& ttl) {

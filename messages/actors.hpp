@@ -16,6 +16,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/config.hpp"
+#include "messages/holders.hpp"
 #include "messages/types.hpp"
 
 namespace rros {
@@ -79,7 +80,12 @@ using pool_client_actor = caf::typed_actor<
     // ledger or the queue it receives `usage_atom, PoolStatus` from the pool
     // (changes in one burst of messages are reported once). The listener
     // must be the sender itself; any other registration is ignored.
-    caf::reacts_to<listen_atom, caf::actor, bool>>;
+    caf::reacts_to<listen_atom, caf::actor, bool>,
+    // Who holds what (committed grants and unused reservations per
+    // requester), the waiting requests in serving order and the quotas with
+    // their use: a read-only listing for operators (rros status --holders),
+    // O(leases + waiting). Readable by every client (docs/security.md).
+    caf::replies_to<holders_atom>::with<PoolHolders>>;
 
 /// Administration of a pool: accepted from actors of the pool's own node
 /// only; from another node or an anonymous sender a request fails with

@@ -45,5 +45,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 using reclaim_atom = caf::atom_constant<caf::atom("reclaim")>;
 using resexpire_atom = caf::atom_constant<caf::atom("resexpire")>;
+// Added later.
+using holders_atom = caf::atom_constant<caf::atom("holders")>;
 
 } // namespace rros

@@ -50,6 +50,7 @@ CAF_ADD_TYPE_ID(rros, (rros::GrantNotice))
 CAF_ADD_TYPE_ID(rros, (rros::Quota))
 CAF_ADD_TYPE_ID(rros, (rros::PoolPolicy))
 CAF_ADD_TYPE_ID(rros, (rros::grant_holder_actor))
+CAF_ADD_TYPE_ID(rros, (rros::PoolHolders))
 
 CAF_END_TYPE_ID_BLOCK(rros)
 

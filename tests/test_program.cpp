@@ -16,6 +16,8 @@
 
 #include <chrono>
 #include <optional>
+#include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,8 +50,11 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0;
 }
 
-/// The repository root, from this file's path (CMake passes absolute paths).
+/// The repository root: from CMake, else from this file's path.
 std::string source_root() {
+#ifdef RROS_SOURCE_DIR
+  return RROS_SOURCE_DIR;
+#endif
   std::string file = __FILE__;
   auto tests = file.rfind("/tests/");
   return tests == std::string::npos ? std::string{} : file.substr(0, tests);
@@ -228,6 +233,31 @@ std::uint16_t free_port() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+/// Starts `rros node --port 0` with the shipped configuration and waits for
+/// the port it prints; the endpoint is empty when it did not start.
+std::string start_node(Child& node) {
+  std::string marker = "published on 127.0.0.1:";
+  bool up = node.wait_for(
+      [&] {
+        auto at = node.out.find(marker);
+        return at != std::string::npos &&
+               node.out.find('\n', at) != std::string::npos;
+      },
+      10s);
+  if (!up)
+    return {};
+  auto port_text = node.out.substr(node.out.find(marker) + marker.size());
+  return "127.0.0.1:" + std::to_string(std::stoul(port_text));
+}
+
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1))
+    ++n;
+  return n;
 }
 
 /// Expects a failure: non-zero exit, nothing on stdout, one line on stderr
@@ -448,6 +478,11 @@ TEST(ProgramSimulate, RunsWithNoArgumentsFromAnyDirectory) {
   // Longer runs show their progress on stderr.
   EXPECT_NE(r.err.find("100% (300 of 300 s virtual"), std::string::npos)
       << r.err;
+  // Before the end, with an estimate of the time left.
+  EXPECT_TRUE(std::regex_search(
+      r.err, std::regex{"% \\([0-9]+ of 300 s virtual, [0-9.]+ s wall, "
+                        "about [0-9.]+ s left\\)"}))
+      << r.err;
 }
 
 TEST(ProgramSimulate, EmbeddedWorkloadIsTheShippedFile) {
@@ -528,7 +563,9 @@ TEST(ProgramSimulate, UnwritableReportIsOneLineAndNonZero) {
 
 TEST(ProgramHelp, EveryCommandHasHelpWithExamples) {
   REQUIRE_PROGRAM();
-  for (auto command : {"", "simulate", "node", "status", "demo", "bench"}) {
+  for (auto command :
+       {"", "simulate", "node", "status", "demo", "bench", "alloc", "release",
+        "renew", "reserve", "cancel", "quota", "degrade", "completion"}) {
     SCOPED_TRACE(command);
     std::vector<std::string> args;
     if (*command)
@@ -548,7 +585,405 @@ TEST(ProgramHelp, BadArgumentsAreOneLineAndNonZero) {
   REQUIRE_PROGRAM();
   expect_one_line_failure(run({"simulate", "--seed", "abc"}), "--seed");
   expect_one_line_failure(run({"simulate", "--frobnicate"}), "frobnicate");
-  expect_one_line_failure(run({}), "subcommand");
+  expect_one_line_failure(run({}), "a command is required");
+}
+
+// -- defects of the command line (issue 16)
+// -------------------------------------------------------------
+
+TEST(ProgramHelp, UnknownCommandsAreNamed) {
+  REQUIRE_PROGRAM();
+  auto r = run({"frobnicate"});
+  expect_one_line_failure(r, "unknown command 'frobnicate'");
+  EXPECT_NE(r.err.find("simulate"), std::string::npos) << r.err;
+  expect_one_line_failure(run({"help", "frobnicate"}),
+                          "unknown command 'frobnicate'");
+}
+
+TEST(ProgramHelp, VersionAndHelpCommandWork) {
+  REQUIRE_PROGRAM();
+  auto version = run({"--version"});
+  EXPECT_EQ(version.code, 0) << version.err;
+  EXPECT_EQ(version.out.rfind("rros ", 0), 0u) << version.out;
+  EXPECT_TRUE(std::regex_search(version.out, std::regex{"[0-9]+\\.[0-9]+"}))
+      << version.out;
+  auto help = run({"help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_NE(help.out.find("simulate"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("Examples"), std::string::npos) << help.out;
+  auto sub = run({"help", "simulate"});
+  EXPECT_EQ(sub.code, 0) << sub.err;
+  EXPECT_NE(sub.out.find("--workload"), std::string::npos) << sub.out;
+  auto none = run({});
+  expect_one_line_failure(none, "a command is required");
+}
+
+TEST(ProgramHelp, AMissingValueDoesNotSwallowTheNextOption) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  auto r =
+      run({"simulate", "--duration", "5", "--report", "--no-progress"}, dir);
+  expect_one_line_failure(r, "--report: missing value");
+  EXPECT_NE(r.err.find("(see rros simulate --help)"), std::string::npos)
+      << r.err;
+  EXPECT_FALSE(exists(dir + "/--no-progress"));
+  expect_one_line_failure(run({"status", "--connect", "--json"}, dir),
+                          "--connect: missing value");
+}
+
+TEST(ProgramHelp, NumbersAreCheckedAsNumbers) {
+  REQUIRE_PROGRAM();
+  auto duration = run({"simulate", "--duration", "abc"});
+  expect_one_line_failure(duration, "'abc' is not a number");
+  EXPECT_NE(duration.err.find("rros simulate: --duration"), std::string::npos)
+      << duration.err;
+  EXPECT_NE(duration.err.find("(see rros simulate --help)"), std::string::npos)
+      << duration.err;
+  expect_one_line_failure(run({"simulate", "--duration", "0"}), "out of range");
+  expect_one_line_failure(run({"simulate", "--seed", "-1"}),
+                          "'-1' is not a whole number");
+  expect_one_line_failure(
+      run({"simulate", "--seed", "99999999999999999999999"}),
+      "99999999999999999999999 is out of range");
+  expect_one_line_failure(run({"simulate", "--seed", "1.5"}),
+                          "not a whole number");
+  expect_one_line_failure(run({"bench", "--threads", "0"}), "out of range");
+  expect_one_line_failure(run({"node", "--port", "70000"}), "out of range");
+  expect_one_line_failure(
+      run({"status", "--connect", "127.0.0.1:1", "--interval", "x"}),
+      "'x' is not a number");
+  // The largest seed is still a seed.
+  auto largest = run({"simulate", "--seed", "18446744073709551615",
+                      "--duration", "5", "--report", ""});
+  EXPECT_EQ(largest.code, 0) << largest.err;
+  EXPECT_NE(largest.out.find("seed 18446744073709551615"), std::string::npos)
+      << largest.out;
+}
+
+TEST(ProgramSimulate, AWorkloadDirectoryIsNamedAsOne) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  auto r = run({"simulate", "--workload", dir});
+  expect_one_line_failure(r, "is a directory");
+  auto node = run({"node", "--config", dir});
+  expect_one_line_failure(node, "is a directory");
+}
+
+TEST(ProgramSimulate, RefusedMonitorThresholdsEndWithTheMessage) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  const std::string modules =
+      R"("modules": [{"name": "m", "rate": 1, "demand": {"computational": 5}}])";
+  for (auto [enter, exit] : std::vector<std::pair<std::string, std::string>>{
+           {"0.9", "0.9"}, {"0.95", "0.96"}, {"0.5", "0.9"}}) {
+    SCOPED_TRACE(enter + "/" + exit);
+    auto path = dir + "/w" + enter + "-" + exit + ".json";
+    std::ofstream(path) << R"({"monitor": {"degrade_enter": )" << enter
+                        << R"(, "degrade_exit": )" << exit << "}, " << modules
+                        << "}";
+    // Before the fix this hung forever: bounded here by 15 s.
+    auto r = run({"simulate", "--workload", path, "--report", ""}, {}, 15s);
+    expect_one_line_failure(r, "monitor");
+    EXPECT_EQ(r.code, 2);
+    EXPECT_TRUE(r.out.empty()) << r.out;
+  }
+}
+
+TEST(ProgramSimulate, TheReportPrintsPlainNumbers) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  auto r = run({"simulate", "--duration", "10", "--report", dir + "/r.html"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto html = read_file(dir + "/r.html");
+  EXPECT_EQ(html.find("e+0"), std::string::npos);
+  EXPECT_NE(html.find("<td>memory</td><td>1.00 MiB</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>computational</td><td>100</td>"), std::string::npos);
+}
+
+TEST(ProgramBench, OneThreadPrintsEveryKeyOnce) {
+  REQUIRE_PROGRAM();
+  auto r =
+      run({"bench", "--runs", "1", "--ops", "200", "--threads", "1"}, {}, 120s);
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::set<std::string> keys;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    auto colon = line.find(": ");
+    if (colon == std::string::npos || line.find(' ') < colon)
+      continue; // not a "key: value" line
+    auto key = line.substr(0, colon);
+    EXPECT_TRUE(keys.insert(key).second) << "printed twice: " << key;
+  }
+  EXPECT_TRUE(keys.count("mutex.t1.alloc_release.p50_us")) << r.out;
+  EXPECT_TRUE(keys.count("facade.t1.alloc_release.p50_us")) << r.out;
+}
+
+// -- the shell client against a real node
+// ---------------------------------------------------
+
+TEST(ProgramClient, DrivesARealNode) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  Child node({"node", "--port", "0", "--config",
+              source_root() + "/config/default.json"},
+             dir);
+  ASSERT_TRUE(node.started());
+  auto endpoint = start_node(node);
+  ASSERT_FALSE(endpoint.empty()) << node.out << node.err;
+  auto client = [&](std::vector<std::string> args) {
+    args.insert(args.begin() + 1, {"--connect", endpoint});
+    return args;
+  };
+  auto grant_of = [](const std::string& out) -> std::string {
+    std::smatch m;
+    return std::regex_search(out, m, std::regex{"grant ([0-9]+)"}) ? m.str(1)
+                                                                   : "";
+  };
+
+  // A takes 90 of computational's 100 with a time-to-live and holds it.
+  Child a(client({"alloc", "--type", "computational", "--amount", "90", "--ttl",
+                  "60s", "--requester", "shell-a"}));
+  ASSERT_TRUE(a.wait_for([&] { return !grant_of(a.out).empty(); }, 10s))
+      << a.out << a.err;
+  EXPECT_NE(a.out.find("granted 90.00 computational to shell-a: grant"),
+            std::string::npos)
+      << a.out;
+  auto grant = grant_of(a.out);
+  EXPECT_TRUE(node.wait_for(
+      [&] {
+        return node.err.find("computational alert WARNING") !=
+               std::string::npos;
+      },
+      10s))
+      << node.err;
+  EXPECT_EQ(node.err.find("computational computational"), std::string::npos)
+      << node.err;
+
+  // status: the holder with its grant, the alert once named, memory in
+  // binary units, plain JSON numbers.
+  auto status = run({"status", "--connect", endpoint, "--holders"});
+  ASSERT_EQ(status.code, 0) << status.err;
+  EXPECT_TRUE(std::regex_search(
+      status.out, std::regex{"shell-a +90\\.00 +0\\.00  " + grant}))
+      << status.out;
+  EXPECT_NE(status.out.find("WARNING  computational utilization 90.0%"),
+            std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("1.00 MiB"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("waiting: none"), std::string::npos) << status.out;
+  auto json = run({"status", "--connect", endpoint, "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"threshold\":0.85}"), std::string::npos)
+      << json.out;
+
+  // B waits for 20 (HIGH): status shows the demand; cancel ends it.
+  Child b(client({"alloc", "--type", "computational", "--amount", "20",
+                  "--priority", "HIGH", "--wait", "30s", "--requester",
+                  "shell-b", "--request-id", "42"}));
+  ASSERT_TRUE(b.wait_for(
+      [&] { return b.err.find("waiting up to") != std::string::npos; }, 10s))
+      << b.err;
+  Result waiting;
+  for (int i = 0; i < 50; ++i) {
+    waiting = run({"status", "--connect", endpoint, "--holders"});
+    if (waiting.out.find("1 request for 20.00 (HIGH 1)") != std::string::npos)
+      break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(waiting.out.find("computational 1 request for 20.00 (HIGH 1)"),
+            std::string::npos)
+      << waiting.out;
+  EXPECT_TRUE(
+      std::regex_search(waiting.out, std::regex{"shell-b +42 +HIGH +20\\.00"}))
+      << waiting.out;
+  auto cancel = run(client({"cancel", "--type", "computational", "--requester",
+                            "shell-b", "--request", "42"}));
+  EXPECT_EQ(cancel.code, 0) << cancel.err;
+  EXPECT_NE(cancel.out.find("cancelled request 42 of shell-b"),
+            std::string::npos)
+      << cancel.out;
+  auto b_code = b.finish(10s);
+  EXPECT_EQ(b_code.value_or(-1), 3) << b.err;
+  EXPECT_NE(b.err.find("cancelled"), std::string::npos) << b.err;
+  EXPECT_EQ(line_count(b.err), 2u) << b.err; // "waiting up to", the refusal
+
+  // renew, quota (used / hard), quota removed.
+  auto renew = run(client(
+      {"renew", "--type", "computational", "--grant", grant, "--ttl", "2m"}));
+  EXPECT_EQ(renew.code, 0) << renew.err;
+  EXPECT_NE(renew.out.find("renewed grant " + grant), std::string::npos)
+      << renew.out;
+  auto quota = run(client({"quota", "--type", "computational", "--group",
+                           "batch", "--member", "shell-a", "--max", "95"}));
+  EXPECT_EQ(quota.code, 0) << quota.err;
+  status = run({"status", "--connect", endpoint, "--holders"});
+  EXPECT_TRUE(std::regex_search(
+      status.out, std::regex{"batch +90\\.00 / 95\\.00 .*shell-a"}))
+      << status.out;
+  EXPECT_EQ(run(client({"quota", "--type", "computational", "--group", "batch",
+                        "--remove"}))
+                .code,
+            0);
+
+  // Released from another shell; A, interrupted, finds it gone.
+  auto release =
+      run(client({"release", "--type", "computational", "--grant", grant}));
+  EXPECT_EQ(release.code, 0) << release.err;
+  EXPECT_NE(release.out.find("released 90.00 computational (grant " + grant +
+                             "); shell-a still holds 0.00"),
+            std::string::npos)
+      << release.out;
+  a.signal(SIGTERM);
+  EXPECT_EQ(a.finish(10s).value_or(-1), 0) << a.err;
+  EXPECT_NE(a.err.find("already returned"), std::string::npos) << a.err;
+  // The node says which alert cleared.
+  EXPECT_TRUE(node.wait_for(
+      [&] {
+        return node.err.find("computational alert cleared (was WARNING: "
+                             "utilization 90.0%") != std::string::npos;
+      },
+      10s))
+      << node.err;
+
+  // Degraded by hand and back: one "recovered" line, no "alert cleared".
+  auto degrade = run(client({"degrade", "--type", "io"}));
+  EXPECT_EQ(degrade.code, 0) << degrade.err;
+  EXPECT_NE(degrade.out.find("io degraded by hand: refusing"),
+            std::string::npos)
+      << degrade.out;
+  auto back = run(client({"degrade", "--type", "io", "--off"}));
+  EXPECT_EQ(back.code, 0) << back.err;
+  EXPECT_NE(back.out.find("io not degraded"), std::string::npos) << back.out;
+  EXPECT_TRUE(node.wait_for(
+      [&] {
+        return node.err.find("io recovered from degraded mode") !=
+               std::string::npos;
+      },
+      10s))
+      << node.err;
+  node.pump(300ms);
+  EXPECT_EQ(occurrences(node.err, "io alert cleared"), 0u) << node.err;
+  EXPECT_EQ(occurrences(node.err, "io recovered"), 1u) << node.err;
+
+  // --hold ends by itself; a reservation is returned at its end.
+  auto held = run(
+      client({"alloc", "--type", "io", "--amount", "10", "--hold", "300ms"}));
+  EXPECT_EQ(held.code, 0) << held.err;
+  EXPECT_NE(held.err.find("held 0.3 s: released grant"), std::string::npos)
+      << held.err;
+  auto reserved = run(client({"reserve", "--type", "attention", "--amount",
+                              "0.5", "--hold", "300ms"}));
+  EXPECT_EQ(reserved.code, 0) << reserved.err;
+  EXPECT_NE(reserved.out.find("reserved 0.50 attention"), std::string::npos)
+      << reserved.out;
+  EXPECT_NE(reserved.err.find("returned 0.50 attention"), std::string::npos)
+      << reserved.err;
+
+  // A holder that dies: the node takes its grant back.
+  Child c(client({"alloc", "--type", "network", "--amount", "40"}));
+  ASSERT_TRUE(c.wait_for([&] { return !grant_of(c.out).empty(); }, 10s))
+      << c.err;
+  c.signal(SIGKILL);
+  c.finish(5s);
+  bool returned = false;
+  for (int i = 0; i < 100 && !returned; ++i) {
+    auto json_now = run({"status", "--connect", endpoint, "--json"});
+    rapidjson::Document doc;
+    doc.Parse(json_now.out.c_str());
+    returned =
+        !doc.HasParseError() && doc["pools"][4]["held"].GetDouble() == 0.0;
+    if (!returned)
+      std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(returned) << "the killed holder's grant did not come back";
+
+  // A degradation entered by itself says its dwell plainly ("for 2 s").
+  Child e(client(
+      {"alloc", "--type", "attention", "--amount", "1", "--hold", "4s"}));
+  EXPECT_TRUE(node.wait_for(
+      [&] { return node.err.find("attention degraded:") != std::string::npos; },
+      15s))
+      << node.err;
+  EXPECT_TRUE(
+      std::regex_search(node.err, std::regex{"above 95\\.0% for [0-9.]+ s;"}))
+      << node.err;
+  EXPECT_FALSE(std::regex_search(node.err, std::regex{"[0-9]\\.[0-9]{3,}s"}))
+      << node.err;
+  EXPECT_EQ(e.finish(15s).value_or(-1), 0) << e.err;
+
+  // Refusals: exit 3 and one line; bad input: exit 2.
+  auto unknown =
+      run(client({"release", "--type", "computational", "--grant", "999999"}));
+  expect_one_line_failure(unknown, "unknown_grant");
+  EXPECT_EQ(unknown.code, 3);
+  auto too_big =
+      run(client({"alloc", "--type", "computational", "--amount", "500"}));
+  expect_one_line_failure(too_big, "exceeds_capacity");
+  EXPECT_EQ(too_big.code, 3);
+  auto bad_hold = run(client(
+      {"alloc", "--type", "computational", "--amount", "5", "--hold", "5x"}));
+  expect_one_line_failure(bad_hold, "not a duration");
+  EXPECT_EQ(bad_hold.code, 2);
+  auto bad_type = run(client({"alloc", "--type", "gpu", "--amount", "5"}));
+  expect_one_line_failure(bad_type, "--type");
+  EXPECT_EQ(bad_type.code, 2);
+  auto neither = run(client({"release", "--type", "io"}));
+  expect_one_line_failure(neither, "give --grant ID");
+
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.finish(10s).value_or(-1), 0);
+}
+
+TEST(ProgramClient, UnreachableNodeIsOneLineAndExitTwo) {
+  REQUIRE_PROGRAM();
+  auto port = free_port();
+  auto r = run({"alloc", "--connect", "127.0.0.1:" + std::to_string(port),
+                "--type", "io", "--amount", "1", "--timeout", "3"});
+  expect_one_line_failure(r, "rros alloc: cannot reach a manager at");
+  EXPECT_EQ(r.code, 2);
+}
+
+TEST(ProgramNode, LogLevelChoosesTheLines) {
+  REQUIRE_PROGRAM();
+  Child node({"node", "--port", "0", "--log-level", "warning"}, temp_dir());
+  auto endpoint = start_node(node);
+  ASSERT_FALSE(endpoint.empty()) << node.out << node.err;
+  node.pump(200ms);
+  EXPECT_EQ(node.err.find("pool computational capacity"), std::string::npos)
+      << node.err;
+  node.signal(SIGTERM);
+  EXPECT_EQ(node.finish(10s).value_or(-1), 0);
+  expect_one_line_failure(run({"node", "--log-level", "chatty"}),
+                          "--log-level");
+  // debug adds the monitor's samples, memory in binary units.
+  Child chatty({"node", "--port", "0", "--log-level", "debug"}, temp_dir());
+  ASSERT_FALSE(start_node(chatty).empty()) << chatty.out << chatty.err;
+  EXPECT_TRUE(chatty.wait_for(
+      [&] {
+        return chatty.err.find("memory sample: 0 B of 1.00 MiB (0.0%)") !=
+               std::string::npos;
+      },
+      10s))
+      << chatty.err;
+  chatty.signal(SIGTERM);
+  EXPECT_EQ(chatty.finish(10s).value_or(-1), 0);
+}
+
+TEST(ProgramHelp, BashCompletionComesFromTheDefinition) {
+  REQUIRE_PROGRAM();
+  auto r = run({"completion", "bash"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("complete -F _rros rros"), std::string::npos);
+  for (auto word : {"simulate", "alloc", "degrade", "--holders", "--hold",
+                    "--log-level", "computational", "CRITICAL"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word;
+  if (::system("bash -n /dev/null 2>/dev/null") == 0) {
+    auto dir = temp_dir();
+    std::ofstream(dir + "/c.bash") << r.out;
+    EXPECT_EQ(::system(("bash -n " + dir + "/c.bash").c_str()), 0)
+        << "bash does not parse the completion script";
+  }
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/commands.hpp"
@@ -29,6 +30,14 @@ int run_simulate(const SimulateOptions& opts) {
   std::string text;
   std::string origin = "(embedded default)";
   if (!opts.workload_path.empty()) {
+    struct stat info;
+    if (::stat(opts.workload_path.c_str(), &info) == 0 &&
+        S_ISDIR(info.st_mode)) {
+      std::cerr << "rros simulate: workload '" << opts.workload_path
+                << "' is a directory; give a JSON file (rros simulate "
+                   "--print-workload shows one)\n";
+      return 2;
+    }
     std::ifstream in(opts.workload_path, std::ios::binary);
     if (!in) {
       std::cerr << "rros simulate: cannot read workload file '"
@@ -67,11 +76,15 @@ int run_simulate(const SimulateOptions& opts) {
       auto wall = std::chrono::duration<double>(
                       std::chrono::steady_clock::now() - started)
                       .count();
+      // Time left, assuming the rest runs at the pace so far.
+      std::string left;
+      if (done > 0 && done < total)
+        left = ", about " + fixed(wall * (total - done) / done, 1) + " s left";
       std::cerr << (tty ? "\r" : "") << "rros simulate: " << std::setw(3)
                 << static_cast<int>(done / total * 100 + 0.5) << "% ("
                 << fixed(done, 0) << " of " << fixed(total, 0) << " s virtual, "
-                << fixed(wall, 1) << " s wall)"
-                << (tty && done < total ? "" : "\n") << std::flush;
+                << fixed(wall, 1) << " s wall" << left << ")"
+                << (tty && done < total ? "          " : "\n") << std::flush;
     };
   SimResult result;
   try {

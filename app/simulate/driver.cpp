@@ -167,7 +167,22 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
     return false;
   };
 
+  // Every actor spawned here is stopped on every way out, early returns
+  // included: the actor system's destructor waits for all of them.
+  Shared shared; // outlives stop_all: the actors point at it
+  std::vector<caf::actor> spawned;
+  struct StopAll {
+    std::vector<caf::actor>& actors;
+    Driver& drv;
+    ~StopAll() {
+      for (auto& actor : actors)
+        caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      drv.sched.run();
+    }
+  } stop_all{spawned, drv};
+
   auto manager = spawn_manager(sys, workload.config);
+  spawned.push_back(caf::actor_cast<caf::actor>(manager));
   drv.sched.run();
   auto subsystems = drv.ask<Subsystems>(manager, subsystems_atom::value);
   auto pools = drv.ask<PoolDirectory>(manager, pools_atom::value);
@@ -183,7 +198,6 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
     return fail("workload " + workload.origin +
                 ": monitor: " + describe(settings.error()));
 
-  Shared shared;
   shared.result = &result;
   shared.pools = *pools;
   shared.bundles = *bundles;
@@ -192,6 +206,7 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
     shared.module_names.push_back(m.name);
 
   auto observer = sys.spawn(sim_observer, &shared);
+  spawned.push_back(observer);
   auto subscribed =
       drv.ask<MonitorTopics>(monitor, subscribe_atom::value, observer,
                              MonitorTopics{true, true, true});
@@ -222,6 +237,7 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
     run.spec = &workload.modules[i];
     run.rng = Rng{mix(seed ^ mix(i + 1))};
     run.actor = sys.spawn(sim_module, &shared, i);
+    spawned.push_back(run.actor);
     push(span_of(run.spec->start), EventKind::rate_change, i);
     if (run.spec->stop >= 0)
       push(span_of(run.spec->stop), EventKind::rate_change, i);
@@ -294,6 +310,7 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
       case EventKind::restart:
         run.alive = true;
         run.actor = sys.spawn(sim_module, &shared, ev.module);
+        spawned.push_back(run.actor);
         ++result.restarts;
         result.events.push_back({now_s, run.spec->name + " restarted"});
         schedule_arrival(ev.module, now_s);
@@ -428,13 +445,7 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
     }
   }
 
-  caf::anon_send_exit(observer, caf::exit_reason::user_shutdown);
-  for (auto& run : runs)
-    if (run.alive)
-      caf::anon_send_exit(run.actor, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
-  drv.sched.run();
-  return true;
+  return true; // stop_all ends the actors
 }
 
 } // namespace rros::app

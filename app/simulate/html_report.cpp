@@ -3,6 +3,9 @@
 // SimResult.
 #include "app/simulate/html_report.hpp"
 
+#include "app/report.hpp"
+#include "app/simulate/text.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,6 +14,8 @@
 #include <sstream>
 
 namespace rros::app {
+
+using sim::number_text;
 
 namespace {
 
@@ -228,10 +233,12 @@ void render_html_report(std::ostream& out, const SimResult& r) {
     for (const auto& [from, to] : s.degraded)
       degraded += to - from;
     out << "<tr><td>" << to_string(type) << "</td><td>"
-        << w.config.capacity_of(type) << "</td><td>" << percent(s.mean)
-        << "</td><td>" << percent(s.peak) << "</td><td>" << s.alerts
-        << "</td><td>" << fixed(degraded, 1) << " s</td><td>" << s.escalations
-        << "</td></tr>\n";
+        << (type == ResourceType::MEMORY
+                ? binary_bytes(w.config.capacity_of(type))
+                : number_text(w.config.capacity_of(type)))
+        << "</td><td>" << percent(s.mean) << "</td><td>" << percent(s.peak)
+        << "</td><td>" << s.alerts << "</td><td>" << fixed(degraded, 1)
+        << " s</td><td>" << s.escalations << "</td></tr>\n";
   }
   out << "</table>\n";
 
@@ -293,17 +300,18 @@ void render_html_report(std::ostream& out, const SimResult& r) {
   for (const auto& m : w.modules) {
     std::ostringstream demand;
     for (const auto& [type, amount] : m.demand) {
-      demand << to_string(type) << " " << amount.lo;
+      demand << to_string(type) << " " << number_text(amount.lo);
       if (amount.hi != amount.lo)
-        demand << "-" << amount.hi;
+        demand << "-" << number_text(amount.hi);
       demand << "<br>";
     }
     out << "<tr><td>" << escape(m.name) << "</td><td>" << to_string(m.priority)
-        << "</td><td>" << m.rate << "</td><td>" << demand.str() << "</td><td>"
-        << m.hold.lo << "-" << m.hold.hi << "</td><td>" << m.deadline
-        << "</td><td>" << m.ttl << "</td><td>" << (m.preemptable ? "yes" : "no")
-        << "</td><td class=\"text\">" << escape(m.description)
-        << "</td></tr>\n";
+        << "</td><td>" << number_text(m.rate) << "</td><td>" << demand.str()
+        << "</td><td>" << number_text(m.hold.lo) << "-"
+        << number_text(m.hold.hi) << "</td><td>" << number_text(m.deadline)
+        << "</td><td>" << number_text(m.ttl) << "</td><td>"
+        << (m.preemptable ? "yes" : "no") << "</td><td class=\"text\">"
+        << escape(m.description) << "</td></tr>\n";
   }
   out << "</table>\n";
 

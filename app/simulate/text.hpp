@@ -10,11 +10,18 @@
 
 namespace rros::app::sim {
 
-/// A number as an ostream prints it by default (6 significant digits).
+/// A number in fixed notation, at most six decimals, trailing zeros dropped
+/// (1048576, not an ostream's 1.04858e+06).
 inline std::string number_text(double x) {
   std::ostringstream out;
-  out << x;
-  return out.str();
+  out << std::fixed << std::setprecision(6) << x;
+  auto text = out.str();
+  if (text.find('.') != std::string::npos) {
+    text.erase(text.find_last_not_of('0') + 1);
+    if (text.back() == '.')
+      text.pop_back();
+  }
+  return text == "-0" ? "0" : text;
 }
 
 /// A number with `digits` digits after the point.
