@@ -1,4 +1,5 @@
 #include "actors/bundle_coordinator.hpp"
+#include "actors/sender_checks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -353,17 +354,6 @@ void return_leg(self_ptr self, ResourceType type, GrantId grant,
             [=](caf::error& err) mutable { reply(std::move(err)); });
 }
 
-/// The address of the current message's sender (null when anonymous).
-caf::actor_addr sender_of(self_ptr self) {
-  auto sender = self->current_sender();
-  return sender ? sender->address() : caf::actor_addr{};
-}
-
-/// True when the coordinator sent the current message to itself (a timer).
-bool from_self(self_ptr self) {
-  return self->current_sender().get() == self->ctrl();
-}
-
 /// A held bundle of the current sender, or st.held.end(): another actor's
 /// bundle is answered like an unknown one.
 std::map<BundleId, HeldBundle>::iterator own_bundle(self_ptr self,
@@ -562,8 +552,7 @@ bundle_actor::behavior_type bundle_coordinator(self_ptr self,
       [=](stats_atom) { return self->state.stats; },
       [=](reset_atom) -> caf::result<BundleStats> {
         auto& st = self->state;
-        auto sender = self->current_sender();
-        if (!sender || sender->node() != self->node())
+        if (!may_administer(self))
           return make_error(ec::not_permitted,
                             "a reset of the bundle coordinator is "
                             "administration: local senders only");

@@ -10,6 +10,7 @@
 #include "actors/pool.hpp"
 #include "actors/predictor.hpp"
 #include "actors/scheduler.hpp"
+#include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
 
 namespace rros {
@@ -223,14 +224,6 @@ void apply_capacities(self_ptr self,
           });
 }
 
-/// True when the current message comes from an actor of this node:
-/// configuration and reset are administration, refused from other nodes and
-/// from anonymous senders (docs/security.md).
-bool from_local(self_ptr self) {
-  auto sender = self->current_sender();
-  return sender && sender->node() == self->node();
-}
-
 caf::error admin_only(const char* what) {
   return make_error(ec::not_permitted,
                     std::string{what} +
@@ -306,7 +299,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
       [=](subsystems_atom) -> Subsystems { return self->state.subsystems; },
       [=](config_atom) -> Config { return self->state.config; },
       [=](configure_atom, const ConfigMap& update) -> caf::result<Config> {
-        if (!from_local(self))
+        if (!may_administer(self))
           return admin_only("a configuration update");
         auto target = self->state.config.with(update);
         if (!target)
@@ -329,7 +322,7 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         return ask_every_pool<ResourceStats>(self, stats_atom::value);
       },
       [=](reset_atom) -> caf::result<std::vector<PoolStatus>> {
-        if (!from_local(self))
+        if (!may_administer(self))
           return admin_only("a reset");
         // Waiting bundles fail first; the pools' reset returns held legs.
         self->request(self->state.bundles, child_timeout, reset_atom::value)

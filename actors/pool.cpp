@@ -5,6 +5,7 @@
 // file keeps that chain readable top to bottom. The books themselves live in
 // core/lease_book.hpp and the queue in core/wait_queue.hpp.
 #include "actors/pool.hpp"
+#include "actors/sender_checks.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -90,28 +91,8 @@ ResourceStats make_stats(const pool_state& st,
   return result;
 }
 
-/// The address of the current message's sender (null when anonymous).
-caf::actor_addr sender_of(self_ptr self) {
-  auto sender = self->current_sender();
-  return sender ? sender->address() : caf::actor_addr{};
-}
-
-/// True when the pool sent the current message to itself (its timers):
-/// a timer from anyone else must not fire a deadline or reclaim a grant.
-bool from_self(self_ptr self) {
-  return self->current_sender().get() == self->ctrl();
-}
-
 caf::error not_permitted(const std::string& what) {
   return make_error(ec::not_permitted, what);
-}
-
-/// True when the current message comes from an actor of this node:
-/// administration (capacity, quotas, policy, reset) is refused from other
-/// nodes and from anonymous senders (docs/security.md).
-bool from_local(self_ptr self) {
-  auto sender = self->current_sender();
-  return sender && sender->node() == self->node();
 }
 
 caf::error admin_only(const pool_state& st, const char* what) {
@@ -985,7 +966,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
       },
       [=](capacity_atom, double capacity) -> caf::result<PoolStatus> {
         auto& st = self->state;
-        if (!from_local(self))
+        if (!may_administer(self))
           return admin_only(st, "the capacity");
         if (!std::isfinite(capacity) || capacity <= 0 ||
             capacity > max_amount || to_units(capacity) <= 0)
@@ -1005,12 +986,12 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         return status_of(st);
       },
       [=](quota_atom, const Quota& spec) -> caf::result<Quota> {
-        if (!from_local(self))
+        if (!may_administer(self))
           return admin_only(self->state, "a quota");
         return set_quota(self, spec);
       },
       [=](policy_atom, const PoolPolicy& policy) {
-        if (!from_local(self))
+        if (!may_administer(self))
           return; // administration: local senders only
         self->state.policy = policy;
         self->state.waiting.set_aging_interval(policy.aging_interval,
@@ -1111,7 +1092,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
       },
       [=](reset_atom) -> caf::result<PoolStatus> {
         auto& st = self->state;
-        if (!from_local(self))
+        if (!may_administer(self))
           return admin_only(st, "a reset");
         auto all = waiters_where(self, [](const pool_waiter&) { return true; });
         for (auto seq : all)

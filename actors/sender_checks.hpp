@@ -2,7 +2,10 @@
 // internal and administrative messages away from other nodes' actors.
 #pragma once
 
+#include <caf/actor_addr.hpp>
 #include <caf/actor_control_block.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 
 namespace rros {
 
@@ -14,6 +17,31 @@ template <class Self>
 bool from_local(Self* self) {
   const auto& sender = self->current_sender();
   return sender && sender->node() == self->node();
+}
+
+/// Set (true) in the actor system's configuration by `rros node` when it
+/// serves on a loopback address without TLS: every peer then connects from
+/// this machine, which is the "local connection" that may administer.
+constexpr const char* admin_from_peers_key = "rros.admin-from-peers";
+
+/// True when the current message may administer the receiver (capacity,
+/// quotas, policy, configuration, reset): a sender of this node, or, with
+/// admin_from_peers_key set, an actor of a peer node (never an anonymous
+/// sender, whose origin is unknown).
+template <class Self>
+bool may_administer(Self* self) {
+  if (from_local(self))
+    return true;
+  return self->current_sender() &&
+         caf::get_or(self->system().config(), admin_from_peers_key, false);
+}
+
+/// The sender of the current message as an address (null when anonymous):
+/// the holder of what it asks for.
+template <class Self>
+caf::actor_addr sender_of(Self* self) {
+  const auto& sender = self->current_sender();
+  return sender ? sender->address() : caf::actor_addr{};
 }
 
 /// True when the receiver sent the current message to itself (its timers).

@@ -24,6 +24,10 @@ caf::expected<Config> load_node_config(const std::string& path,
     if (::stat(default_path, &info) != 0)
       return Config{};
     file = default_path;
+  } else if (::stat(file.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return make_error(ec::malformed_config,
+                      "configuration '" + file +
+                          "' is a directory; give a JSON file");
   }
   std::ifstream in{file};
   rapidjson::Document doc;

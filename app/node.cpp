@@ -16,6 +16,7 @@
 #include <rapidjson/writer.h>
 
 #include "actors/manager.hpp"
+#include "actors/sender_checks.hpp"
 #include "app/commands.hpp"
 #include "app/connect.hpp"
 #include "app/metrics_endpoint.hpp"
@@ -185,6 +186,11 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
   };
 }
 
+/// True for addresses that only this machine can reach.
+bool serves_loopback_only(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 } // namespace
 
 int run_node(const NodeOptions& opts) {
@@ -205,6 +211,10 @@ int run_node(const NodeOptions& opts) {
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.load<caf::io::middleman>();
+  // Served on loopback only, every peer is a process of this machine: the
+  // "local connection" that may administer (docs/security.md).
+  if (serves_loopback_only(opts.host))
+    caf::put(cfg.content, admin_from_peers_key, true);
   caf::actor_system sys{cfg};
   auto manager = spawn_manager(sys, *config);
   if (opts.publish) {
