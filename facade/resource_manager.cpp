@@ -112,6 +112,11 @@ caf::expected<Result> ResourceManager::call(const Handle& dest, Ts... xs) {
                                   std::move(xs)...);
 }
 
+/// How often a call asks the manager for a replaced pool or subsystem
+/// before it gives up with the error it got (each ask is one round trip;
+/// the manager replaces a dead child as soon as it handles its end).
+constexpr int max_directory_refreshes = 100;
+
 template <class Result, class... Ts>
 caf::expected<Result> ResourceManager::call_pool(ResourceType type, Ts... xs) {
   return call_pool_within<Result>(call_timeout, type, std::move(xs)...);
@@ -123,13 +128,21 @@ caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
                                                         Ts... xs) {
   if (auto err = check_type(type))
     return err;
-  auto dir = directory();
-  auto result = blocking_request<Result>(bridge_, (*dir)[type], timeout, xs...);
-  if (!result && result.error() == caf::sec::request_receiver_down) {
+  auto dead = (*directory())[type];
+  auto result = blocking_request<Result>(bridge_, dead, timeout, xs...);
+  // A pool that died is replaced by the manager once it has handled the
+  // pool's down message, which may still be queued behind our question:
+  // ask again (a bounded number of times) until the handle is a new one.
+  for (int attempt = 0; attempt < max_directory_refreshes && !result &&
+                        result.error() == caf::sec::request_receiver_down;
+       ++attempt) {
     if (auto err = refresh_directory())
       return err;
-    result = blocking_request<Result>(bridge_, (*directory())[type], timeout,
-                                      std::move(xs)...);
+    auto fresh = (*directory())[type];
+    if (fresh == dead)
+      continue;
+    dead = fresh;
+    result = blocking_request<Result>(bridge_, fresh, timeout, xs...);
   }
   return result;
 }
@@ -143,11 +156,20 @@ caf::expected<Result> ResourceManager::call_subsystem(Handle Subsystems::*which,
     return make_error(ec::subsystem_unavailable,
                       "that subsystem is not running");
   auto result = blocking_request<Result>(bridge_, dest, timeout, xs...);
-  if (!result && result.error() == caf::sec::request_receiver_down) {
+  // As for pools (call_pool_within): ask until the manager has replaced it.
+  for (int attempt = 0; attempt < max_directory_refreshes && !result &&
+                        result.error() == caf::sec::request_receiver_down;
+       ++attempt) {
     if (auto err = refresh_subsystems())
       return err;
-    dest = (*subsystems()).*which;
-    result = blocking_request<Result>(bridge_, dest, timeout, std::move(xs)...);
+    auto fresh = (*subsystems()).*which;
+    if (fresh == dest)
+      continue;
+    dest = fresh;
+    if (!dest)
+      return make_error(ec::subsystem_unavailable,
+                        "that subsystem is not running");
+    result = blocking_request<Result>(bridge_, dest, timeout, xs...);
   }
   return result;
 }
