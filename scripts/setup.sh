@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   libcaf-dev            # C++ Actor Framework 0.17.6 (core + io)
   libcereal-dev rapidjson-dev
+  zlib1g-dev            # CRC-32 of the write-ahead log and snapshots
   libgtest-dev librapidcheck-dev
   libcli11-dev
   prometheus-cpp-dev    # metrics objects and the /metrics HTTP exposer
