@@ -19,6 +19,7 @@
 #include "app/commands.hpp"
 #include "app/connect.hpp"
 #include "app/report.hpp"
+#include "facade/connection_liveness.hpp"
 #include "messages/monitor_messages.hpp"
 
 namespace rros::app {
@@ -417,6 +418,8 @@ int run_client(const ClientOptions& opts) {
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.load<caf::io::middleman>();
+  set_connection_liveness(
+      cfg, {timespan_of(opts.heartbeat_interval), caf::timespan{0}});
   caf::actor_system sys{cfg};
   auto manager =
       connect_manager(sys, opts.host, opts.port, opts.timeout, opts.command);

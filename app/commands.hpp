@@ -19,7 +19,9 @@ struct NodeOptions {
   std::string log_level = "info"; // error, warning, info, debug
   int metrics_port = -1; // serve Prometheus /metrics on --host (0: any free
                          // port); -1: the config's metrics_port, else none
-  double metrics_interval = 1.0; // seconds between collection rounds
+  double metrics_interval = 1.0;   // seconds between collection rounds
+  double heartbeat_interval = 1.0; // seconds between heartbeats to peers
+  double connection_timeout = 5.0; // seconds of silence before a peer is cut
 };
 
 struct StatusOptions {
@@ -31,6 +33,7 @@ struct StatusOptions {
   double timeout = 5.0;  // seconds for connecting and for each query
   int count = 0;        // with watch: stop after this many refreshes (0: never)
   bool holders = false; // list holders, waiting requests and quotas per type
+  double heartbeat_interval = 1.0; // seconds between heartbeats to the node
 };
 
 /// The shell client: one operation on a running node (rros alloc, release,
@@ -58,8 +61,9 @@ struct ClientOptions {
   std::string group;            // quota
   std::vector<std::string> members;
   double min = 0, max = 0, weight = 1;
-  bool remove = false; // quota: remove the group's quota
-  bool off = false;    // degrade: leave degraded mode
+  bool remove = false;             // quota: remove the group's quota
+  bool off = false;                // degrade: leave degraded mode
+  double heartbeat_interval = 1.0; // seconds between heartbeats to the node
 };
 
 struct DemoOptions {

@@ -51,7 +51,13 @@ struct ClientCommand {
   std::string endpoint;
   ClientOptions opts;
   std::string hold, ttl, wait; // durations, converted after parsing
+  std::string heartbeat;
 };
+
+constexpr const char* client_heartbeat_help =
+    "time between heartbeats to the node; must be shorter than the node's "
+    "--connection-timeout, or an idle client is cut and loses its grants "
+    "(default: 1s)";
 
 CLI::App* add_client(CLI::App& parent, ClientCommand& c,
                      const std::string& name, const std::string& description) {
@@ -63,6 +69,9 @@ CLI::App* add_client(CLI::App& parent, ClientCommand& c,
                "seconds allowed for connecting and for each reply")
       ->capture_default_str()
       ->check(real_number(0.1, 600));
+  value_option(c.app, "--heartbeat-interval", c.heartbeat,
+               client_heartbeat_help)
+      ->check(duration_value(0.01, 3600));
   return c.app;
 }
 
@@ -216,6 +225,16 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"error", "warning", "info", "debug"},
                             CLI::ignore_case));
+  std::string node_heartbeat, node_timeout;
+  value_option(node, "--heartbeat-interval", node_heartbeat,
+               "time between heartbeats to every connected client and node "
+               "(default: 1s)")
+      ->check(duration_value(0.01, 3600));
+  value_option(node, "--connection-timeout", node_timeout,
+               "a client or node not heard from for this long is cut off and "
+               "its grants return, as for a closed connection; it must be "
+               "longer than --heartbeat-interval (default: 5s)")
+      ->check(duration_value(0.02, 86400));
   node->footer("Prints the published port on stdout, then one line per alert "
                "and change of\ndegradation on stderr until SIGINT/SIGTERM.\n"
                "Examples:\n"
@@ -237,6 +256,10 @@ int main(int argc, char** argv) {
       ->required();
   status->add_flag("--json", status_opts.json,
                    "one JSON object (per refresh with --watch)");
+  std::string status_heartbeat;
+  value_option(status, "--heartbeat-interval", status_heartbeat,
+               client_heartbeat_help)
+      ->check(duration_value(0.01, 3600));
   status->add_flag("--holders", status_opts.holders,
                    "per type: who holds what (with grant ids), the waiting "
                    "requests in serving order, quotas with used / hard");
@@ -562,6 +585,16 @@ int main(int argc, char** argv) {
     return run_demo(demo_opts);
   if (*node) {
     node_opts.publish = port_opt->count() > 0;
+    if (!node_heartbeat.empty())
+      node_opts.heartbeat_interval = duration_seconds(node_heartbeat);
+    if (!node_timeout.empty())
+      node_opts.connection_timeout = duration_seconds(node_timeout);
+    if (node_opts.connection_timeout <= node_opts.heartbeat_interval) {
+      std::cerr << "rros node: --connection-timeout must be longer than "
+                   "--heartbeat-interval (a healthy peer would be cut "
+                   "between two heartbeats)\n";
+      return 2;
+    }
     return run_node(node_opts);
   }
   if (*status) {
@@ -571,6 +604,8 @@ int main(int argc, char** argv) {
                 << endpoint << "'\n";
       return 2;
     }
+    if (!status_heartbeat.empty())
+      status_opts.heartbeat_interval = duration_seconds(status_heartbeat);
     return run_status(status_opts);
   }
   if (*bench)
@@ -597,6 +632,8 @@ int main(int argc, char** argv) {
       opts.ttl = duration_seconds(c->ttl);
     if (!c->wait.empty())
       opts.wait = duration_seconds(c->wait);
+    if (!c->heartbeat.empty())
+      opts.heartbeat_interval = duration_seconds(c->heartbeat);
     if (opts.command == "release" && opts.grant == 0 &&
         opts.requester.empty()) {
       std::cerr << "rros release: give --grant ID, or --requester NAME with "

@@ -21,6 +21,7 @@
 #include "app/connect.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/report.hpp"
+#include "facade/connection_liveness.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
 
@@ -211,6 +212,10 @@ int run_node(const NodeOptions& opts) {
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.load<caf::io::middleman>();
+  // Peers that hang are cut after the timeout; their grants come back as
+  // for a closed connection (facade/connection_liveness.hpp).
+  set_connection_liveness(cfg, {timespan_of(opts.heartbeat_interval),
+                                timespan_of(opts.connection_timeout)});
   // Served on loopback only, every peer is a process of this machine: the
   // "local connection" that may administer (docs/security.md).
   if (serves_loopback_only(opts.host))
@@ -703,6 +708,8 @@ int run_status(const StatusOptions& opts) {
   caf::actor_system_config cfg;
   register_types(cfg);
   cfg.load<caf::io::middleman>();
+  set_connection_liveness(
+      cfg, {timespan_of(opts.heartbeat_interval), caf::timespan{0}});
   caf::actor_system sys{cfg};
   auto manager =
       connect_manager(sys, opts.host, opts.port, opts.timeout, "status");

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "facade/connection_liveness.hpp"
 #include "facade/resource_manager.hpp"
 #include "process.hpp"
 
@@ -91,6 +92,8 @@ protected:
     metrics_port_ = *metrics;
     rros::register_types(cfg_);
     cfg_.load<caf::io::middleman>();
+    // The node cuts peers silent for 5 s; scraping may take longer.
+    set_connection_liveness(cfg_, client_liveness_defaults());
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     auto handle =
         sys_->middleman().remote_actor<manager_actor>("127.0.0.1", *manager);

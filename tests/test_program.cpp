@@ -27,6 +27,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "facade/connection_liveness.hpp"
 #include "facade/resource_manager.hpp"
 #include "messages/monitor_messages.hpp"
 
@@ -299,6 +300,8 @@ TEST(ProgramStatus, ShowsARealNodeAsTextAndJson) {
   caf::actor_system_config cfg;
   rros::register_types(cfg);
   cfg.load<caf::io::middleman>();
+  // The node cuts peers silent for 5 s; this client may idle that long.
+  rros::set_connection_liveness(cfg, rros::client_liveness_defaults());
   caf::actor_system sys{cfg};
   auto manager =
       sys.middleman().remote_actor<rros::manager_actor>("127.0.0.1", port);
