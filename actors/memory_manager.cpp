@@ -118,6 +118,25 @@ caf::error not_a_block(const memory_manager_state& st, std::uint64_t address) {
                         " (never allocated, or freed already)");
 }
 
+/// The block at `address` when the current sender allocated it: a block is
+/// freed, touched or marked evictable only by the actor that allocated it
+/// (another actor freeing it would hand out memory its owner still uses).
+/// Touching is open to all (see the touch handler).
+/// Anything else is an unknown_block error that names the problem.
+caf::expected<memory_manager_state::block_map::iterator>
+own_block(self_ptr self, std::uint64_t address) {
+  auto& st = self->state;
+  auto i = st.blocks.find(address);
+  if (i == st.blocks.end())
+    return not_a_block(st, address);
+  if (i->second.holder != sender_of(self))
+    return make_error(ec::unknown_block,
+                      "the block at " + format_address(address) +
+                          " was allocated by another actor; only its "
+                          "allocator may free it or change its eviction");
+  return i;
+}
+
 // -- budget ------------------------------------------------------------------
 
 /// Returns a grant to `pool`. Messages to one actor arrive in the order they
@@ -486,15 +505,17 @@ memory_manager_actor::behavior_type memory_manager(
         return allocate(self, req);
       },
       [=](release_atom, std::uint64_t address) -> caf::result<MemoryBlock> {
-        auto& st = self->state;
-        auto i = st.blocks.find(address);
-        if (i == st.blocks.end())
-          return not_a_block(st, address);
+        auto found = own_block(self, address);
+        if (!found)
+          return std::move(found.error());
+        auto i = *found;
         auto freed = describe_block(address, i->second, self->clock().now());
         drop_block(self, i);
         return freed;
       },
       [=](touch_atom, std::uint64_t address) -> caf::result<MemoryBlock> {
+        // Any actor may say it used a block (modules share data): a touch
+        // only postpones collecting a block its owner allowed to evict.
         auto& st = self->state;
         auto i = st.blocks.find(address);
         if (i == st.blocks.end())
@@ -507,9 +528,10 @@ memory_manager_actor::behavior_type memory_manager(
       [=](evictable_atom, const std::string& owner, std::uint64_t address,
           bool evictable) -> caf::result<MemoryBlock> {
         auto& st = self->state;
-        auto i = st.blocks.find(address);
-        if (i == st.blocks.end())
-          return not_a_block(st, address);
+        auto found = own_block(self, address);
+        if (!found)
+          return std::move(found.error());
+        auto i = *found;
         if (i->second.owner != owner)
           return make_error(ec::unknown_block,
                             "the block at " + format_address(address) +

@@ -42,7 +42,8 @@ struct memory_manager_state {
   Config config;
   pool_actor pool; // the MEMORY pool (replaced when it crashed)
   RegionAllocator region;
-  std::map<std::uint64_t, TrackedBlock> blocks; // by address
+  using block_map = std::map<std::uint64_t, TrackedBlock>;
+  block_map blocks; // by address
   std::unordered_map<caf::actor_addr, std::set<std::uint64_t>> blocks_of_holder;
   std::unordered_set<caf::actor_addr> monitored;
   std::set<std::uint64_t> evictable; // addresses of evictable blocks

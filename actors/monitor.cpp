@@ -247,9 +247,12 @@ void tell(self_ptr self, MonitorEventKind kind, const TypeWatch& w,
   event.shed = shed_policy_of(w, self->state.settings);
   event.at = stamp(self->clock().now());
   auto alert_topic = is_alert_kind(kind);
+  // Sent with the monitor as sender (subscribers are dynamically typed, so
+  // the typed send() does not apply): the scheduler accepts degradation
+  // events from its monitor only. Subscribers' handlers return nothing.
   for (const auto& sub : self->state.subscribers)
     if (alert_topic ? sub.topics.alerts : sub.topics.state_changes)
-      caf::anon_send(sub.handle, monitor_event_atom::value, event);
+      caf::unsafe_send_as(self, sub.handle, monitor_event_atom::value, event);
 }
 
 void send_sample(self_ptr self, const TypeWatch& w) {

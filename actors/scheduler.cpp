@@ -1113,6 +1113,11 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         degradation_changed(self);
       },
       [=](monitor_event_atom, const MonitorEvent& ev) {
+        // Only the monitor the scheduler subscribed to reports degradation:
+        // a forged event would hold IDLE work back or let it run.
+        auto& st = self->state;
+        if (!st.monitor || sender_of(self) != st.monitor.address())
+          return;
         switch (ev.kind) {
           case MonitorEventKind::degraded_entered:
           case MonitorEventKind::degraded_left:
@@ -1159,16 +1164,31 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         // expired leg is already gone; the task finishes without it).
         if (notice.reason == RevokeReason::expired)
           return;
-        for (auto& [seq, r] : self->state.running)
+        // Only the pool of the notice's type takes its legs back.
+        auto& st = self->state;
+        if (!is_valid(notice.resource_type) ||
+            st.pools.pools.size() != resource_type_count ||
+            sender_of(self) != st.pools[notice.resource_type].address())
+          return;
+        for (auto& [seq, r] : st.running)
           for (const auto& leg : r.legs)
             if (leg.grant_id == notice.grant_id &&
                 leg.resource_type == notice.resource_type)
               ask_to_stop(self, r);
       },
       [=](task_done_atom, TaskRunReport& report) {
+        // Only a task's own runner says it ended: a forged report would
+        // release the task's bundle while its body still runs.
+        auto& st = self->state;
+        auto r = st.running.find(report.seq);
+        if (r == st.running.end() ||
+            sender_of(self) != r->second.runner.address())
+          return;
         finish(self, report.seq, report.outcome, std::move(report.error));
       },
       [=](task_due_atom, std::uint64_t seq) {
+        if (!from_self(self))
+          return; // the scheduler's own deadline timer only
         auto& st = self->state;
         auto i = st.queued.find(seq);
         if (i == st.queued.end() || i->second.acquiring || i->second.missed)

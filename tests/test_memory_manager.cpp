@@ -29,16 +29,23 @@ struct OwnerLog {
   std::vector<MemoryBlock> blocks;
   std::vector<caf::error> errors;
   std::vector<MemoryBlock> evicted;
+  std::vector<MemoryBlock> freed;
 };
 
-/// A module that allocates tracked memory when told to (allocate_atom from
-/// the test) and records replies and eviction notices.
+/// A module that allocates and frees tracked memory when told to
+/// (allocate_atom, release_atom from the test) and records replies and
+/// eviction notices.
 caf::behavior owner(caf::event_based_actor* self, memory_manager_actor memory,
                     std::shared_ptr<OwnerLog> log) {
   return {
       [=](allocate_atom, const MemoryRequest& req) {
         self->request(memory, caf::infinite, allocate_atom::value, req)
             .then([=](MemoryBlock& block) { log->blocks.push_back(block); },
+                  [=](caf::error& err) { log->errors.push_back(err); });
+      },
+      [=](release_atom, std::uint64_t address) {
+        self->request(memory, caf::infinite, release_atom::value, address)
+            .then([=](MemoryBlock& block) { log->freed.push_back(block); },
                   [=](caf::error& err) { log->errors.push_back(err); });
       },
       [=](evicted_atom, const MemoryBlock& block) {
@@ -132,6 +139,14 @@ public:
     auto actor = sys.spawn(owner, memory_, log);
     owners_.push_back(Owner{actor, log});
     return owners_.back();
+  }
+
+  /// Lets `o` free the block at `address`; true when it was freed.
+  bool free_as(const Owner& o, std::uint64_t address) {
+    auto before = o.log->freed.size();
+    caf::anon_send(o.actor, release_atom::value, address);
+    run();
+    return o.log->freed.size() == before + 1;
   }
 
   /// Lets `o` allocate; returns its block (the test fails when refused).
@@ -572,6 +587,33 @@ TEST_F(MemoryManagerTest, OnlyTheOwnerMarksABlockEvictable) {
   expect_charged(0);
 }
 
+TEST_F(MemoryManagerTest, AnotherActorCannotFreeOrMarkABlock) {
+  // The module's block, addressed by another actor (the test itself, as a
+  // remote client that listed the blocks would): freeing it would hand
+  // memory the module still uses to someone else.
+  auto module = spawn_owner();
+  auto block = allocate_as(module, "vision", 256);
+  auto before = stats();
+  auto freed = free(block.address);
+  ASSERT_TRUE(fails_with(freed, ec::unknown_block));
+  EXPECT_NE(describe(freed.error()).find("allocated by another actor"),
+            std::string::npos)
+      << describe(freed.error());
+  EXPECT_TRUE(fails_with(ask<MemoryBlock>(memory_, evictable_atom::value,
+                                          std::string{"vision"},
+                                          block.address, true),
+                         ec::unknown_block));
+  EXPECT_EQ(stats().allocated_bytes, before.allocated_bytes);
+  expect_charged(256);
+  advance(20s);
+  EXPECT_EQ(gc(), 0u); // not made evictable
+  // A touch is open to all (modules share data).
+  EXPECT_TRUE(touch(block.address));
+  // Its allocator frees it.
+  EXPECT_TRUE(free_as(module, block.address));
+  expect_charged(0);
+}
+
 TEST_F(MemoryManagerTest, GcRunsByItselfAtTheThreshold) {
   auto cache = spawn_owner();
   allocate_as(cache, "cache", 1024, true);
@@ -861,7 +903,7 @@ TEST_F(MemoryManagerTest, RandomOperationsNeverLoseAHeldBlock) {
     } else if (op == 5 && !model.empty()) { // free
       auto it = pick();
       auto address = it->first;
-      if (free(address)) {
+      if (free_as(modules[it->second.module], address)) {
         freed.push_back(address);
       } else {
         // Only a collected evictable block may have gone.

@@ -553,6 +553,55 @@ TEST_F(SchedulerTest, BadInputIsRefusedAndChangesNothing) {
 // -- degradation
 // -----------------------------------------------------------------
 
+TEST_F(SchedulerTest, ForgedInternalMessagesChangeNothing) {
+  // A client that knows the scheduler's handle sends what only a runner,
+  // the scheduler's own timer, its pools or its monitor may send.
+  start(0);
+  auto running =
+      task("running", Priority::HIGH, {{compute, 30}}, records(trace, "r"));
+  running.preemptable = true; // a real revoke would ask it to stop
+  ASSERT_TRUE(schedule(std::move(running)));
+  ASSERT_TRUE(schedule(with_deadline(
+      task("queued", Priority::LOW, {{compute, 5}}, records(trace, "q")),
+      10s)));
+  auto handle = self->request(scheduler_, caf::infinite, execute_atom::value);
+  run_except_tasks();
+  ASSERT_EQ(stats().running, 1u);
+  MonitorEvent degraded;
+  degraded.kind = MonitorEventKind::degraded_entered;
+  degraded.type = ResourceType::ATTENTION;
+  degraded.degraded = true;
+  for (std::uint64_t seq = 0; seq < 16; ++seq) {
+    // "The body ended": would release the running task's bundle early.
+    self->send(scheduler_, task_done_atom::value,
+               TaskRunReport{seq, TaskOutcome::completed, ""});
+    // "The deadline passed": would drop the queued task.
+    self->send(scheduler_, task_due_atom::value, seq);
+    // "Your leg is revoked": would ask the running task to stop.
+    GrantNotice notice;
+    notice.grant_id = seq;
+    notice.resource_type = compute;
+    notice.reason = RevokeReason::preempted;
+    self->send(scheduler_, revoke_atom::value, notice);
+  }
+  self->send(scheduler_, monitor_event_atom::value, degraded);
+  run_except_tasks();
+  auto s = stats();
+  EXPECT_EQ(s.running, 1u);
+  EXPECT_EQ(s.pending_tasks, 1u);
+  EXPECT_EQ(s.completed, 0u);
+  EXPECT_EQ(s.dropped, 0u);
+  EXPECT_EQ(s.preempted, 0u);
+  EXPECT_FALSE(s.degraded);
+  EXPECT_EQ(held(compute), u(30));
+  EXPECT_TRUE(trace->empty());
+  // The real runner still ends the task, and the bundle comes back once.
+  run();
+  ASSERT_TRUE(reply_of<TaskResult>(handle));
+  EXPECT_EQ(held(compute), 0);
+  EXPECT_EQ(stats().completed, 1u);
+}
+
 TEST_F(SchedulerTest, IdleTasksWaitWhileATypeIsDegraded) {
   start(4);
   auto subs = ask_ok<Subsystems>(manager_, subsystems_atom::value);
