@@ -523,11 +523,11 @@ bundle_actor::behavior_type bundle_coordinator(self_ptr self,
                                    : caf::actor_addr{}) == caller;
         };
         std::optional<bundle_entry> w;
-        auto* e = st.ready.find(requester, request_id);
-        auto* p = st.parked.find(requester, request_id);
-        if (e != nullptr && mine(*e))
+        auto* e = st.ready.find(requester, request_id, mine);
+        auto* p = st.parked.find(requester, request_id, mine);
+        if (e != nullptr)
           w = st.ready.take(e->seq);
-        else if (p != nullptr && mine(*p))
+        else if (p != nullptr)
           w = take_parked(st, p->seq);
         auto cancelled =
             make_error(ec::cancelled, "cancelled by '" + requester + "'");

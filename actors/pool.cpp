@@ -922,8 +922,12 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
       [=](cancel_atom, const std::string& requester,
           std::uint64_t request_id) -> caf::result<bool> {
         auto& st = self->state;
-        auto* found = st.waiting.find(requester, request_id);
-        if (found == nullptr || found->payload.holder != sender_of(self))
+        auto caller = sender_of(self);
+        auto* found =
+            st.waiting.find(requester, request_id, [&](const auto& e) {
+              return e.payload.holder == caller;
+            });
+        if (found == nullptr)
           return make_error(ec::unknown_request,
                             "'" + requester + "' has no waiting request " +
                                 std::to_string(request_id));

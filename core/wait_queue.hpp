@@ -268,6 +268,25 @@ public:
     return &j->second.begin()->second->e;
   }
 
+  /// The earliest entry of `requester` with `request_id` that `accept`
+  /// takes, or nullptr: a cancel looks for the caller's own entry, which an
+  /// earlier entry with the same names (another caller's) must not hide.
+  /// O(|requester| + log d + entries with these names).
+  template <class Accept>
+  Entry* find(const std::string& requester, std::uint64_t request_id,
+              Accept&& accept) {
+    auto r = requesters_.find(requester);
+    if (r == requesters_.end())
+      return nullptr;
+    auto j = by_request_.find(RequestKey{&r->second, request_id});
+    if (j == by_request_.end())
+      return nullptr;
+    for (auto& [seq, node] : j->second)
+      if (accept(node->e))
+        return &node->e;
+    return nullptr;
+  }
+
   /// Sets the share of a requester that has entries (see SHARES above).
   void set_share(const std::string& requester, double share) {
     if (std::isnan(share))

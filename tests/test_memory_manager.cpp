@@ -599,10 +599,10 @@ TEST_F(MemoryManagerTest, AnotherActorCannotFreeOrMarkABlock) {
   EXPECT_NE(describe(freed.error()).find("allocated by another actor"),
             std::string::npos)
       << describe(freed.error());
-  EXPECT_TRUE(fails_with(ask<MemoryBlock>(memory_, evictable_atom::value,
-                                          std::string{"vision"},
-                                          block.address, true),
-                         ec::unknown_block));
+  EXPECT_TRUE(
+      fails_with(ask<MemoryBlock>(memory_, evictable_atom::value,
+                                  std::string{"vision"}, block.address, true),
+                 ec::unknown_block));
   EXPECT_EQ(stats().allocated_bytes, before.allocated_bytes);
   expect_charged(256);
   advance(20s);

@@ -428,6 +428,42 @@ TEST_F(TrustTest, AnotherClientCannotReleaseRenewOrCancelWhatAClientHolds) {
   EXPECT_EQ(status(compute).held, 0);
 }
 
+TEST_F(TrustTest, AnEarlierEntryWithTheSameNamesDoesNotHideTheCallersOwn) {
+  // Mallory queues first under the victim's requester name and request id;
+  // the victim's own cancel must still find the victim's request (at the
+  // pool and at the bundle coordinator), and mallory's stays queued.
+  ask_ok<ResourceAllocation>(pools_[compute], allocate_atom::value,
+                             request("filler", compute, capacity(compute)));
+  auto waiting = request("victim", compute, 5);
+  waiting.deadline = 10s;
+  waiting.request_id = 7;
+  auto decoy = mallory->request(pools_[compute], caf::infinite,
+                                allocate_atom::value, waiting);
+  run();
+  auto handle = send_request(pools_[compute], allocate_atom::value, waiting);
+  ASSERT_EQ(status(compute).waiting, 2u);
+  EXPECT_TRUE(ask<bool>(pools_[compute], cancel_atom::value,
+                        std::string{"victim"}, std::uint64_t{7}));
+  EXPECT_TRUE(fails_with(reply_of<ResourceAllocation>(handle), ec::cancelled));
+  EXPECT_EQ(status(compute).waiting, 1u);
+
+  auto waiting_bundle = bundle("victim", {{compute, 5}});
+  waiting_bundle.deadline = 10s;
+  waiting_bundle.request_id = 9;
+  auto bundle_decoy = mallory->request(bundles_, caf::infinite,
+                                       allocate_atom::value, waiting_bundle);
+  run();
+  auto bundle_handle =
+      send_request(bundles_, allocate_atom::value, waiting_bundle);
+  ASSERT_EQ(ask_ok<BundleStats>(bundles_, stats_atom::value).waiting, 2u);
+  EXPECT_TRUE(ask<bool>(bundles_, cancel_atom::value, std::string{"victim"},
+                        std::uint64_t{9}));
+  EXPECT_TRUE(fails_with(reply_of<BundleGrant>(bundle_handle), ec::cancelled));
+  EXPECT_EQ(ask_ok<BundleStats>(bundles_, stats_atom::value).waiting, 1u);
+  static_cast<void>(decoy);
+  static_cast<void>(bundle_decoy);
+}
+
 TEST_F(TrustTest, AReleaseByNameReturnsOnlyTheCallersOwnGrants) {
   // Both name the same requester: each returns only what it took.
   ask_ok<ResourceAllocation>(pools_[compute], allocate_atom::value,
