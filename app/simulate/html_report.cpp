@@ -675,9 +675,9 @@ body { font-family: system-ui, sans-serif; margin: 1.5em auto; padding: 0 .8em; 
 h1 { font-size: 1.45em; } h2 { font-size: 1.2em; margin-top: 1.6em; } h3 { font-size: 1.05em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
-th, td { padding: .2em .6em; border-bottom: 1px solid #ddd; text-align: right; }
+th, td { padding: .2em .6em; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; overflow-wrap: normal; }
 th:first-child, td:first-child { text-align: left; }
-td.text, th.text { text-align: left; overflow-wrap: normal; min-width: 14em; }
+td.text, th.text { text-align: left; white-space: normal; min-width: 14em; }
 tr.ev-bad td { background: #fdf0ee; } tr.ev-good td { background: #eef8f1; }
 tr.folded td { color: #775500; }
 .note, .counts { font-size: .9em; color: #555; }
