@@ -122,16 +122,16 @@ TEST(HtmlReport, ADayOfVirtualTimeGivesAFewMegabytes) {
             << " samples per type): " << html.size() << " bytes\n";
   EXPECT_LT(html.size(), 3u * 1024 * 1024);
 
-  // Each chart: the mean line has one point per pixel column (900), the
+  // Each chart: the mean line has one point per pixel column (820), the
   // band from lowest to highest two.
   auto actual = values_after(html, "<polyline class=\"actual\" points=\"");
   ASSERT_EQ(actual.size(), resource_type_count);
   for (const auto& points : actual)
-    EXPECT_EQ(count(points, ","), 900u);
+    EXPECT_EQ(count(points, ","), 820u);
   auto range = values_after(html, "<polygon class=\"range\" points=\"");
   ASSERT_EQ(range.size(), resource_type_count);
   for (const auto& points : range)
-    EXPECT_EQ(count(points, ","), 1800u);
+    EXPECT_EQ(count(points, ","), 1640u);
   // Forecasts stay inside the plot: clipped, and the interval's 1.4 drawn
   // at the top (105%) rather than above the chart.
   EXPECT_EQ(count(html, "clip-path=\"url(#clip-"), resource_type_count);
