@@ -7,6 +7,8 @@
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 
+#include "messages/error.hpp"
+
 namespace rros {
 
 namespace {
@@ -88,6 +90,26 @@ void PolledCounter::advance(std::uint64_t now) {
   last = now;
 }
 
+void PolledHistogram::advance(const std::vector<std::uint64_t>& counts,
+                              double sum) {
+  if (counts.empty())
+    return; // a source that keeps no wait times
+  bool restarted = counts.size() != last.size() || sum < last_sum;
+  for (std::size_t b = 0; !restarted && b < counts.size(); ++b)
+    restarted = counts[b] < last[b];
+  std::vector<double> added(counts.size());
+  bool any = false;
+  for (std::size_t b = 0; b < counts.size(); ++b) {
+    added[b] = static_cast<double>(restarted ? counts[b] : counts[b] - last[b]);
+    any = any || added[b] > 0;
+  }
+  // The histogram has one bucket per bound plus +Inf, as the pools count.
+  if (any && counts.size() == wait_bucket_bounds.size() + 1)
+    histogram->ObserveMultiple(added, restarted ? sum : sum - last_sum);
+  last = counts;
+  last_sum = sum;
+}
+
 CollectorMetrics::CollectorMetrics(prometheus::Registry& registry) {
   const std::string unit =
       " (in the type's base unit: bytes for memory, configured units for the "
@@ -112,6 +134,32 @@ CollectorMetrics::CollectorMetrics(prometheus::Registry& registry) {
       registry, "rros_pool_refusals_total",
       "Requests the pool refused or failed (no room, above capacity or quota, "
       "shed, deadline passed)");
+  refusal_reasons = &counter_family(
+      registry, "rros_pool_refusals_by_reason_total",
+      "Requests the pool refused or failed, by error code (reason)");
+  for (auto type : all_resource_types)
+    for (auto code :
+         {ec::insufficient_resources, ec::exceeds_capacity, ec::exceeds_quota,
+          ec::shed, ec::deadline_expired, ec::limit_exceeded})
+      refusals_by_reason[index_of(type)][static_cast<std::size_t>(code)]
+          .counter = &refusal_reasons->Add(
+          {{"type", to_string(type)}, {"reason", to_string(code)}});
+  preemptions = per_type_counters(
+      registry, "rros_pool_preemptions_total",
+      "Grants the pool revoked with notice, for a better-ranked waiting "
+      "request or by shedding while degraded");
+  expiries = per_type_counters(registry, "rros_pool_lease_expiries_total",
+                               "Grants whose time-to-live ran out");
+  auto& waits = prometheus::BuildHistogram()
+                    .Name("rros_pool_wait_seconds")
+                    .Help("Time from a waiting request's arrival to its "
+                          "leaving the queue (granted, refused, cancelled)")
+                    .Register(registry);
+  prometheus::Histogram::BucketBoundaries bounds(wait_bucket_bounds.begin(),
+                                                 wait_bucket_bounds.end());
+  for (auto type : all_resource_types)
+    wait_seconds[index_of(type)].histogram =
+        &waits.Add({{"type", to_string(type)}}, bounds);
   degraded = per_type_gauges(registry, "rros_degraded",
                              "1 while the type is in degraded mode, else 0");
   escalation = per_type_gauges(registry, "rros_degradation_escalation_steps",
@@ -286,6 +334,23 @@ void metrics_collector_state::on_stats(
     auto i = index_of(entry.type);
     metrics->grants[i].advance(entry.allocation_count);
     metrics->refusals[i].advance(entry.rejection_count);
+    auto& by_reason = metrics->refusals_by_reason[i];
+    for (std::size_t code = 1; code < entry.refusals_by_reason.size(); ++code) {
+      auto count = entry.refusals_by_reason[code];
+      auto found = by_reason.find(code);
+      if (found == by_reason.end()) {
+        if (count == 0 || code > static_cast<std::size_t>(last_ec))
+          continue;
+        found = by_reason.emplace(code, PolledCounter{}).first;
+        found->second.counter = &metrics->refusal_reasons->Add(
+            {{"type", to_string(entry.type)},
+             {"reason", to_string(static_cast<ec>(code))}});
+      }
+      found->second.advance(count);
+    }
+    metrics->preemptions[i].advance(entry.preemptions);
+    metrics->expiries[i].advance(entry.expiries);
+    metrics->wait_seconds[i].advance(entry.wait_counts, entry.wait_seconds_sum);
   }
 }
 

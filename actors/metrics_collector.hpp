@@ -13,12 +13,14 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <vector>
 
 #include <caf/all.hpp>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include "messages/metrics_messages.hpp"
@@ -34,6 +36,18 @@ struct PolledCounter {
   /// Adds what `now` grew since the last reading; a count below the last one
   /// means its source restarted from 0, so all of `now` is new.
   void advance(std::uint64_t now);
+};
+
+/// A histogram fed from cumulative bucket counts read by polling (the pools'
+/// wait times): observes what each bucket grew since the last reading.
+struct PolledHistogram {
+  prometheus::Histogram* histogram = nullptr;
+  std::vector<std::uint64_t> last; // per bucket
+  double last_sum = 0;
+
+  /// Adds the growth since the last reading; any bucket below its last
+  /// count means the source restarted from 0, so all of `counts` is new.
+  void advance(const std::vector<std::uint64_t>& counts, double sum);
 };
 
 /// Every metric the collector writes, registered in one registry.
@@ -54,6 +68,13 @@ struct CollectorMetrics {
   std::array<prometheus::Gauge*, types> holders{};
   std::array<PolledCounter, types> grants{};
   std::array<PolledCounter, types> refusals{};
+  // Refusals by error code (label `reason`): the codes pools refuse with are
+  // registered up front, any other one when first counted.
+  prometheus::Family<prometheus::Counter>* refusal_reasons = nullptr;
+  std::array<std::map<std::size_t, PolledCounter>, types> refusals_by_reason{};
+  std::array<PolledCounter, types> preemptions{};
+  std::array<PolledCounter, types> expiries{};
+  std::array<PolledHistogram, types> wait_seconds{};
   std::array<prometheus::Gauge*, types> degraded{};
   std::array<prometheus::Gauge*, types> escalation{};
   std::array<std::array<prometheus::Gauge*, severities>, types> alerts_active{};

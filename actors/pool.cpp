@@ -58,6 +58,28 @@ void restart_statistics(pool_state& st, caf::actor_clock::time_point now) {
   st.rejection_count = 0;
   st.preemption_count = 0;
   st.allocation_time_total = std::chrono::nanoseconds{0};
+  st.refusals_by_reason.fill(0);
+  st.expiry_count = 0;
+  st.wait_counts.fill(0);
+  st.wait_seconds_sum = 0;
+}
+
+/// Counts a refusal, in total and under its error code.
+void note_refusal(pool_state& st, ec code) {
+  ++st.rejection_count;
+  ++st.refusals_by_reason[static_cast<std::size_t>(code)];
+}
+
+/// Counts how long a request waited, in the fixed buckets of /metrics.
+void note_wait(pool_state& st, pool_time enqueued, pool_time now) {
+  auto waited = now > enqueued
+                    ? std::chrono::duration<double>(now - enqueued).count()
+                    : 0.0;
+  auto bucket = std::lower_bound(wait_bucket_bounds.begin(),
+                                 wait_bucket_bounds.end(), waited) -
+                wait_bucket_bounds.begin();
+  ++st.wait_counts[static_cast<std::size_t>(bucket)];
+  st.wait_seconds_sum += waited;
 }
 
 ResourceStats make_stats(const pool_state& st,
@@ -88,6 +110,12 @@ ResourceStats make_stats(const pool_state& st,
   if (attempts > 0)
     result.avg_allocation_time =
         st.allocation_time_total / static_cast<std::int64_t>(attempts);
+  result.refusals_by_reason.assign(st.refusals_by_reason.begin(),
+                                   st.refusals_by_reason.end());
+  result.preemptions = st.preemption_count;
+  result.expiries = st.expiry_count;
+  result.wait_counts.assign(st.wait_counts.begin(), st.wait_counts.end());
+  result.wait_seconds_sum = st.wait_seconds_sum;
   return result;
 }
 
@@ -289,6 +317,7 @@ std::optional<pool_waiter> take_waiter(self_ptr self, std::uint64_t seq) {
   auto w = st.waiting.take(seq);
   if (!w)
     return w;
+  note_wait(st, w->enqueued, self->clock().now());
   st.waiters_of_holder.remove(w->payload.holder, seq);
   if (w->payload.holder && w->payload.holder.node() != self->node()) {
     auto n = st.waiting_of_node.find(w->payload.holder.node());
@@ -473,7 +502,7 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
   if (auto bad = check_duration(req.deadline, "deadline"))
     return bad;
   if (amount > st.ledger().capacity()) {
-    ++st.rejection_count;
+    note_refusal(st, ec::exceeds_capacity);
     return make_error(ec::exceeds_capacity,
                       "requested " + format_number(req.amount) + " of " +
                           to_string(st.type) + " but its capacity is " +
@@ -481,7 +510,7 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
   }
   if (auto q = quota_of(st, req.requester_id);
       q != nullptr && q->max > 0 && q->used + amount > q->max) {
-    ++st.rejection_count;
+    note_refusal(st, ec::exceeds_quota);
     return make_error(ec::exceeds_quota,
                       "'" + req.requester_id + "' (group '" + q->spec.name +
                           "') would hold " +
@@ -490,7 +519,7 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
                           format_number(to_amount(q->max)));
   }
   if (st.shed.degraded && req.priority >= st.shed.refuse_from) {
-    ++st.rejection_count;
+    note_refusal(st, ec::shed);
     return make_error(ec::shed, std::string{to_string(st.type)} +
                                     " is degraded and sheds " +
                                     to_string(req.priority) + " requests");
@@ -540,7 +569,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
                          grant(self, req, amount, holder));
   if (req.deadline.count() > 0) {
     if (auto err = check_waiting_limits(self, req.requester_id, holder)) {
-      ++st.rejection_count;
+      note_refusal(st, ec::limit_exceeded);
       return err;
     }
     // Wait for capacity until the deadline.
@@ -573,7 +602,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
   if (req.priority == Priority::CRITICAL && can_have > 0 && may_go)
     return allocation_of(st, req, amount, can_have,
                          grant(self, req, can_have, holder));
-  ++st.rejection_count;
+  note_refusal(st, ec::insufficient_resources);
   return make_error(
       ec::insufficient_resources,
       "requested " + format_number(req.amount) + " of " + to_string(st.type) +
@@ -619,7 +648,7 @@ void apply_shed(self_ptr self) {
   });
   for (auto seq : refused) {
     auto w = take_waiter(self, seq);
-    ++st.rejection_count;
+    note_refusal(st, ec::shed);
     w->payload.promise.deliver(make_error(
         ec::shed, std::string{to_string(st.type)} + " is degraded and sheds " +
                       to_string(w->payload.request.priority) + " requests"));
@@ -1121,6 +1150,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         if (lease == nullptr || !lease->has_ttl ||
             self->clock().now() < lease->expires_at)
           return; // returned already, or renewed since
+        ++st.expiry_count;
         notify(self, id, *lease, RevokeReason::expired,
                std::chrono::nanoseconds{0});
         shrink_lease(self, id, lease->amount);
@@ -1133,7 +1163,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         auto w = take_waiter(self, seq);
         if (!w)
           return; // granted or cancelled before
-        ++st.rejection_count;
+        note_refusal(st, ec::deadline_expired);
         w->payload.promise.deliver(make_error(
             ec::deadline_expired,
             "not granted within the deadline of " +

@@ -5,6 +5,7 @@
 // The mailbox serializes every change, so no lock guards any of it.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -21,6 +22,7 @@
 #include "core/lease_book.hpp"
 #include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
+#include "messages/error.hpp"
 
 namespace rros {
 
@@ -99,6 +101,12 @@ struct pool_state {
   std::uint64_t rejection_count = 0;
   std::uint64_t preemption_count = 0;
   std::chrono::nanoseconds allocation_time_total{0};
+  // For /metrics (ResourceStats): refusals by code, expiries, wait times.
+  std::array<std::uint64_t, static_cast<std::size_t>(last_ec) + 1>
+      refusals_by_reason{};
+  std::uint64_t expiry_count = 0;
+  std::array<std::uint64_t, wait_bucket_bounds.size() + 1> wait_counts{};
+  double wait_seconds_sum = 0;
 
   const Ledger& ledger() const {
     return book.ledger();

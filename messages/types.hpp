@@ -208,13 +208,28 @@ struct ResourceStats {
   // The reference used whole milliseconds, which rounded every real figure to
   // zero; nanoseconds keep the measurement (duration_cast still works).
   std::chrono::nanoseconds avg_allocation_time{0};
+  // Beyond the seed, for /metrics (docs/monitoring.md), since spawn or reset:
+  // rejection_count split by error code (index = the ec value; 0 unused).
+  std::vector<std::uint64_t> refusals_by_reason;
+  std::uint64_t preemptions = 0; // grants revoked for a waiter or by shedding
+  std::uint64_t expiries = 0;    // grants whose time-to-live ran out
+  // Time from a waiting request's arrival to its leaving the queue (granted,
+  // refused, cancelled or its holder gone): counts per wait_bucket_bounds
+  // bucket (not cumulative; the last one is above every bound) and the sum.
+  std::vector<std::uint64_t> wait_counts;
+  double wait_seconds_sum = 0;
 };
+
+/// Upper bounds (seconds) of the wait-time buckets of ResourceStats.
+inline constexpr std::array<double, 12> wait_bucket_bounds{
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60};
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ResourceStats& x) {
   return f(caf::meta::type_name("ResourceStats"), x.type, x.total_capacity,
            x.current_usage, x.peak_usage, x.average_usage, x.allocation_count,
-           x.rejection_count, x.avg_allocation_time);
+           x.rejection_count, x.avg_allocation_time, x.refusals_by_reason,
+           x.preemptions, x.expiries, x.wait_counts, x.wait_seconds_sum);
 }
 
 struct ResourceAlert {

@@ -184,3 +184,97 @@ TEST_F(MetricsCollectorTest, ARestartedPoolIsCountedAndReadAgain) {
   EXPECT_DOUBLE_EQ(of_type("rros_pool_held", compute), 0.0);
   EXPECT_DOUBLE_EQ(of_type("rros_pool_grants_total", compute), 1.0);
 }
+
+TEST_F(MetricsCollectorTest, RefusalsByReasonExpiriesPreemptionsAndWaitTimes) {
+  using namespace std::chrono_literals;
+  auto with = [](ResourceRequest r, std::chrono::milliseconds deadline,
+                 std::chrono::milliseconds ttl) {
+    r.deadline = deadline;
+    r.ttl = ttl;
+    return r;
+  };
+  // 90 held for 2 s; a request of 50 waits for it (5 s deadline), one of 60
+  // waits 100 ms and fails; two are refused at once.
+  ask_ok<ResourceAllocation>(pools_[compute], allocate_atom::value,
+                             with(request("a", compute, 90), 0s, 2s));
+  auto waits = send_request(pools_[compute], allocate_atom::value,
+                            with(request("b", compute, 50), 5s, 0s));
+  auto fails = send_request(pools_[compute], allocate_atom::value,
+                            with(request("c", compute, 60), 100ms, 0s));
+  EXPECT_TRUE(
+      fails_with(ask<ResourceAllocation>(pools_[compute], allocate_atom::value,
+                                         request("d", compute, 60)),
+                 ec::insufficient_resources));
+  EXPECT_TRUE(
+      fails_with(ask<ResourceAllocation>(pools_[compute], allocate_atom::value,
+                                         request("e", compute, 150)),
+                 ec::exceeds_capacity));
+  advance(100ms);
+  EXPECT_TRUE(
+      fails_with(reply_of<ResourceAllocation>(fails), ec::deadline_expired));
+  advance(1900ms); // a's time-to-live runs out: b is granted after 2 s
+  ASSERT_TRUE(reply_of<ResourceAllocation>(waits));
+  collect();
+
+  auto reason = [&](const char* code) {
+    return value("rros_pool_refusals_by_reason_total",
+                 {{"type", "computational"}, {"reason", code}});
+  };
+  EXPECT_EQ(reason("insufficient_resources"), 1.0);
+  EXPECT_EQ(reason("exceeds_capacity"), 1.0);
+  EXPECT_EQ(reason("deadline_expired"), 1.0);
+  EXPECT_EQ(reason("exceeds_quota"), 0.0);
+  EXPECT_EQ(reason("shed"), 0.0);
+  EXPECT_DOUBLE_EQ(of_type("rros_pool_refusals_total", compute), 3.0);
+  EXPECT_DOUBLE_EQ(of_type("rros_pool_lease_expiries_total", compute), 1.0);
+  EXPECT_DOUBLE_EQ(of_type("rros_pool_preemptions_total", compute), 0.0);
+
+  // The wait-time histogram: 0.1 s (failed) and 2 s (granted).
+  auto histogram = [&](ResourceType type) {
+    std::optional<prometheus::ClientMetric::Histogram> result;
+    for (const auto& family : registry_->Collect())
+      if (family.name == "rros_pool_wait_seconds")
+        for (const auto& metric : family.metric)
+          for (const auto& label : metric.label)
+            if (label.name == "type" && label.value == to_string(type))
+              result = metric.histogram;
+    return result;
+  };
+  auto waited = histogram(compute);
+  ASSERT_TRUE(waited);
+  EXPECT_EQ(waited->sample_count, 2u);
+  EXPECT_NEAR(waited->sample_sum, 2.1, 1e-9);
+  auto below = [&](double bound) {
+    for (const auto& bucket : waited->bucket)
+      if (bucket.upper_bound == bound)
+        return bucket.cumulative_count;
+    ADD_FAILURE() << "no bucket " << bound;
+    return std::uint64_t{0};
+  };
+  EXPECT_EQ(below(0.05), 0u);
+  EXPECT_EQ(below(0.1), 1u);
+  EXPECT_EQ(below(1), 1u);
+  EXPECT_EQ(below(2.5), 2u);
+  // A round without news adds nothing to the histogram.
+  collect();
+  EXPECT_EQ(histogram(compute)->sample_count, 2u);
+  EXPECT_EQ(histogram(memory)->sample_count, 0u);
+
+  // Preemption: a HIGH request takes a LOW preemptable grant after the
+  // grace period (the notice goes to the test, which ignores it).
+  ask_ok<std::vector<PoolStatus>>(manager_, reset_atom::value);
+  auto victim = request("low", memory, 900000, Priority::LOW);
+  victim.preemptable = true;
+  ask_ok<ResourceAllocation>(pools_[memory], allocate_atom::value, victim);
+  auto high = send_request(
+      pools_[memory], allocate_atom::value,
+      with(request("high", memory, 500000, Priority::HIGH), 5s, 0s));
+  advance(1s);
+  ASSERT_TRUE(reply_of<ResourceAllocation>(high));
+  collect();
+  EXPECT_DOUBLE_EQ(of_type("rros_pool_preemptions_total", memory), 1.0);
+  EXPECT_EQ(histogram(memory)->sample_count, 1u);
+  // The reset restarted the compute pool's counts: nothing was lost.
+  EXPECT_EQ(histogram(compute)->sample_count, 2u);
+  EXPECT_DOUBLE_EQ(of_type("rros_pool_lease_expiries_total", compute), 1.0);
+}

@@ -52,6 +52,8 @@ std::optional<std::uint16_t> printed_port(ChildProcess& node,
 }
 
 /// Scrapes until the body matches `pattern` (bounded); returns the last body.
+/// A poll, because nothing outside the node tells when the collector's next
+/// round (every --metrics-interval) has written a grant into the registry.
 std::string scrape_until(std::uint16_t port, const std::regex& pattern,
                          std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
@@ -142,6 +144,13 @@ TEST_F(MetricsNode, ScrapeShowsTheGrantAndPassesPromtool) {
         "# TYPE rros_pool_grants_total counter",
         "rros_pool_grants_total{type=\"computational\"} 1",
         "# TYPE rros_pool_refusals_total counter",
+        "# TYPE rros_pool_refusals_by_reason_total counter",
+        "rros_pool_refusals_by_reason_total{reason=\"insufficient_resources\","
+        "type=\"computational\"} 0",
+        "# TYPE rros_pool_preemptions_total counter",
+        "# TYPE rros_pool_lease_expiries_total counter",
+        "# TYPE rros_pool_wait_seconds histogram",
+        "rros_pool_wait_seconds_bucket{type=\"memory\",le=\"+Inf\"} 0",
         "rros_degraded{type=\"attention\"} 0",
         "# TYPE rros_alerts_active gauge", "# TYPE rros_tasks_pending gauge",
         "# TYPE rros_task_deadline_misses_total counter",
@@ -184,8 +193,18 @@ TEST_F(MetricsNode, ARealPrometheusScrapesTheHeldAmount) {
        "--web.listen-address=127.0.0.1:" + std::to_string(prom_port)},
       prom_dir);
   ASSERT_TRUE(server.started());
+  // Its log says when it serves queries.
+  ASSERT_TRUE(server.wait_for(
+      [&] {
+        return server.err.find("Server is ready to receive web requests") !=
+               std::string::npos;
+      },
+      60s))
+      << server.err.substr(0, 4000);
 
-  // Poll the query API (bounded) until the held amount arrives.
+  // Poll the query API (bounded) until the held amount arrives: a poll,
+  // since Prometheus tells of no finished scrape but through this API. Each
+  // pause reads the server's log, so that an early exit ends the loop.
   const std::string query =
       "/api/v1/query?query=rros_pool_held%7Btype%3D%22computational%22%7D";
   std::string last;
@@ -206,7 +225,7 @@ TEST_F(MetricsNode, ARealPrometheusScrapesTheHeldAmount) {
           break;
       }
     }
-    std::this_thread::sleep_for(250ms);
+    server.pump(250ms);
   }
   EXPECT_EQ(held, 42) << "last answer: " << last
                       << "\nprometheus: " << server.err.substr(0, 4000);

@@ -54,6 +54,11 @@ void expect_same(const ResourceStats& x, const ResourceStats& y) {
   EXPECT_EQ(x.allocation_count, y.allocation_count);
   EXPECT_EQ(x.rejection_count, y.rejection_count);
   EXPECT_EQ(x.avg_allocation_time, y.avg_allocation_time);
+  EXPECT_EQ(x.refusals_by_reason, y.refusals_by_reason);
+  EXPECT_EQ(x.preemptions, y.preemptions);
+  EXPECT_EQ(x.expiries, y.expiries);
+  EXPECT_EQ(x.wait_counts, y.wait_counts);
+  EXPECT_EQ(x.wait_seconds_sum, y.wait_seconds_sum);
 }
 
 void expect_same(const ResourceAlert& x, const ResourceAlert& y) {
@@ -140,6 +145,11 @@ ResourceStats sample_stats() {
   x.allocation_count = std::numeric_limits<std::uint64_t>::max();
   x.rejection_count = 42;
   x.avg_allocation_time = std::chrono::nanoseconds{987654321};
+  x.refusals_by_reason = {0, 0, 0, 0, 0, 0, 3, 40, 0};
+  x.preemptions = 5;
+  x.expiries = 7;
+  x.wait_counts = {1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
+  x.wait_seconds_sum = 12.625;
   return x;
 }
 

@@ -301,7 +301,8 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
         text << run.spec->name << " died, its grants return to the pools";
         if (death.restart_after >= 0)
           text << " (restart in " << death.restart_after << " s)";
-        result.events.push_back({now_s, text.str()});
+        result.events.push_back(
+            {now_s, text.str(), false, -1, {}, run.spec->name + " died"});
         if (death.restart_after >= 0)
           push(span_of(now_s + death.restart_after), EventKind::restart,
                ev.module);
@@ -312,7 +313,12 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
         run.actor = sys.spawn(sim_module, &shared, ev.module);
         spawned.push_back(run.actor);
         ++result.restarts;
-        result.events.push_back({now_s, run.spec->name + " restarted"});
+        result.events.push_back({now_s,
+                                 run.spec->name + " restarted",
+                                 false,
+                                 -1,
+                                 {},
+                                 run.spec->name + " restarted"});
         schedule_arrival(ev.module, now_s);
         return;
       case EventKind::forecast:
@@ -339,9 +345,14 @@ bool simulate(const Workload& workload, std::uint64_t seed, double duration,
   for (const auto& m : workload.modules)
     for (const auto& b : m.bursts)
       if (b.at < duration)
-        result.events.push_back({b.at, m.name + " bursts: arrivals x" +
-                                           number_text(b.factor) + " for " +
-                                           number_text(b.length) + " s"});
+        result.events.push_back({b.at,
+                                 m.name + " bursts: arrivals x" +
+                                     number_text(b.factor) + " for " +
+                                     number_text(b.length) + " s",
+                                 false,
+                                 -1,
+                                 {},
+                                 m.name + " burst x" + number_text(b.factor)});
 
   double next_report = duration / 10;
   while (!queue.empty() && queue.top().at <= end) {

@@ -187,7 +187,12 @@ caf::behavior sim_observer(caf::event_based_actor* self, Shared* shared) {
         if (event.kind != MonitorEventKind::alert_raised)
           text << " (utilization " << std::fixed << std::setprecision(1)
                << event.utilization * 100 << "%)";
-        shared->result->events.push_back({at, text.str(), alert});
+        std::string severity;
+        if (event.kind == MonitorEventKind::alert_raised)
+          severity = to_string(event.alert.severity);
+        shared->result->events.push_back({at, text.str(), alert,
+                                          static_cast<int>(event.type),
+                                          severity, std::string{}});
       },
   };
 }

@@ -55,6 +55,12 @@ struct SimEvent {
   double at = 0;
   std::string text;
   bool alert = false; // an alert raised or cleared (else a change of state)
+  // For the report: the type of a monitor event (-1 for a module event), so
+  // that alerts fold into counts per type; the severity of an alert raised
+  // ("" when cleared); the short label of a module event on the charts.
+  int type = -1;
+  std::string severity;
+  std::string marker; // "vision died", "audio burst x4"; "" for none
 };
 
 struct SimResult {
