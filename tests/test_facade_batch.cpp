@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 
+#include "actors/manager.hpp"
 #include "facade/resource_manager.hpp"
 #include "messages/limits.hpp"
 
@@ -69,4 +70,32 @@ TEST(FacadeBatch, ABatchAfterAPoolCrashGoesToTheReplacement) {
   EXPECT_FALSE((*out)[0].error);
   EXPECT_FALSE((*out)[1].error);
   EXPECT_FLOAT_EQ(manager.get_available_resources(m), 3946.0f);
+}
+
+TEST(FacadeDirect, GrantsOfADestroyedFacadeReturnToTheirPool) {
+  // Two facades on one manager: the first's grants are held by its
+  // companion actor, which ends with it (the pool monitors it).
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  caf::actor_system sys{cfg};
+  auto config = Config{}.with(ConfigMap{{"computational_capacity", 100.0f}});
+  ASSERT_TRUE(config);
+  auto manager = spawn_manager(sys, *config);
+  auto c = ResourceType::COMPUTATIONAL;
+  ResourceManager observer(sys, manager);
+  {
+    ResourceManager taker(sys, manager);
+    auto single = taker.try_allocate_resource(req("vision", c, 30));
+    ASSERT_TRUE(single) << describe(single.error());
+    auto batch = taker.try_allocate_batch(c, {req("audio", c, 20)});
+    ASSERT_TRUE(batch) << describe(batch.error());
+    EXPECT_FLOAT_EQ(observer.get_available_resources(c), 50.0f);
+    // Another facade is another holder: it cannot return them by id.
+    auto foreign = observer.try_release_grant(c, single->grant_id);
+    ASSERT_FALSE(foreign);
+    EXPECT_TRUE(is(foreign.error(), ec::unknown_grant));
+  }
+  // The companion's end reached the pool before this question did.
+  EXPECT_FLOAT_EQ(observer.get_available_resources(c), 100.0f);
+  caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
 }
