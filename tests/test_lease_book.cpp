@@ -63,7 +63,7 @@ TEST(LeaseBook, LeasesShareOneCopyOfTheirRequestersNameAlsoAfterAMove) {
   EXPECT_EQ(moved.check(), "");
   EXPECT_TRUE(moved.shrink(a, 10).removed);
   EXPECT_EQ(moved.shrink(b, 5).requester, "a-requester-name-longer-than-sso");
-  // Its list is kept for the next grant: the name stays valid for c too.
+  // The emptied list (and its name) is kept for the next grant.
   give(moved, "a-requester-name-longer-than-sso", 1);
   EXPECT_EQ(moved.check(), "");
   EXPECT_EQ(moved.ledger().held(), 6);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
 #include "fixture.hpp"
@@ -174,26 +175,27 @@ TEST_F(PoolBatchTest, BatchedAllocationsNeverWait) {
 
 TEST_F(PoolBatchTest, AnotherClientCannotReleaseAClientsGrantsInABatch) {
   auto out = allocate_batch(pool_, {req("victim", 10), req("victim", 20)});
-  caf::scoped_actor mallory{sys, true};
-  auto h = mallory->request(
-      pool_, caf::infinite, release_atom::value,
-      ReleaseBatch{out[0].allocation.grant_id, out[1].allocation.grant_id});
-  run();
-  std::vector<ReleaseOutcome> refused;
-  h.receive([&](std::vector<ReleaseOutcome>& x) { refused = std::move(x); },
-            [&](caf::error& err) { ADD_FAILURE() << describe(err); });
-  ASSERT_EQ(refused.size(), 2u);
-  EXPECT_TRUE(is(refused[0].error, ec::unknown_grant));
-  EXPECT_TRUE(is(refused[1].error, ec::unknown_grant));
-  EXPECT_EQ(status(pool_).held, to_units(30));
-  // Grants taken in a batch are the sender's: they return when it ends.
-  auto mine = mallory->request(pool_, caf::infinite, allocate_atom::value,
-                               AllocationBatch{req("mallory", 7)});
-  run();
-  mine.receive([](std::vector<AllocationOutcome>&) {},
-               [&](caf::error& err) { ADD_FAILURE() << describe(err); });
-  EXPECT_EQ(status(pool_).held, to_units(37));
-  caf::anon_send_exit(mallory->address(), caf::exit_reason::kill);
+  {
+    caf::scoped_actor mallory{sys, true};
+    auto h = mallory->request(
+        pool_, caf::infinite, release_atom::value,
+        ReleaseBatch{out[0].allocation.grant_id, out[1].allocation.grant_id});
+    run();
+    std::vector<ReleaseOutcome> refused;
+    h.receive([&](std::vector<ReleaseOutcome>& x) { refused = std::move(x); },
+              [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+    ASSERT_EQ(refused.size(), 2u);
+    EXPECT_TRUE(is(refused[0].error, ec::unknown_grant));
+    EXPECT_TRUE(is(refused[1].error, ec::unknown_grant));
+    EXPECT_EQ(status(pool_).held, to_units(30));
+    // Grants taken in a batch are the sender's: they return when it ends.
+    auto mine = mallory->request(pool_, caf::infinite, allocate_atom::value,
+                                 AllocationBatch{req("mallory", 7)});
+    run();
+    mine.receive([](std::vector<AllocationOutcome>&) {},
+                 [&](caf::error& err) { ADD_FAILURE() << describe(err); });
+    EXPECT_EQ(status(pool_).held, to_units(37));
+  } // mallory ends here
   run();
   EXPECT_EQ(status(pool_).held, to_units(30));
 }

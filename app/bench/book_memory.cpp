@@ -29,8 +29,9 @@ std::int64_t chunk_of(void* p) {
 // The program's global operator new/delete: plain malloc/free, plus the
 // count above on a thread that asked for it (a thread-local flag test on
 // every other call). The array, nothrow and sized forms of the standard
-// library forward to these two.
-void* operator new(std::size_t size) {
+// library forward to these two. Not inlined: GCC would otherwise see free()
+// meet operator new's memory at every call site of this file.
+[[gnu::noinline]] void* operator new(std::size_t size) {
   void* p = std::malloc(size == 0 ? 1 : size);
   if (p == nullptr)
     throw std::bad_alloc{};
@@ -39,13 +40,13 @@ void* operator new(std::size_t size) {
   return p;
 }
 
-void operator delete(void* p) noexcept {
+[[gnu::noinline]] void operator delete(void* p) noexcept {
   if (p != nullptr && counting)
     live_bytes -= chunk_of(p);
   std::free(p);
 }
 
-void operator delete(void* p, std::size_t) noexcept {
+[[gnu::noinline]] void operator delete(void* p, std::size_t) noexcept {
   operator delete(p);
 }
 

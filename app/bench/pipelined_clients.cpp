@@ -112,7 +112,7 @@ Sample drive_pipelined(caf::actor_system& sys, const pool_actor& pool, int run,
     auto r = std::make_shared<PipelinedRun>();
     r->pool = pool;
     auto requester =
-        "bench-pipelined-" + std::to_string(run) + "-" + std::to_string(i);
+        "pipelined-" + std::to_string(run) + "-" + std::to_string(i);
     r->request = ResourceRequest{requester, ResourceType::COMPUTATIONAL,
                                  Priority::NORMAL, cycle_amount};
     r->warmup = 2L * warmup_cycles;
