@@ -551,8 +551,10 @@ caf::error check_waiting_limits(self_ptr self, const std::string& requester,
   return caf::none;
 }
 
-caf::result<ResourceAllocation> allocate(self_ptr self,
-                                         const ResourceRequest& req) {
+/// `may_wait`: false for an item of a batch, which never waits (refused
+/// when it does not fit now).
+caf::result<ResourceAllocation>
+allocate(self_ptr self, const ResourceRequest& req, bool may_wait = true) {
   auto& st = self->state;
   units amount = 0;
   if (auto err = check_request(self, req, amount))
@@ -567,7 +569,7 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
   if (amount <= can_have && may_go)
     return allocation_of(st, req, amount, amount,
                          grant(self, req, amount, holder));
-  if (req.deadline.count() > 0) {
+  if (req.deadline.count() > 0 && may_wait) {
     if (auto err = check_waiting_limits(self, req.requester_id, holder)) {
       note_refusal(st, ec::limit_exceeded);
       return err;
@@ -599,7 +601,8 @@ caf::result<ResourceAllocation> allocate(self_ptr self,
     serve_waiting(self);
     return promise;
   }
-  if (req.priority == Priority::CRITICAL && can_have > 0 && may_go)
+  if (req.priority == Priority::CRITICAL && req.deadline.count() == 0 &&
+      can_have > 0 && may_go)
     return allocation_of(st, req, amount, can_have,
                          grant(self, req, can_have, holder));
   note_refusal(st, ec::insufficient_resources);
@@ -679,6 +682,32 @@ ReleaseReceipt receipt_of(const pool_state& st, const std::string& requester,
   receipt.still_held =
       static_cast<float>(to_amount(st.ledger().held_by(requester)));
   return receipt;
+}
+
+/// Returns one whole grant by id (release_atom, GrantId; one item of a
+/// batch).
+caf::expected<ReleaseReceipt> release_grant(self_ptr self, GrantId id) {
+  auto& st = self->state;
+  auto* lease = st.book.find_committed(id);
+  // Its holder's, or the coordinator's for the legs of a bundle. The
+  // same answer as for an unknown id: ids reveal nothing.
+  auto caller = sender_of(self);
+  if (lease == nullptr || (lease->holder != caller &&
+                           !(st.peers_known && caller == st.coordinator)))
+    return unknown_grant(id, st.type);
+  std::string requester = lease->requester;
+  auto amount = lease->amount;
+  shrink_lease(self, id, amount);
+  auto receipt = receipt_of(st, requester, amount);
+  serve_waiting(self);
+  return receipt;
+}
+
+caf::error batch_too_long(const pool_state& st, std::size_t items) {
+  return make_error(ec::limit_exceeded,
+                    "a batch of " + std::to_string(items) + " items for " +
+                        to_string(st.type) + " is longer than the " +
+                        std::to_string(max_batch_items) + " allowed");
 }
 
 caf::result<ReleaseReceipt> release(self_ptr self, const std::string& requester,
@@ -916,20 +945,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
       [=](release_atom, const std::string& requester, float amount,
           ReleaseMode mode) { return release(self, requester, amount, mode); },
       [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
-        auto& st = self->state;
-        auto* lease = st.book.find_committed(id);
-        // Its holder's, or the coordinator's for the legs of a bundle. The
-        // same answer as for an unknown id: ids reveal nothing.
-        auto caller = sender_of(self);
-        if (lease == nullptr || (lease->holder != caller &&
-                                 !(st.peers_known && caller == st.coordinator)))
-          return unknown_grant(id, st.type);
-        auto requester = lease->requester;
-        auto amount = lease->amount;
-        shrink_lease(self, id, amount);
-        auto receipt = receipt_of(st, requester, amount);
-        serve_waiting(self);
-        return receipt;
+        return release_grant(self, id);
       },
       [=](renew_atom, GrantId id,
           std::chrono::nanoseconds ttl) -> caf::result<ResourceAllocation> {
@@ -994,6 +1010,40 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
       },
       [=](status_atom) -> PoolStatus { return status_of(self->state); },
       [=](holders_atom) -> PoolHolders { return holders_of(self); },
+      [=](allocate_atom, const AllocationBatch& batch)
+          -> caf::result<std::vector<AllocationOutcome>> {
+        if (batch.size() > max_batch_items)
+          return batch_too_long(self->state, batch.size());
+        std::vector<AllocationOutcome> result(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          auto started = std::chrono::steady_clock::now();
+          // Never waits, so never a promise: a value or an error.
+          auto r = allocate(self, batch[i], false);
+          self->state.allocation_time_total +=
+              std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::chrono::steady_clock::now() - started);
+          if (r.flag == caf::rt_value)
+            result[i].allocation =
+                std::move(r.value.get_mutable_as<ResourceAllocation>(0));
+          else
+            result[i].error = std::move(r.err);
+        }
+        return result;
+      },
+      [=](release_atom, const ReleaseBatch& batch)
+          -> caf::result<std::vector<ReleaseOutcome>> {
+        if (batch.size() > max_batch_items)
+          return batch_too_long(self->state, batch.size());
+        std::vector<ReleaseOutcome> result(batch.size());
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          auto r = release_grant(self, batch[i]);
+          if (r)
+            result[i].receipt = std::move(*r);
+          else
+            result[i].error = std::move(r.error());
+        }
+        return result;
+      },
       [=](stats_atom) -> ResourceStats {
         return make_stats(self->state, self->clock().now());
       },

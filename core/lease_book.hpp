@@ -31,15 +31,59 @@
 
 namespace rros {
 
+/// A requester's name kept once per requester by a LeaseBook (the key of its
+/// lease list, which lives until clear()) and pointed at by each of its
+/// leases: 8 bytes per lease instead of a std::string's 32 (issue 15's
+/// budget of 128 bytes of books per live grant). Reads as a std::string.
+class InternedName {
+public:
+  InternedName() = default;
+
+  explicit InternedName(const std::string& name)
+    : name_(&name) {
+    // nop
+  }
+
+  const std::string& str() const {
+    return name_ != nullptr ? *name_ : empty();
+  }
+
+  operator const std::string&() const {
+    return str();
+  }
+
+  friend bool operator==(const InternedName& x, const std::string& y) {
+    return x.str() == y;
+  }
+  friend bool operator==(const std::string& x, const InternedName& y) {
+    return x == y.str();
+  }
+  friend bool operator!=(const InternedName& x, const std::string& y) {
+    return x.str() != y;
+  }
+  friend bool operator!=(const std::string& x, const InternedName& y) {
+    return x != y.str();
+  }
+
+private:
+  static const std::string& empty() {
+    static const std::string result;
+    return result;
+  }
+
+  const std::string* name_ = nullptr;
+};
+
 template <class Holder, class TimePoint>
 class LeaseBook {
 public:
   using time_point = TimePoint;
 
-  /// One grant.
+  /// One grant (its id is the key of the book's map). Kept small: the book
+  /// holds one per live grant (docs/benchmark.md, bytes per live grant).
   struct Lease {
-    std::string requester;
-    Holder holder{}; // who is told and whose end returns it
+    InternedName requester; // points into the book's requester index
+    Holder holder{};        // who is told and whose end returns it
     units amount = 0;
     Priority priority = Priority::NORMAL;
     bool preemptable = false;
@@ -74,6 +118,13 @@ public:
     , next_id_(first_id) {
     // nop
   }
+
+  // Leases point into this book's requester index: a copy would point into
+  // the original's. Moving keeps the index's nodes (and so the pointers).
+  LeaseBook(const LeaseBook&) = delete;
+  LeaseBook& operator=(const LeaseBook&) = delete;
+  LeaseBook(LeaseBook&&) = default;
+  LeaseBook& operator=(LeaseBook&&) = default;
 
   // -- figures -----------------------------------------------------------
 
@@ -110,10 +161,19 @@ public:
                          std::min(amount, ledger_.reserved_for(requester)));
     ledger_.grant(requester, amount);
     auto id = next_id();
-    Lease lease{requester,   std::move(holder), amount,     priority,
-                preemptable, has_ttl,           expires_at, 0};
-    auto& stored = leases_.emplace(id, std::move(lease)).first->second;
-    by_requester_[requester].push_back(id);
+    // The list's key is the one copy of the name its leases point at.
+    auto listed = by_requester_.try_emplace(requester).first;
+    Lease lease{InternedName{listed->first},
+                std::move(holder),
+                amount,
+                priority,
+                preemptable,
+                has_ttl,
+                expires_at,
+                0};
+    auto& stored =
+        leases_.emplace_hint(leases_.end(), id, std::move(lease))->second;
+    listed->second.push_back(id);
     if (prepared)
       prepared_.emplace(id, leg_ttl);
     else
@@ -192,7 +252,7 @@ public:
     // An emptied list is kept for the requester's next grant: modules come
     // back, and dropping it would cost an allocation per grant (clear()
     // drops them).
-    auto& ids = by_requester_[lease.requester];
+    auto& ids = by_requester_.find(lease.requester.str())->second;
     ids.erase(std::find(ids.begin(), ids.end(), id));
     prepared_.erase(id);
     leases_.erase(i);
@@ -403,11 +463,13 @@ public:
       if (lease.amount <= 0)
         return "lease " + std::to_string(id) + " is empty";
       held += lease.amount;
-      held_by[lease.requester] += lease.amount;
-      auto i = by_requester_.find(lease.requester);
+      held_by[lease.requester.str()] += lease.amount;
+      auto i = by_requester_.find(lease.requester.str());
       if (i == by_requester_.end() ||
           std::count(i->second.begin(), i->second.end(), id) != 1)
         return "lease " + std::to_string(id) + " is not listed once";
+      if (&i->first != &lease.requester.str())
+        return "lease " + std::to_string(id) + " names a stale requester";
       if (is_candidate(id, lease)) {
         ++expected_candidates;
         if (candidates_.count(Candidate{lease.priority, lease.amount, id}) == 0)

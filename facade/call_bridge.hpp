@@ -16,6 +16,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
+#include <caf/message.hpp>
 #include <caf/sec.hpp>
 
 #include "messages/actors.hpp"
@@ -30,6 +31,11 @@ public:
   /// Runs inside the bridge actor: sends the request and installs the reply
   /// handler, which must call complete().
   virtual void start(bridge_actor::pointer self) = 0;
+
+  /// Runs in the replying actor's thread on the direct path
+  /// (facade/direct_calls.hpp): takes the result from the raw reply (the
+  /// expected type or an error) and calls complete().
+  virtual void deliver(caf::message& reply) = 0;
 
   /// Blocks the calling thread until complete() ran (spin, then park) or
   /// `timeout` passed; false on timeout.
@@ -70,6 +76,22 @@ public:
                   });
         },
         args_);
+  }
+
+  void deliver(caf::message& reply) override {
+    if (reply.match_elements<Result>())
+      result_ = std::move(reply.get_mutable_as<Result>(0));
+    else if (reply.match_elements<caf::error>())
+      result_ = std::move(reply.get_mutable_as<caf::error>(0));
+    else
+      result_ = caf::make_error(caf::sec::unexpected_response);
+    complete();
+  }
+
+  /// The request as one message (the direct path sends it itself).
+  caf::message message() const {
+    return std::apply(
+        [](const auto&... xs) { return caf::make_message(xs...); }, args_);
   }
 
   caf::expected<Result>& result() {

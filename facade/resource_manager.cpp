@@ -12,6 +12,7 @@
 
 #include "actors/manager.hpp"
 #include "facade/call_bridge.hpp"
+#include "facade/direct_calls.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -86,6 +87,9 @@ ResourceManager::~ResourceManager() {
   if (owns_manager_)
     caf::anon_send_exit(manager_, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(bridge_, caf::exit_reason::user_shutdown);
+  // Ends the companion (its grants return) before an owned system waits
+  // for every actor.
+  direct_.reset();
   std::atomic_store(&directory_, std::shared_ptr<const PoolDirectory>{});
   manager_ = nullptr;
   bridge_ = nullptr;
@@ -100,6 +104,7 @@ void ResourceManager::start(const Config& config) {
 
 void ResourceManager::attach() {
   bridge_ = sys_->spawn(call_bridge);
+  direct_ = std::make_unique<DirectCalls>(*sys_);
   if (auto err = refresh_directory())
     throw Error(ec::not_connected, describe(err));
   if (auto err = refresh_subsystems())
@@ -107,9 +112,17 @@ void ResourceManager::attach() {
 }
 
 template <class Result, class Handle, class... Ts>
+caf::expected<Result> ResourceManager::blocking_call(const Handle& dest,
+                                                     caf::timespan timeout,
+                                                     Ts... xs) {
+  if (dest && dest.node() == sys_->node())
+    return direct_->request<Result>(dest, timeout, std::move(xs)...);
+  return blocking_request<Result>(bridge_, dest, timeout, std::move(xs)...);
+}
+
+template <class Result, class Handle, class... Ts>
 caf::expected<Result> ResourceManager::call(const Handle& dest, Ts... xs) {
-  return blocking_request<Result>(bridge_, dest, call_timeout,
-                                  std::move(xs)...);
+  return blocking_call<Result>(dest, call_timeout, std::move(xs)...);
 }
 
 /// How often a call asks the manager for a replaced pool or subsystem
@@ -129,7 +142,7 @@ caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
   if (auto err = check_type(type))
     return err;
   auto dead = (*directory())[type];
-  auto result = blocking_request<Result>(bridge_, dead, timeout, xs...);
+  auto result = blocking_call<Result>(dead, timeout, xs...);
   // A pool that died is replaced by the manager once it has handled the
   // pool's down message, which may still be queued behind our question:
   // ask again (a bounded number of times) until the handle is a new one.
@@ -142,7 +155,7 @@ caf::expected<Result> ResourceManager::call_pool_within(caf::timespan timeout,
     if (fresh == dead)
       continue;
     dead = fresh;
-    result = blocking_request<Result>(bridge_, fresh, timeout, xs...);
+    result = blocking_call<Result>(fresh, timeout, xs...);
   }
   return result;
 }
@@ -155,7 +168,7 @@ caf::expected<Result> ResourceManager::call_subsystem(Handle Subsystems::*which,
   if (!dest)
     return make_error(ec::subsystem_unavailable,
                       "that subsystem is not running");
-  auto result = blocking_request<Result>(bridge_, dest, timeout, xs...);
+  auto result = blocking_call<Result>(dest, timeout, xs...);
   // As for pools (call_pool_within): ask until the manager has replaced it.
   for (int attempt = 0; attempt < max_directory_refreshes && !result &&
                         result.error() == caf::sec::request_receiver_down;
@@ -169,7 +182,7 @@ caf::expected<Result> ResourceManager::call_subsystem(Handle Subsystems::*which,
     if (!dest)
       return make_error(ec::subsystem_unavailable,
                         "that subsystem is not running");
-    result = blocking_request<Result>(bridge_, dest, timeout, xs...);
+    result = blocking_call<Result>(dest, timeout, xs...);
   }
   return result;
 }
@@ -662,8 +675,8 @@ ResourceManager::try_allocate_bundle(const BundleRequest& request) {
   if (!coordinator)
     return coordinator.error();
   auto timeout = call_timeout + request.deadline;
-  return blocking_request<BundleGrant>(bridge_, *coordinator, timeout,
-                                       allocate_atom::value, request);
+  return blocking_call<BundleGrant>(*coordinator, timeout, allocate_atom::value,
+                                    request);
 }
 
 caf::expected<std::vector<ReleaseReceipt>>
@@ -710,6 +723,20 @@ ResourceManager::try_release_resource(const std::string& requester_id,
 caf::expected<ReleaseReceipt>
 ResourceManager::try_release_grant(ResourceType type, GrantId grant) {
   return call_pool<ReleaseReceipt>(type, release_atom::value, grant);
+}
+
+caf::expected<std::vector<AllocationOutcome>>
+ResourceManager::try_allocate_batch(ResourceType type,
+                                    const AllocationBatch& requests) {
+  return call_pool<std::vector<AllocationOutcome>>(type, allocate_atom::value,
+                                                   requests);
+}
+
+caf::expected<std::vector<ReleaseOutcome>>
+ResourceManager::try_release_batch(ResourceType type,
+                                   const ReleaseBatch& grants) {
+  return call_pool<std::vector<ReleaseOutcome>>(type, release_atom::value,
+                                                grants);
 }
 
 caf::expected<ResourceAllocation>

@@ -23,6 +23,8 @@
 
 namespace rros {
 
+class DirectCalls;
+
 class ResourceManager {
 public:
   /// Owns a fresh actor system and a manager configured with the seed's keys.
@@ -186,6 +188,17 @@ public:
   caf::expected<ReleaseReceipt> try_release_grant(ResourceType type,
                                                   GrantId grant);
 
+  /// Batched calls (docs/semantics.md, "Batches"): up to max_batch_items
+  /// requests for one pool in one round trip, each answered as the single
+  /// call would be, in order; an item that cannot be granted now is refused
+  /// (batches never wait). Every request must be for `type`.
+  caf::expected<std::vector<AllocationOutcome>>
+  try_allocate_batch(ResourceType type, const AllocationBatch& requests);
+
+  /// Returns grants by id in one round trip, each as try_release_grant().
+  caf::expected<std::vector<ReleaseOutcome>>
+  try_release_batch(ResourceType type, const ReleaseBatch& grants);
+
   /// Restarts a grant's time-to-live from now.
   caf::expected<ResourceAllocation>
   try_renew_grant(ResourceType type, GrantId grant,
@@ -299,6 +312,12 @@ private:
   template <class Result, class Handle, class... Ts>
   caf::expected<Result> call(const Handle& dest, Ts... xs);
 
+  /// One blocking request: straight into a local destination's mailbox
+  /// (facade/direct_calls.hpp), through the bridge to another node's.
+  template <class Result, class Handle, class... Ts>
+  caf::expected<Result> blocking_call(const Handle& dest, caf::timespan timeout,
+                                      Ts... xs);
+
   /// Calls the pool of `type`; refreshes the pool directory and retries once
   /// when the pool was replaced after a crash.
   template <class Result, class... Ts>
@@ -329,6 +348,7 @@ private:
   manager_actor manager_;
   bool owns_manager_ = false;
   bridge_actor bridge_;
+  std::unique_ptr<DirectCalls> direct_;
   // Replaced as a whole (std::atomic_load / atomic_store), never mutated.
   std::shared_ptr<const PoolDirectory> directory_;
   std::shared_ptr<const Subsystems> subsystems_; // like directory_

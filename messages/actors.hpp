@@ -15,6 +15,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/batch.hpp"
 #include "messages/config.hpp"
 #include "messages/holders.hpp"
 #include "messages/types.hpp"
@@ -85,7 +86,18 @@ using pool_client_actor = caf::typed_actor<
     // requester), the waiting requests in serving order and the quotas with
     // their use: a read-only listing for operators (rros status --holders),
     // O(leases + waiting). Readable by every client (docs/security.md).
-    caf::replies_to<holders_atom>::with<PoolHolders>>;
+    caf::replies_to<holders_atom>::with<PoolHolders>,
+    // Batches (docs/semantics.md, "Batches"): each item in order exactly as
+    // the single call, answered one outcome per item. Allocation items never
+    // wait: one that cannot be granted now is refused (insufficient_resources;
+    // a CRITICAL item with a deadline gets no partial grant either). A bad
+    // item is refused alone; an empty batch gets an empty reply; more than
+    // max_batch_items (messages/limits.hpp) is refused whole (limit_exceeded).
+    caf::replies_to<allocate_atom,
+                    AllocationBatch>::with<std::vector<AllocationOutcome>>,
+    // Releases whole grants by id, each as release_atom, GrantId above.
+    caf::replies_to<release_atom,
+                    ReleaseBatch>::with<std::vector<ReleaseOutcome>>>;
 
 /// Administration of a pool: accepted from actors of the pool's own node
 /// only; from another node or an anonymous sender a request fails with

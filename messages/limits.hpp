@@ -21,4 +21,9 @@ constexpr std::size_t max_waiting_per_holder = 10'000;
 /// have at a pool.
 constexpr std::size_t max_waiting_per_remote_node = 20'000;
 
+/// Items in one batched allocation or release (messages/batch.hpp): a longer
+/// batch is refused as a whole (ec::limit_exceeded) and changes nothing. It
+/// bounds how long one message keeps the pool from its other clients.
+constexpr std::size_t max_batch_items = 1'024;
+
 } // namespace rros

@@ -51,6 +51,12 @@ CAF_ADD_TYPE_ID(rros, (rros::Quota))
 CAF_ADD_TYPE_ID(rros, (rros::PoolPolicy))
 CAF_ADD_TYPE_ID(rros, (rros::grant_holder_actor))
 CAF_ADD_TYPE_ID(rros, (rros::PoolHolders))
+CAF_ADD_TYPE_ID(rros, (rros::AllocationOutcome))
+CAF_ADD_TYPE_ID(rros, (rros::ReleaseOutcome))
+CAF_ADD_TYPE_ID(rros, (std::vector<rros::ResourceRequest>))
+CAF_ADD_TYPE_ID(rros, (std::vector<rros::GrantId>))
+CAF_ADD_TYPE_ID(rros, (std::vector<rros::AllocationOutcome>))
+CAF_ADD_TYPE_ID(rros, (std::vector<rros::ReleaseOutcome>))
 
 CAF_END_TYPE_ID_BLOCK(rros)
 

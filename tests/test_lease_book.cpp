@@ -50,6 +50,25 @@ TEST(LeaseBook, GrantsAndShrinksKeepTheLedgerAndTheLeasesTogether) {
   EXPECT_EQ(book.newest_committed("nobody"), 0u);
 }
 
+TEST(LeaseBook, LeasesShareOneCopyOfTheirRequestersNameAlsoAfterAMove) {
+  book_type book{100};
+  auto a = give(book, "a-requester-name-longer-than-sso", 10);
+  auto b = give(book, "a-requester-name-longer-than-sso", 5);
+  auto c = give(book, "c", 5);
+  EXPECT_EQ(&book.find(a)->requester.str(), &book.find(b)->requester.str());
+  EXPECT_EQ(book.find(c)->requester.str(), "c");
+  // Moved, the leases still point at the names the moved book keeps.
+  book_type moved = std::move(book);
+  EXPECT_EQ(moved.find(a)->requester.str(), "a-requester-name-longer-than-sso");
+  EXPECT_EQ(moved.check(), "");
+  EXPECT_TRUE(moved.shrink(a, 10).removed);
+  EXPECT_EQ(moved.shrink(b, 5).requester, "a-requester-name-longer-than-sso");
+  // The emptied list (and its name) is kept for the next grant.
+  give(moved, "a-requester-name-longer-than-sso", 1);
+  EXPECT_EQ(moved.check(), "");
+  EXPECT_EQ(moved.ledger().held(), 6);
+}
+
 TEST(LeaseBook, AGrantUsesTheRequestersReservationsPreemptionsFirst) {
   book_type book{100};
   auto plain = book.reserve("a", 1, 10, false, {});

@@ -532,6 +532,52 @@ TEST_F(SerializationTest, TheManagersVectorRepliesRoundTrip) {
   expect_same(stats_copy[1], ResourceStats{});
 }
 
+TEST_F(SerializationTest, BatchesAndTheirPerItemOutcomesRoundTrip) {
+  // What a remote client sends and gets back for batched calls
+  // (messages/batch.hpp): the requests or grant ids, and one outcome per
+  // item, a grant, a receipt or an rros error.
+  auto second = sample_request();
+  second.requester_id = "audio";
+  auto sent = load(save(caf::make_message(
+      allocate_atom::value, AllocationBatch{sample_request(), second})));
+  ASSERT_TRUE((sent.match_elements<allocate_atom, AllocationBatch>()))
+      << caf::to_string(sent);
+  const auto& requests = sent.get_as<AllocationBatch>(1);
+  ASSERT_EQ(requests.size(), 2u);
+  expect_same(requests[0], sample_request());
+  expect_same(requests[1], second);
+  auto ids = load(save(
+      caf::make_message(release_atom::value, ReleaseBatch{7, 1ull << 40})));
+  ASSERT_TRUE((ids.match_elements<release_atom, ReleaseBatch>()))
+      << caf::to_string(ids);
+  EXPECT_EQ(ids.get_as<ReleaseBatch>(1), (ReleaseBatch{7, 1ull << 40}));
+
+  std::vector<AllocationOutcome> grants(2);
+  grants[0].allocation = sample_allocation();
+  grants[1].error = make_error(ec::insufficient_resources, "2 available");
+  auto got = load(save(caf::make_message(grants)));
+  ASSERT_TRUE(got.match_elements<std::vector<AllocationOutcome>>())
+      << caf::to_string(got);
+  const auto& g = got.get_as<std::vector<AllocationOutcome>>(0);
+  ASSERT_EQ(g.size(), 2u);
+  EXPECT_FALSE(g[0].error);
+  expect_same(g[0].allocation, sample_allocation());
+  EXPECT_TRUE(is(g[1].error, ec::insufficient_resources));
+  EXPECT_EQ(describe(g[1].error), "rros.insufficient_resources: 2 available");
+
+  std::vector<ReleaseOutcome> receipts(2);
+  receipts[0].error = make_error(ec::unknown_grant, "no grant 7");
+  receipts[1].receipt = sample_receipt();
+  auto back = load(save(caf::make_message(receipts)));
+  ASSERT_TRUE(back.match_elements<std::vector<ReleaseOutcome>>())
+      << caf::to_string(back);
+  const auto& r = back.get_as<std::vector<ReleaseOutcome>>(0);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_TRUE(is(r[0].error, ec::unknown_grant));
+  EXPECT_FALSE(r[1].error);
+  expect_same(r[1].receipt, sample_receipt());
+}
+
 TEST_F(SerializationTest, ErrorsOfTheRrosCategoryRoundTrip) {
   auto err = roundtrip(make_error(ec::release_exceeds_holding, "holds 3"));
   EXPECT_TRUE(is(err, ec::release_exceeds_holding)) << describe(err);

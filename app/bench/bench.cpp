@@ -19,6 +19,11 @@
 //           (every other cycle + COMPUTATIONAL 2: 2 and 3 types, so one
 //           bundle is held at a time and the other waits) and release
 //           each as one; latencies are whole cycles
+//   pipelined  10 event-based client actors at once against the pool, each
+//           keeping 256 items in flight through a PoolPipeline (batched
+//           calls, at most 2 batches in flight per client); the aggregate
+//           throughput beside the mutex baseline's
+//   books   bytes of a pool's books per live grant at 100,000 grants
 //   memory  an event-based client actor allocates and frees tracked blocks
 //           of 256 bytes through the manager's memory manager actor, beside
 //           malloc/free of the same size in a loop (the baseline)
@@ -45,11 +50,13 @@
 #include <caf/all.hpp>
 
 #include "actors/manager.hpp"
+#include "app/bench/book_memory.hpp"
 #include "app/bench/checks.hpp"
 #include "app/bench/floor_actor.hpp"
 #include "app/bench/mixed_workload.hpp"
 #include "app/bench/mutex_baseline.hpp"
 #include "app/bench/parameters.hpp"
+#include "app/bench/pipelined_clients.hpp"
 #include "app/bench/plain_client.hpp"
 #include "app/bench/plain_threads.hpp"
 #include "app/bench/scale.hpp"
@@ -247,6 +254,9 @@ std::string bench(const BenchOptions& opts) {
       "mixed.b" + std::to_string(mixed_bundle_clients);
   Series mixed_b{bundles_name, {}};
   std::vector<double> mixed_b_slow;
+  const std::string pipelined_name =
+      "pipelined.c" + std::to_string(pipelined_clients);
+  Series pipelined{pipelined_name, {}};
   Series memory_actor{"memory.actor.alloc_free", {}};
   Series memory_malloc{"memory.malloc.alloc_free", {}};
 
@@ -297,6 +307,17 @@ std::string bench(const BenchOptions& opts) {
     if (!s.error.empty())
       return part("diag.floor_with_request_timeout") + ": " + s.error;
     floor_timeout.runs.push_back(figures_of(s, s));
+
+    // Pipelined clients: batches through PoolPipeline, many at once.
+    {
+      auto p = drive_pipelined(sys, pool, r, opts.operations);
+      if (!p.error.empty())
+        return part(pipelined_name) + ": " + p.error;
+      if (auto err = check_ledger(pool_status(sys, pool), part(pipelined_name));
+          !err.empty())
+        return err;
+      pipelined.runs.push_back(figures_of(p, p));
+    }
 
     // Mixed workload: concurrent clients that wait for each other.
     {
@@ -383,6 +404,30 @@ std::string bench(const BenchOptions& opts) {
         fixed(ratio(f.throughput, a.throughput), 2));
   print("ratio.facade_vs_mutex_p50", fixed(ratio(c.p50_us, m.p50_us), 2));
   print("ratio.facade_vs_floor_p50", fixed(ratio(c.p50_us, f.p50_us), 2));
+  if (n > 1)
+    print(
+        "ratio.facade_" + tn + "_vs_mutex_" + tn + "_throughput",
+        fixed(ratio(facaden.medians().throughput, mutexn.medians().throughput),
+              3));
+  // Pipelined: aggregate items per second of all clients (no latencies: a
+  // batch answers many items at once).
+  auto pl = pipelined.medians();
+  print(pipelined_name + ".throughput_ops_per_s", fixed(pl.throughput, 0));
+  print("ratio.pipelined_vs_actor_throughput",
+        fixed(ratio(pl.throughput, a.throughput), 2));
+  print("ratio.pipelined_vs_mutex_t1_throughput",
+        fixed(ratio(pl.throughput, m.throughput), 3));
+  if (n > 1)
+    print("ratio.pipelined_vs_mutex_" + tn + "_throughput",
+          fixed(ratio(pl.throughput, mutexn.medians().throughput), 3));
+  // The books: bytes per live grant (deterministic; measured once).
+  auto books = measure_book_memory(100'000);
+  if (!books.error.empty())
+    return "books: " + books.error;
+  print("books.live_grants", std::to_string(books.grants));
+  print("books.bytes_per_live_grant", fixed(books.bytes_per_grant, 1));
+  print("books.preemptable.bytes_per_live_grant",
+        fixed(books.preemptable_bytes_per_grant, 1));
   // Mixed: one line per figure; its latencies are whole cycles (two ops), so
   // a p50 ratio of 2.00 is per-op parity with the uncontended actor path.
   print(mixed);
