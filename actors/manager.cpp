@@ -91,10 +91,13 @@ void subscribe_predictor(self_ptr self) {
   // The monitor serves subscribers of every kind (the scheduler, `rros
   // node`), so its interface takes an untyped handle: the one cast between
   // our own actors.
+  // Sent as the manager: the monitor takes subscriptions from anonymous
+  // senders only to end them.
   if (sub.monitor && sub.predictor)
-    caf::anon_send(sub.monitor, subscribe_atom::value,
-                   caf::actor_cast<caf::actor>(sub.predictor),
-                   MonitorTopics{true, false, false});
+    self->request(sub.monitor, caf::infinite, subscribe_atom::value,
+                  caf::actor_cast<caf::actor>(sub.predictor),
+                  MonitorTopics{true, false, false})
+        .then([](MonitorTopics&) {}, [](caf::error&) {});
 }
 
 void spawn_monitor_actor(self_ptr self) {

@@ -415,11 +415,11 @@ private:
 
 int run_client(const ClientOptions& opts) {
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  if (!configure_client(cfg, opts.tls, opts.command))
+    return 2;
   caf::actor_system sys{cfg};
-  auto manager =
-      connect_manager(sys, opts.host, opts.port, opts.timeout, opts.command);
+  auto manager = connect_manager(sys, opts.host, opts.port, opts.timeout,
+                                 opts.command, opts.tls);
   if (!manager)
     return 2;
   Client client{opts, sys, *manager};

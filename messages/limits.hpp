@@ -21,4 +21,8 @@ constexpr std::size_t max_waiting_per_holder = 10'000;
 /// have at a pool.
 constexpr std::size_t max_waiting_per_remote_node = 20'000;
 
+/// Subscriptions the actors of one other node may have at the monitor, and
+/// at the scheduler (the node's own actors are not limited).
+constexpr std::size_t max_subscriptions_per_node = 64;
+
 } // namespace rros

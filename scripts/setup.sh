@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libcaf-dev            # C++ Actor Framework 0.17.6 (core + io)
+  libcaf-dev            # C++ Actor Framework 0.17.6 (core, io, openssl)
+  libssl-dev openssl    # TLS (CAF's openssl module) and rros certs init
   libcereal-dev rapidjson-dev
   libgtest-dev librapidcheck-dev
   libcli11-dev

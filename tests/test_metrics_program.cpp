@@ -17,6 +17,7 @@
 #include <rapidjson/document.h>
 
 #include "facade/resource_manager.hpp"
+#include "messages/network.hpp"
 #include "process.hpp"
 
 using namespace rros;
@@ -91,6 +92,7 @@ protected:
     metrics_port_ = *metrics;
     rros::register_types(cfg_);
     cfg_.load<caf::io::middleman>();
+    use_rros_network(cfg_); // the node's identifier, or no handshake
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     auto handle =
         sys_->middleman().remote_actor<manager_actor>("127.0.0.1", *manager);

@@ -29,6 +29,7 @@
 
 #include "facade/resource_manager.hpp"
 #include "messages/monitor_messages.hpp"
+#include "messages/network.hpp"
 
 namespace {
 
@@ -299,6 +300,7 @@ TEST(ProgramStatus, ShowsARealNodeAsTextAndJson) {
   caf::actor_system_config cfg;
   rros::register_types(cfg);
   cfg.load<caf::io::middleman>();
+  rros::use_rros_network(cfg); // the node's identifier, or no handshake
   caf::actor_system sys{cfg};
   auto manager =
       sys.middleman().remote_actor<rros::manager_actor>("127.0.0.1", port);
