@@ -211,14 +211,14 @@ TEST(Tls, OnlyClientsOfTheClusterCaAreServed) {
       << good.out;
   // Another CA's certificate (the client trusts the node), another cluster
   // altogether, and plaintext: refused.
-  auto foreign = alloc(role_flags(b, "client", both), "foreign");
+  auto foreign = alloc(role_flags(b, "client", both), "tls-foreign");
   EXPECT_EQ(foreign.code, 2) << foreign.out << foreign.err;
   EXPECT_NE(foreign.err.find("cannot reach a manager at " + endpoint),
             std::string::npos)
       << foreign.err;
-  auto other = alloc(role_flags(b, "client"), "other");
+  auto other = alloc(role_flags(b, "client"), "tls-other");
   EXPECT_EQ(other.code, 2) << other.out << other.err;
-  auto plain = alloc({}, "plain");
+  auto plain = alloc({}, "tls-plain");
   EXPECT_EQ(plain.code, 2) << plain.out << plain.err;
   EXPECT_NE(plain.err.find("cannot reach a manager at " + endpoint),
             std::string::npos)
@@ -229,7 +229,7 @@ TEST(Tls, OnlyClientsOfTheClusterCaAreServed) {
                                              "--holders", "--timeout", "5"} +
                     role_flags(a, "admin"));
   ASSERT_EQ(status.code, 0) << status.err;
-  for (auto name : {"foreign", "other", "plain"})
+  for (auto name : {"tls-foreign", "tls-other", "tls-plain"})
     EXPECT_EQ(status.out.find(name), std::string::npos) << status.out;
   EXPECT_FALSE(node.exited()) << node.err;
 }
