@@ -254,6 +254,8 @@ balancer_actor::behavior_type balancer(self_ptr self, predictor_actor predictor,
       },
       [=](strategy_atom, LoadBalancingStrategy strategy)
           -> caf::result<LoadBalancingStrategy> {
+        if (!may_administer(self))
+          return admin_refused("the load balancing strategy");
         if (!is_valid(strategy))
           return make_error(ec::invalid_config_value,
                             "load balancing strategy " +
@@ -291,7 +293,9 @@ balancer_actor::behavior_type balancer(self_ptr self, predictor_actor predictor,
           return; // wiring from the manager: local senders only
         watch_predictor(self, std::move(predictor));
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<std::uint64_t> {
+        if (!may_administer(self))
+          return admin_refused("a reset of the balancer");
         auto& st = self->state;
         auto dropped = static_cast<std::uint64_t>(st.reported.size());
         st.reported.clear();

@@ -91,10 +91,13 @@ void subscribe_predictor(self_ptr self) {
   // The monitor serves subscribers of every kind (the scheduler, `rros
   // node`), so its interface takes an untyped handle: the one cast between
   // our own actors.
+  // Sent as the manager: the monitor takes subscriptions from anonymous
+  // senders only to end them.
   if (sub.monitor && sub.predictor)
-    caf::anon_send(sub.monitor, subscribe_atom::value,
-                   caf::actor_cast<caf::actor>(sub.predictor),
-                   MonitorTopics{true, false, false});
+    self->request(sub.monitor, caf::infinite, subscribe_atom::value,
+                  caf::actor_cast<caf::actor>(sub.predictor),
+                  MonitorTopics{true, false, false})
+        .then([](MonitorTopics&) {}, [](caf::error&) {});
 }
 
 void spawn_monitor_actor(self_ptr self) {
@@ -198,9 +201,15 @@ void apply_capacities(self_ptr self,
     for (auto& child : *self->state.pools)
       self->send(child, policy_atom::value, target.pool_policy());
     self->send(self->state.bundles, policy_atom::value, target.pool_policy());
+    // Sent as the manager (not anonymously): the subsystems take their
+    // configuration from senders that may administer only.
     auto& sub = self->state.subsystems;
-    caf::anon_send(sub.memory, config_atom::value, target);
-    caf::anon_send(sub.monitor, config_atom::value, target);
+    if (sub.memory)
+      self->request(sub.memory, caf::infinite, config_atom::value, target)
+          .then([](MemoryStats&) {}, [](caf::error&) {});
+    if (sub.monitor)
+      self->request(sub.monitor, caf::infinite, config_atom::value, target)
+          .then([](std::vector<AlertRule>&) {}, [](caf::error&) {});
     promise.deliver(target);
     return;
   }
@@ -327,11 +336,21 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
         // Waiting bundles fail first; the pools' reset returns held legs.
         self->request(self->state.bundles, child_timeout, reset_atom::value)
             .then([](BundleStats&) {}, [](caf::error&) {});
+        // As the manager: a reset is administration to the subsystems too.
         auto& sub = self->state.subsystems;
-        caf::anon_send(sub.memory, reset_atom::value);
-        caf::anon_send(sub.monitor, reset_atom::value);
-        caf::anon_send(sub.predictor, reset_atom::value);
-        caf::anon_send(sub.scheduler, reset_atom::value);
+        auto ignore = [](caf::error&) {};
+        if (sub.memory)
+          self->request(sub.memory, caf::infinite, reset_atom::value)
+              .then([](MemoryStats&) {}, ignore);
+        if (sub.monitor)
+          self->request(sub.monitor, caf::infinite, reset_atom::value)
+              .then([](std::vector<TypeMonitorView>&) {}, ignore);
+        if (sub.predictor)
+          self->request(sub.predictor, caf::infinite, reset_atom::value)
+              .then([](std::uint64_t) {}, ignore);
+        if (sub.scheduler)
+          self->request(sub.scheduler, caf::infinite, reset_atom::value)
+              .then([](SchedulerStats&) {}, ignore);
         return ask_every_pool<PoolStatus>(self, reset_atom::value);
       },
       [=](restarts_atom) { return self->state.restarts; },

@@ -557,7 +557,9 @@ memory_manager_actor::behavior_type memory_manager(
           result.push_back(describe_block(address, block, now));
         return result;
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<MemoryStats> {
+        if (!may_administer(self))
+          return admin_refused("a reset of the memory manager");
         auto& st = self->state;
         for (const auto& [address, block] : st.blocks)
           return_grants(self, st.pool, block.grants);
@@ -578,6 +580,8 @@ memory_manager_actor::behavior_type memory_manager(
         return replace_pool(self, std::move(fresh));
       },
       [=](config_atom, const Config& config) -> caf::result<MemoryStats> {
+        if (!may_administer(self))
+          return admin_refused("the memory manager's configuration");
         auto& st = self->state;
         if (auto err = check_config(config))
           return err;

@@ -15,6 +15,7 @@
 
 #include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
+#include "messages/limits.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -638,6 +639,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
       },
       [=](settings_atom,
           const MonitorSettings& update) -> caf::result<MonitorSettings> {
+        if (!may_administer(self))
+          return admin_refused("the monitor's settings");
         if (auto err = check_settings(update))
           return err;
         auto& st = self->state;
@@ -665,6 +668,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
       [=](settings_atom) { return self->state.settings; },
       [=](config_atom,
           const Config& update) -> caf::result<std::vector<AlertRule>> {
+        if (!may_administer(self))
+          return admin_refused("the monitor's configuration");
         if (auto err = check_threshold(update.alert_threshold))
           return err;
         auto& st = self->state;
@@ -685,6 +690,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         return rules;
       },
       [=](threshold_atom, const AlertRule& rule) -> caf::result<AlertRule> {
+        if (!may_administer(self))
+          return admin_refused("an alert threshold");
         if (auto err = check_type(rule.type))
           return err;
         if (auto err = check_threshold(rule.threshold))
@@ -703,11 +710,23 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
           const MonitorTopics& topics) -> caf::result<MonitorTopics> {
         if (auto err = check_handle(subscriber, "subscriber"))
           return err;
+        if (auto err = check_subscriber(self, subscriber, topics.any()))
+          return err;
         auto& subs = self->state.subscribers;
         auto i =
             std::find_if(subs.begin(), subs.end(), [&](const Subscriber& x) {
               return x.handle == subscriber;
             });
+        // Another node's subscriptions are bounded (its own are not).
+        if (topics.any() && i == subs.end() &&
+            subscriber.node() != self->node() &&
+            std::count_if(subs.begin(), subs.end(), [&](const Subscriber& x) {
+              return x.handle.node() == subscriber.node();
+            }) >= static_cast<long>(max_subscriptions_per_node))
+          return make_error(ec::limit_exceeded,
+                            "at most " +
+                                std::to_string(max_subscriptions_per_node) +
+                                " monitor subscriptions per other node");
         if (!topics.any()) {
           if (i != subs.end()) {
             self->demonitor(subscriber);
@@ -723,6 +742,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
       },
       [=](degrade_atom, ResourceType type,
           bool on) -> caf::result<TypeMonitorView> {
+        if (!may_administer(self))
+          return admin_refused("degradation by hand");
         if (auto err = check_type(type))
           return err;
         auto& w = watch_of(self, type);
@@ -793,7 +814,9 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         return std::any_of(types.begin(), types.end(),
                            [](const TypeWatch& w) { return w.degraded; });
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<std::vector<TypeMonitorView>> {
+        if (!may_administer(self))
+          return admin_refused("a reset of the monitor");
         auto& st = self->state;
         auto now = self->clock().now();
         for (auto& w : st.types) {

@@ -995,7 +995,9 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         if (auto err = check_requester(requester))
           return err;
         advance_clock(st, self->clock().now());
-        auto returned = st.book.unreserve_requester(requester);
+        // Only what the caller reserved: another actor's reservation under
+        // the same name gets the same answer as none at all.
+        auto returned = st.book.unreserve_requester(requester, sender_of(self));
         if (returned == 0)
           return make_error(ec::nothing_held, "'" + requester +
                                                   "' has no reservation of " +

@@ -374,7 +374,9 @@ predictor_actor::behavior_type predictor(self_ptr self, PoolDirectory pools,
           result.push_back(stats_of(key, series));
         return result;
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<std::uint64_t> {
+        if (!may_administer(self))
+          return admin_refused("a reset of the predictor");
         auto& st = self->state;
         auto dropped = static_cast<std::uint64_t>(st.series.size());
         st.series.clear();

@@ -14,6 +14,7 @@
 
 #include "actors/sender_checks.hpp"
 #include "messages/error.hpp"
+#include "messages/limits.hpp"
 #include "messages/validate.hpp"
 
 namespace rros {
@@ -1007,7 +1008,10 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         return result;
       },
       [=](stats_atom) { return stats_of(self); },
-      [=](settings_atom, const SchedulerSettings& x) {
+      [=](settings_atom,
+          const SchedulerSettings& x) -> caf::result<SchedulerSettings> {
+        if (!may_administer(self))
+          return admin_refused("the scheduler's settings");
         self->state.settings = x;
         pump(self);
         return x;
@@ -1016,8 +1020,19 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
       [=](subscribe_atom, caf::actor& who, bool on) -> caf::result<bool> {
         if (auto err = check_handle(who, "the subscriber"))
           return err;
+        if (auto err = check_subscriber(self, who, on))
+          return err;
         auto& subs = self->state.subscribers;
         auto i = std::find(subs.begin(), subs.end(), who);
+        // Another node's subscriptions are bounded (its own are not).
+        if (on && i == subs.end() && who.node() != self->node() &&
+            std::count_if(subs.begin(), subs.end(), [&](const caf::actor& x) {
+              return x.node() == who.node();
+            }) >= static_cast<long>(max_subscriptions_per_node))
+          return make_error(ec::limit_exceeded,
+                            "at most " +
+                                std::to_string(max_subscriptions_per_node) +
+                                " scheduler subscriptions per other node");
         if (on && i == subs.end()) {
           self->monitor(who);
           subs.push_back(who);
@@ -1027,7 +1042,9 @@ task_scheduler(scheduler_actor::stateful_pointer<scheduler_state> self,
         }
         return on;
       },
-      [=](reset_atom) {
+      [=](reset_atom) -> caf::result<SchedulerStats> {
+        if (!may_administer(self))
+          return admin_refused("a reset of the scheduler");
         auto& st = self->state;
         ++st.generation;
         for (const auto& key : st.order)

@@ -7,6 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "messages/error.hpp"
+
 namespace rros {
 
 /// True when the current message comes from an actor of the receiver's own
@@ -34,6 +36,29 @@ bool may_administer(Self* self) {
     return true;
   return self->current_sender() &&
          caf::get_or(self->system().config(), admin_from_peers_key, false);
+}
+
+/// The refusal of an administrative message (`what` names the change) from
+/// a sender that may not administer.
+inline caf::error admin_refused(const std::string& what) {
+  return make_error(ec::not_permitted,
+                    what + " is administration: local senders only");
+}
+
+/// Whether the current sender may (un)subscribe `subscriber` to reports:
+/// the node's own actors anyone; another node's actor only actors of its own
+/// node (nobody points reports at a third party); an anonymous sender, whose
+/// origin is unknown, may only end a subscription. not_permitted otherwise.
+template <class Self>
+caf::error check_subscriber(Self* self, const caf::actor& subscriber,
+                            bool subscribing) {
+  const auto& sender = self->current_sender();
+  if (from_local(self) || (sender && sender->node() == subscriber.node()) ||
+      (!sender && !subscribing))
+    return caf::none;
+  return make_error(ec::not_permitted,
+                    "a subscription names an actor of the sender's own node "
+                    "(and is not anonymous)");
 }
 
 /// The sender of the current message as an address (null when anonymous):

@@ -416,13 +416,13 @@ private:
 
 int run_client(const ClientOptions& opts) {
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  if (!configure_client(cfg, opts.tls, opts.command))
+    return 2;
   set_connection_liveness(
       cfg, {timespan_of(opts.heartbeat_interval), caf::timespan{0}});
   caf::actor_system sys{cfg};
-  auto manager =
-      connect_manager(sys, opts.host, opts.port, opts.timeout, opts.command);
+  auto manager = connect_manager(sys, opts.host, opts.port, opts.timeout,
+                                 opts.command, opts.tls);
   if (!manager)
     return 2;
   Client client{opts, sys, *manager};

@@ -9,6 +9,19 @@
 
 namespace rros::app {
 
+/// TLS files (docs/security.md): a certificate (PEM, may hold its chain),
+/// its private key (PEM, not encrypted) and the cluster CA's certificate
+/// (PEM). All empty: plaintext.
+struct TlsFiles {
+  std::string certificate;
+  std::string key;
+  std::string ca;
+
+  bool enabled() const {
+    return !certificate.empty() || !key.empty() || !ca.empty();
+  }
+};
+
 struct NodeOptions {
   std::string
       config_path; // empty: config/default.json if present, else defaults
@@ -22,6 +35,8 @@ struct NodeOptions {
   double metrics_interval = 1.0;   // seconds between collection rounds
   double heartbeat_interval = 1.0; // seconds between heartbeats to peers
   double connection_timeout = 5.0; // seconds of silence before a peer is cut
+  TlsFiles tls;          // flags; empty ones come from the config file
+  bool insecure = false; // allow plaintext on a non-loopback --host
 };
 
 struct StatusOptions {
@@ -34,6 +49,7 @@ struct StatusOptions {
   int count = 0;        // with watch: stop after this many refreshes (0: never)
   bool holders = false; // list holders, waiting requests and quotas per type
   double heartbeat_interval = 1.0; // seconds between heartbeats to the node
+  TlsFiles tls;
 };
 
 /// The shell client: one operation on a running node (rros alloc, release,
@@ -64,6 +80,7 @@ struct ClientOptions {
   bool remove = false;             // quota: remove the group's quota
   bool off = false;                // degrade: leave degraded mode
   double heartbeat_interval = 1.0; // seconds between heartbeats to the node
+  TlsFiles tls;
 };
 
 struct DemoOptions {
@@ -76,6 +93,7 @@ struct BenchOptions {
   int threads = 2;        // plain threads for the facade figures
   bool scale = false;     // only the scale measurement (bench --scale)
   int scale_max = 100000; // its largest number of waiting requests
+  bool flood = false;     // only the flood measurement (bench --flood)
 };
 
 struct SimulateOptions {
@@ -94,5 +112,9 @@ int run_client(const ClientOptions& opts);
 int run_demo(const DemoOptions& opts);
 int run_bench(const BenchOptions& opts);
 int run_simulate(const SimulateOptions& opts);
+/// `rros certs init DIR`: a cluster CA and node, client and admin
+/// certificates signed by it, made with the openssl command line. 0 done,
+/// 2 bad input (DIR holds a CA already, openssl missing or failing).
+int run_certs_init(const std::string& dir);
 
 } // namespace rros::app

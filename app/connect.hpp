@@ -9,20 +9,28 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "app/commands.hpp"
 #include "messages/error.hpp"
 #include "messages/subsystems.hpp"
 
 namespace rros::app {
 
 /// Connects to the manager published at host:port within `timeout_s`
-/// seconds. On failure prints one line ("rros <command>: cannot reach a
-/// manager at ...") and returns nothing; a connect that does not answer in
-/// time ends the process with status 2 (CAF's connect cannot be interrupted).
-std::optional<manager_actor> connect_manager(caf::actor_system& sys,
-                                             const std::string& host,
-                                             std::uint16_t port,
-                                             double timeout_s,
-                                             const std::string& command);
+/// seconds, through TLS when `tls` is enabled (`sys` configured by
+/// configure_network with the same files). On failure prints one line ("rros
+/// <command>: cannot reach a manager at ...") and returns nothing; a connect
+/// that does not answer in time ends the process with status 2 (CAF's
+/// connect cannot be interrupted).
+std::optional<manager_actor>
+connect_manager(caf::actor_system& sys, const std::string& host,
+                std::uint16_t port, double timeout_s,
+                const std::string& command, const TlsFiles& tls);
+
+/// The actor system configuration of a command that reaches a node: types,
+/// middleman, and TLS with `tls`'s files. Prints one line and returns false
+/// when the files are not usable.
+bool configure_client(caf::actor_system_config& cfg, const TlsFiles& tls,
+                      const std::string& command);
 
 /// Asks `dest` and waits at most `timeout`. The node's own errors pass
 /// unchanged; CAF's (the node was not reached, or did not answer) become

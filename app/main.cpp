@@ -45,7 +45,21 @@ CLI::Option* value_option(CLI::App* app, const std::string& name, T& into,
   return app->add_option(name, into, description)->check(not_an_option());
 }
 
-/// The shell client's subcommands share --connect and --timeout.
+/// --tls-cert, --tls-key and --tls-ca, shared by the node and every command
+/// that reaches one.
+void add_tls(CLI::App* app, TlsFiles& tls, const std::string& whose) {
+  value_option(app, "--tls-cert", tls.certificate,
+               "TLS: " + whose +
+                   " certificate (PEM; with --tls-key and "
+                   "--tls-ca)");
+  value_option(app, "--tls-key", tls.key,
+               "TLS: the certificate's private key (PEM, not encrypted)");
+  value_option(app, "--tls-ca", tls.ca,
+               "TLS: the cluster CA's certificate (PEM); peers must have a "
+               "certificate it signed");
+}
+
+/// The shell client's subcommands share --connect, --timeout and TLS.
 struct ClientCommand {
   CLI::App* app = nullptr;
   std::string endpoint;
@@ -72,6 +86,7 @@ CLI::App* add_client(CLI::App& parent, ClientCommand& c,
   value_option(c.app, "--heartbeat-interval", c.heartbeat,
                client_heartbeat_help)
       ->check(duration_value(0.01, 3600));
+  add_tls(c.app, c.opts.tls, "this client's");
   return c.app;
 }
 
@@ -235,12 +250,18 @@ int main(int argc, char** argv) {
                "its grants return, as for a closed connection; it must be "
                "longer than --heartbeat-interval (default: 5s)")
       ->check(duration_value(0.02, 86400));
+  add_tls(node, node_opts.tls, "the node's");
+  node->add_flag("--insecure", node_opts.insecure,
+                 "allow serving a non-loopback --host in plaintext (without "
+                 "TLS anyone who reaches it is a client)");
   node->footer("Prints the published port on stdout, then one line per alert "
-               "and change of\ndegradation on stderr until SIGINT/SIGTERM.\n"
+               "and change of\ndegradation on stderr until SIGINT/SIGTERM. "
+               "Without TLS files it serves\nloopback addresses only, unless "
+               "--insecure.\n"
                "Examples:\n"
                "  rros node --port 4242\n"
-               "  rros node --config config/default.json --host 0.0.0.0 "
-               "--port 4242\n"
+               "  rros node --host 0.0.0.0 --port 4242 --tls-cert c/node.pem "
+               "--tls-key c/node-key.pem --tls-ca c/ca.pem\n"
                "  rros node --port 0 --log-level warning   any free port "
                "(printed), problems only\n"
                "  rros node --metrics-port 9464 Prometheus metrics on "
@@ -277,6 +298,7 @@ int main(int argc, char** argv) {
                "seconds allowed for connecting and for each query")
       ->capture_default_str()
       ->check(real_number(0.1, 600.0));
+  add_tls(status, status_opts.tls, "this client's");
   status->footer("Shows per type capacity, held, reserved, available and "
                  "utilization (memory\nin KiB/MiB/GiB), what waits, the "
                  "active alerts, degraded types and the\nscheduler's tasks.\n"
@@ -286,6 +308,27 @@ int main(int argc, char** argv) {
                  "  rros status --connect 127.0.0.1:4242 --json\n"
                  "  rros status --connect 127.0.0.1:4242 --watch --interval "
                  "1");
+
+  std::string certs_dir;
+  auto certs = app.add_subcommand(
+      "certs", "Make TLS certificates for a test cluster (with the openssl "
+               "command line)");
+  certs->require_subcommand(1);
+  auto certs_init = certs->add_subcommand(
+      "init", "Make a cluster CA and node, client and admin certificates "
+              "signed by it in DIR");
+  certs_init->add_option("DIR", certs_dir, "directory (made if missing)")
+      ->required();
+  certs->footer("Writes ca.pem, ca-key.pem and, for node, client and admin, "
+                "NAME.pem and\nNAME-key.pem; refuses a DIR that holds a CA "
+                "already.\n"
+                "Examples:\n"
+                "  rros certs init ./cluster-certs\n"
+                "  rros node --host 0.0.0.0 --port 4242 --tls-cert "
+                "cluster-certs/node.pem \\\n"
+                "      --tls-key cluster-certs/node-key.pem --tls-ca "
+                "cluster-certs/ca.pem");
+  certs_init->footer("Examples:\n  rros certs init ./cluster-certs");
 
   // -- the shell client
   ClientCommand alloc_cmd;
@@ -476,6 +519,12 @@ int main(int argc, char** argv) {
       "(pool waiters, waiting bundles, pending tasks; N = 100 to --scale-max "
       "by powers of 10; --runs repetitions)");
   scale_opt->excludes(ops_opt)->excludes(threads_opt);
+  auto flood_opt = bench->add_flag(
+      "--flood", bench_opts.flood,
+      "instead: one client floods a pool past its waiting limit while "
+      "another allocates and releases (--ops cycles, --runs repetitions); "
+      "peak RSS, refusals and the other's p50 beside its quiet p50");
+  flood_opt->excludes(threads_opt)->excludes(scale_opt);
   value_option(bench, "--scale-max", bench_opts.scale_max,
                "largest N measured with --scale")
       ->capture_default_str()
@@ -484,7 +533,9 @@ int main(int argc, char** argv) {
   bench->footer("Examples:\n"
                 "  rros bench --runs 5 --ops 20000 --threads 2\n"
                 "  rros bench --scale --scale-max 10000   one event's cost "
-                "with 100 to 10000 waiting");
+                "with 100 to 10000 waiting\n"
+                "  rros bench --flood --runs 3            a flood past the "
+                "limits beside a steady client");
 
   SimulateOptions sim_opts;
   auto simulate = app.add_subcommand(
@@ -610,6 +661,8 @@ int main(int argc, char** argv) {
   }
   if (*bench)
     return run_bench(bench_opts);
+  if (*certs_init)
+    return run_certs_init(certs_dir);
   if (*completion) {
     std::cout << bash_completion(app);
     return 0;

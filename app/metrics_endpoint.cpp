@@ -38,17 +38,48 @@ caf::expected<Config> load_node_config(const std::string& path,
   }
   // Unreadable or malformed files: Config's own reader names the problem
   // (with line and column).
-  if (!in || doc.HasParseError() || !doc.IsObject() || !doc.HasMember(port_key))
+  const char* tls_keys[] = {"tls_certificate", "tls_key", "tls_ca"};
+  auto has_node_key = [&] {
+    if (doc.HasMember(port_key))
+      return true;
+    for (auto key : tls_keys)
+      if (doc.HasMember(key))
+        return true;
+    return false;
+  };
+  if (!in || doc.HasParseError() || !doc.IsObject() || !has_node_key())
     return Config::from_file(file);
-  const auto& value = doc[port_key];
-  double port = value.IsNumber() ? value.GetDouble() : -1;
-  if (!value.IsNumber() || port < 0 || port > 65535 || port != std::floor(port))
-    return make_error(ec::invalid_config_value,
-                      file + ": configuration key '" + port_key +
-                          "' must be a whole number in [0, 65535] (0: any "
-                          "free port)");
-  node.metrics_port = static_cast<int>(port);
-  doc.RemoveMember(port_key);
+  if (doc.HasMember(port_key)) {
+    const auto& value = doc[port_key];
+    double port = value.IsNumber() ? value.GetDouble() : -1;
+    if (!value.IsNumber() || port < 0 || port > 65535 ||
+        port != std::floor(port))
+      return make_error(ec::invalid_config_value,
+                        file + ": configuration key '" + port_key +
+                            "' must be a whole number in [0, 65535] (0: any "
+                            "free port)");
+    node.metrics_port = static_cast<int>(port);
+    doc.RemoveMember(port_key);
+  }
+  // TLS files; a relative path is relative to the file's directory.
+  auto dir = file.find('/') == std::string::npos
+                 ? std::string{}
+                 : file.substr(0, file.rfind('/') + 1);
+  std::string* tls_fields[] = {&node.tls.certificate, &node.tls.key,
+                               &node.tls.ca};
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto key = tls_keys[i];
+    if (!doc.HasMember(key))
+      continue;
+    const auto& value = doc[key];
+    if (!value.IsString() || value.GetStringLength() == 0)
+      return make_error(ec::invalid_config_value,
+                        file + ": configuration key '" + key +
+                            "' must be a file's path");
+    std::string path = value.GetString();
+    *tls_fields[i] = path[0] == '/' ? path : dir + path;
+    doc.RemoveMember(key);
+  }
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   doc.Accept(writer);

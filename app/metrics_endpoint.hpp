@@ -12,6 +12,7 @@
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
+#include "app/commands.hpp"
 #include "messages/config.hpp"
 #include "messages/metrics_messages.hpp"
 #include "messages/subsystems.hpp"
@@ -21,11 +22,14 @@ namespace rros::app {
 /// Node-only keys of a configuration file (not manager settings).
 struct NodeFileSettings {
   int metrics_port = -1; // -1: key absent; 0: any free port
+  TlsFiles tls;          // tls_certificate, tls_key, tls_ca
 };
 
 /// Reads the node's configuration: `path`, or config/default.json when
 /// `path` is empty and that file exists, else the defaults. The key
-/// `metrics_port` (a whole number in [0, 65535]) is taken out for the node;
+/// `metrics_port` (a whole number in [0, 65535]) and the TLS files
+/// `tls_certificate`, `tls_key`, `tls_ca` (paths, relative ones to the
+/// file's directory) are taken out for the node;
 /// every other key goes to the manager's Config as usual. Errors name the
 /// file and the key.
 caf::expected<Config> load_node_config(const std::string& path,

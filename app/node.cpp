@@ -21,6 +21,7 @@
 #include "app/connect.hpp"
 #include "app/metrics_endpoint.hpp"
 #include "app/report.hpp"
+#include "app/tls.hpp"
 #include "facade/connection_liveness.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
@@ -187,11 +188,6 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
   };
 }
 
-/// True for addresses that only this machine can reach.
-bool serves_loopback_only(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
-}
-
 } // namespace
 
 int run_node(const NodeOptions& opts) {
@@ -199,6 +195,19 @@ int run_node(const NodeOptions& opts) {
   auto config = load_node_config(opts.config_path, file_settings);
   if (!config) {
     std::cerr << "rros node: " << describe(config.error()) << "\n";
+    return 2;
+  }
+  // TLS files from the flags, else from the configuration file.
+  auto tls = opts.tls.enabled() ? opts.tls : file_settings.tls;
+  if (tls.enabled()) {
+    if (auto err = check_tls_files(tls)) {
+      std::cerr << "rros node: " << context_of(err) << "\n";
+      return 2;
+    }
+  } else if (!is_loopback_host(opts.host) && !opts.insecure) {
+    std::cerr << "rros node: refusing to serve " << opts.host
+              << " in plaintext: give --tls-cert, --tls-key and --tls-ca (or "
+                 "--insecure on a network you trust)\n";
     return 2;
   }
   // Block the shutdown signals before CAF starts its threads, so that they
@@ -211,21 +220,20 @@ int run_node(const NodeOptions& opts) {
 
   caf::actor_system_config cfg;
   register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_network(cfg, tls);
   // Peers that hang are cut after the timeout; their grants come back as
   // for a closed connection (facade/connection_liveness.hpp).
   set_connection_liveness(cfg, {timespan_of(opts.heartbeat_interval),
                                 timespan_of(opts.connection_timeout)});
   // Served on loopback only, every peer is a process of this machine: the
   // "local connection" that may administer (docs/security.md).
-  if (serves_loopback_only(opts.host))
+  if (is_loopback_host(opts.host))
     caf::put(cfg.content, admin_from_peers_key, true);
   caf::actor_system sys{cfg};
   auto manager = spawn_manager(sys, *config);
   if (opts.publish) {
     // No address reuse: a port another process listens on must fail here.
-    auto port =
-        sys.middleman().publish(manager, opts.port, opts.host.c_str(), false);
+    auto port = publish_on(manager, opts.port, opts.host, tls.enabled());
     if (!port) {
       std::cerr << "rros node: cannot publish on " << opts.host << ":"
                 << opts.port << " (port in use or address not available): "
@@ -234,6 +242,14 @@ int run_node(const NodeOptions& opts) {
       return 2;
     }
     std::cout << "rros node: manager published on " << opts.host << ":" << *port
+              << (tls.enabled() ? " (TLS: peers need a certificate of the CA " +
+                                      tls.ca + ")"
+                  : is_loopback_host(opts.host)
+                      ? std::string{" (plaintext, loopback only: no TLS "
+                                    "certificates)"}
+                      : std::string{" (plaintext, --insecure: anyone who "
+                                    "reaches this address is a client and "
+                                    "can read the traffic)"})
               << std::endl;
   } else {
     std::cout
@@ -706,13 +722,13 @@ int run_status(const StatusOptions& opts) {
       std::chrono::duration<double>(opts.timeout));
   auto endpoint = opts.host + ":" + std::to_string(opts.port);
   caf::actor_system_config cfg;
-  register_types(cfg);
-  cfg.load<caf::io::middleman>();
+  if (!configure_client(cfg, opts.tls, "status"))
+    return 2;
   set_connection_liveness(
       cfg, {timespan_of(opts.heartbeat_interval), caf::timespan{0}});
   caf::actor_system sys{cfg};
-  auto manager =
-      connect_manager(sys, opts.host, opts.port, opts.timeout, "status");
+  auto manager = connect_manager(sys, opts.host, opts.port, opts.timeout,
+                                 "status", opts.tls);
   if (!manager)
     return 2;
   caf::scoped_actor self{sys};

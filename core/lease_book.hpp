@@ -420,6 +420,17 @@ public:
         requester);
   }
 
+  /// Returns the requester's ordinary reservations that `holder` made.
+  units unreserve_requester(const std::string& requester,
+                            const Holder& holder) {
+    return unreserve_if(
+        [&](const Reservation& r) {
+          return r.requester == requester && r.preemption == 0 &&
+                 r.holder == holder;
+        },
+        requester);
+  }
+
   /// Returns the ordinary reservations `holder` made.
   units unreserve_holder(const Holder& holder) {
     std::vector<std::uint64_t> ids;

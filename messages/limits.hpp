@@ -25,5 +25,8 @@ constexpr std::size_t max_waiting_per_remote_node = 20'000;
 /// batch is refused as a whole (ec::limit_exceeded) and changes nothing. It
 /// bounds how long one message keeps the pool from its other clients.
 constexpr std::size_t max_batch_items = 1'024;
+/// Subscriptions the actors of one other node may have at the monitor, and
+/// at the scheduler (the node's own actors are not limited).
+constexpr std::size_t max_subscriptions_per_node = 64;
 
 } // namespace rros

@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
-  libcaf-dev            # C++ Actor Framework 0.17.6 (core + io)
+  libcaf-dev            # C++ Actor Framework 0.17.6 (core, io, openssl)
+  libssl-dev openssl    # TLS (CAF's openssl module) and rros certs init
   libcereal-dev rapidjson-dev
   zlib1g-dev            # CRC-32 of the write-ahead log and snapshots
   libgtest-dev librapidcheck-dev

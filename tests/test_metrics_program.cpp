@@ -18,6 +18,7 @@
 
 #include "facade/connection_liveness.hpp"
 #include "facade/resource_manager.hpp"
+#include "messages/network.hpp"
 #include "process.hpp"
 
 using namespace rros;
@@ -96,6 +97,7 @@ protected:
     cfg_.load<caf::io::middleman>();
     // The node cuts peers silent for 5 s; scraping may take longer.
     set_connection_liveness(cfg_, client_liveness_defaults());
+    use_rros_network(cfg_); // the node's identifier, or no handshake
     sys_ = std::make_unique<caf::actor_system>(cfg_);
     auto handle =
         sys_->middleman().remote_actor<manager_actor>("127.0.0.1", *manager);

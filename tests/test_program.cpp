@@ -30,6 +30,7 @@
 #include "facade/connection_liveness.hpp"
 #include "facade/resource_manager.hpp"
 #include "messages/monitor_messages.hpp"
+#include "messages/network.hpp"
 
 namespace {
 
@@ -302,6 +303,7 @@ TEST(ProgramStatus, ShowsARealNodeAsTextAndJson) {
   cfg.load<caf::io::middleman>();
   // The node cuts peers silent for 5 s; this client may idle that long.
   rros::set_connection_liveness(cfg, rros::client_liveness_defaults());
+  rros::use_rros_network(cfg); // the node's identifier, or no handshake
   caf::actor_system sys{cfg};
   auto manager =
       sys.middleman().remote_actor<rros::manager_actor>("127.0.0.1", port);

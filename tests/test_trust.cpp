@@ -464,6 +464,31 @@ TEST_F(TrustTest, AnEarlierEntryWithTheSameNamesDoesNotHideTheCallersOwn) {
   static_cast<void>(bundle_decoy);
 }
 
+TEST_F(TrustTest, AnotherClientCannotReturnAReservation) {
+  ask_ok<PoolStatus>(pools_[compute], reserve_atom::value,
+                     std::string{"planner"}, 30.0f);
+  // Mallory names the requester: the same answer as no reservation at all.
+  EXPECT_TRUE(
+      fails_with(ask_as<float>(mallory, pools_[compute], unreserve_atom::value,
+                               std::string{"planner"}),
+                 ec::nothing_held));
+  EXPECT_EQ(status(compute).reserved, to_units(30));
+  // A reservation of mallory's own under the same name is its own to
+  // return; the victim's stays.
+  ASSERT_TRUE(ask_as<PoolStatus>(mallory, pools_[compute], reserve_atom::value,
+                                 std::string{"planner"}, 5.0f));
+  auto returned = ask_as<float>(mallory, pools_[compute], unreserve_atom::value,
+                                std::string{"planner"});
+  ASSERT_TRUE(returned) << describe(returned.error());
+  EXPECT_EQ(*returned, 5.0f);
+  EXPECT_EQ(status(compute).reserved, to_units(30));
+  // The victim returns its own.
+  EXPECT_EQ(ask_ok<float>(pools_[compute], unreserve_atom::value,
+                          std::string{"planner"}),
+            30.0f);
+  EXPECT_EQ(status(compute).reserved, 0);
+}
+
 TEST_F(TrustTest, AReleaseByNameReturnsOnlyTheCallersOwnGrants) {
   // Both name the same requester: each returns only what it took.
   ask_ok<ResourceAllocation>(pools_[compute], allocate_atom::value,

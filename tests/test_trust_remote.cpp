@@ -12,6 +12,7 @@
 
 #include "actors/manager.hpp"
 #include "messages/error.hpp"
+#include "messages/limits.hpp"
 #include "messages/validate.hpp"
 
 using namespace rros;
@@ -209,4 +210,141 @@ TEST(TrustRemote, AnotherConnectionCannotFailWaitsOrTouchGrants) {
                   [&](caf::error& err) { granted = std::move(err); });
   ASSERT_TRUE(granted) << describe(granted.error());
   EXPECT_EQ(granted->allocated_amount, 10.0f);
+}
+
+TEST(TrustRemote, SubsystemAdministrationFromAnotherNodeIsRefused) {
+  Node server;
+  auto manager = spawn_manager(server.sys, Config{});
+  StopOnExit stop{manager};
+  auto port = server.sys.middleman().publish(manager, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << describe(port.error());
+  Node client;
+  auto remote =
+      client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << describe(remote.error());
+  caf::scoped_actor self{client.sys};
+  auto sub = ask<Subsystems>(self, *remote, subsystems_atom::value);
+  ASSERT_TRUE(sub) << describe(sub.error());
+  ASSERT_TRUE(sub->monitor && sub->scheduler && sub->memory && sub->predictor &&
+              sub->balancer);
+  // Each subsystem's configuration and reset, from another node: refused.
+  auto settings =
+      ask<MonitorSettings>(self, sub->monitor, settings_atom::value);
+  ASSERT_TRUE(settings) << describe(settings.error());
+  auto changed = *settings;
+  changed.sample_interval = std::chrono::seconds(5);
+  EXPECT_TRUE(fails_with(
+      ask<MonitorSettings>(self, sub->monitor, settings_atom::value, changed),
+      ec::not_permitted));
+  EXPECT_TRUE(fails_with(ask<std::vector<AlertRule>>(
+                             self, sub->monitor, config_atom::value, Config{}),
+                         ec::not_permitted));
+  EXPECT_TRUE(fails_with(
+      ask<AlertRule>(self, sub->monitor, threshold_atom::value,
+                     AlertRule{compute, 0.1f, ResourceAlert::Severity::INFO}),
+      ec::not_permitted));
+  EXPECT_TRUE(
+      fails_with(ask<TypeMonitorView>(self, sub->monitor, degrade_atom::value,
+                                      compute, true),
+                 ec::not_permitted));
+  EXPECT_TRUE(fails_with(
+      ask<std::vector<TypeMonitorView>>(self, sub->monitor, reset_atom::value),
+      ec::not_permitted));
+  EXPECT_TRUE(fails_with(ask<SchedulerSettings>(self, sub->scheduler,
+                                                settings_atom::value,
+                                                SchedulerSettings{}),
+                         ec::not_permitted));
+  EXPECT_TRUE(
+      fails_with(ask<SchedulerStats>(self, sub->scheduler, reset_atom::value),
+                 ec::not_permitted));
+  EXPECT_TRUE(fails_with(ask<MemoryStats>(self, sub->memory, reset_atom::value),
+                         ec::not_permitted));
+  EXPECT_TRUE(fails_with(
+      ask<MemoryStats>(self, sub->memory, config_atom::value, Config{}),
+      ec::not_permitted));
+  EXPECT_TRUE(
+      fails_with(ask<std::uint64_t>(self, sub->predictor, reset_atom::value),
+                 ec::not_permitted));
+  EXPECT_TRUE(
+      fails_with(ask<std::uint64_t>(self, sub->balancer, reset_atom::value),
+                 ec::not_permitted));
+  EXPECT_TRUE(fails_with(
+      ask<LoadBalancingStrategy>(self, sub->balancer, strategy_atom::value,
+                                 LoadBalancingStrategy::LEAST_LOADED),
+      ec::not_permitted));
+  // Nothing changed: the settings in force and no type degraded.
+  auto now = ask<MonitorSettings>(self, sub->monitor, settings_atom::value);
+  ASSERT_TRUE(now) << describe(now.error());
+  EXPECT_EQ(now->sample_interval, settings->sample_interval);
+  auto degraded = ask<bool>(self, sub->monitor, is_degraded_atom::value);
+  ASSERT_TRUE(degraded) << describe(degraded.error());
+  EXPECT_FALSE(*degraded);
+  // Reading stays open to clients.
+  EXPECT_TRUE(
+      ask<LoadBalancingStrategy>(self, sub->balancer, strategy_atom::value));
+}
+
+TEST(TrustRemote, SubscriptionsFromAnotherNodeAreBoundedAndOwn) {
+  Node server;
+  auto manager = spawn_manager(server.sys, Config{});
+  StopOnExit stop{manager};
+  auto port = server.sys.middleman().publish(manager, 0, "127.0.0.1");
+  ASSERT_TRUE(port) << describe(port.error());
+  Node client;
+  auto remote =
+      client.sys.middleman().remote_actor<manager_actor>("127.0.0.1", *port);
+  ASSERT_TRUE(remote) << describe(remote.error());
+  caf::scoped_actor self{client.sys};
+  auto sub = ask<Subsystems>(self, *remote, subsystems_atom::value);
+  ASSERT_TRUE(sub) << describe(sub.error());
+  // Listeners of the client's node that ignore what they hear.
+  std::vector<caf::actor> listeners;
+  auto spawn_listener = [&] {
+    listeners.push_back(client.sys.spawn(
+        []() -> caf::behavior { return {[](caf::message&) {}}; }));
+    return listeners.back();
+  };
+  MonitorTopics alerts{false, true, false};
+  for (std::size_t i = 0; i < max_subscriptions_per_node; ++i) {
+    ASSERT_TRUE(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                   spawn_listener(), alerts));
+    ASSERT_TRUE(ask<bool>(self, sub->scheduler, subscribe_atom::value,
+                          listeners.back(), true));
+  }
+  auto one_more = spawn_listener();
+  EXPECT_TRUE(
+      fails_with(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                    one_more, alerts),
+                 ec::limit_exceeded));
+  EXPECT_TRUE(fails_with(
+      ask<bool>(self, sub->scheduler, subscribe_atom::value, one_more, true),
+      ec::limit_exceeded));
+  // Changing or ending a subscription still works; an ended one frees a
+  // place.
+  EXPECT_TRUE(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                 listeners.front(), MonitorTopics{}));
+  EXPECT_TRUE(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                 one_more, alerts));
+  // Nobody subscribes a third party: an actor of the node itself (the
+  // manager) named by this client is refused, and so is an anonymous
+  // subscription of the client's own listener.
+  auto third = caf::actor_cast<caf::actor>(*remote);
+  EXPECT_TRUE(fails_with(
+      ask<bool>(self, sub->scheduler, subscribe_atom::value, third, true),
+      ec::not_permitted));
+  EXPECT_TRUE(
+      fails_with(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                    third, alerts),
+                 ec::not_permitted));
+  caf::anon_send(sub->monitor, subscribe_atom::value, listeners.front(),
+                 alerts);
+  // The anonymous subscription took no place: the client's node is still
+  // at its limit.
+  auto last = spawn_listener();
+  EXPECT_TRUE(
+      fails_with(ask<MonitorTopics>(self, sub->monitor, subscribe_atom::value,
+                                    last, alerts),
+                 ec::limit_exceeded));
+  for (auto& l : listeners)
+    caf::anon_send_exit(l, caf::exit_reason::user_shutdown);
 }
