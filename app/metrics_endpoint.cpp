@@ -101,7 +101,10 @@ caf::expected<std::unique_ptr<MetricsEndpoint>>
 MetricsEndpoint::start(caf::actor_system& sys, const manager_actor& manager,
                        const std::string& host, std::uint16_t port,
                        caf::timespan interval) {
-  auto address = host + ":" + std::to_string(port);
+  // An IPv6 literal needs brackets before the port ("[::1]:9464").
+  auto address =
+      (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+      std::to_string(port);
   auto result = std::make_unique<MetricsEndpoint>();
   result->registry_ = std::make_shared<prometheus::Registry>();
   try {

@@ -140,6 +140,19 @@ TEST(Tls, CertsInitMakesAClusterAndRefusesToOverwrite) {
       << again.err;
 }
 
+TEST(Tls, LoopbackHostsAreParsedNotMatchedByPrefix) {
+  using rros::app::is_loopback_host;
+  EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+  EXPECT_TRUE(is_loopback_host("127.1.2.3"));
+  EXPECT_TRUE(is_loopback_host("::1"));
+  EXPECT_TRUE(is_loopback_host("localhost"));
+  EXPECT_FALSE(is_loopback_host("127.example.com"));
+  EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+  EXPECT_FALSE(is_loopback_host("10.0.0.1"));
+  EXPECT_FALSE(is_loopback_host("::"));
+  EXPECT_FALSE(is_loopback_host("1270.0.0.1"));
+}
+
 TEST(Tls, PlaintextNeedsLoopbackOrInsecureAndTlsFilesGoTogether) {
   REQUIRE_RROS_AND_OPENSSL();
   // Only the argument check runs: the node refuses before it binds.
