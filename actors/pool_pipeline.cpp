@@ -77,32 +77,14 @@ struct PoolPipeline::State : std::enable_shared_from_this<State> {
     batch.reserve(items.size());
     for (auto& item : items)
       batch.push_back(item.request);
-    auto held = std::make_shared<std::vector<Item>>(std::move(items));
-    auto me = shared_from_this();
-    self->request(pool, caf::infinite, allocate_atom::value, std::move(batch))
-        .then(
-            [me, held](std::vector<AllocationOutcome>& out) {
-              me->finish([&] {
-                if (out.size() != held->size()) {
-                  auto err = mismatch(out.size(), held->size());
-                  for (auto& item : *held)
-                    fail(item, err);
-                  return;
-                }
-                for (std::size_t i = 0; i < out.size(); ++i) {
-                  if (out[i].error)
-                    (*held)[i].on_grant(std::move(out[i].error));
-                  else
-                    (*held)[i].on_grant(std::move(out[i].allocation));
-                }
-              });
-            },
-            [me, held](caf::error& err) {
-              me->finish([&] {
-                for (auto& item : *held)
-                  fail(item, err);
-              });
-            });
+    send_batch<AllocationOutcome>(allocate_atom::value, std::move(batch),
+                                  std::move(items),
+                                  [](Item& item, AllocationOutcome& out) {
+                                    if (out.error)
+                                      item.on_grant(std::move(out.error));
+                                    else
+                                      item.on_grant(std::move(out.allocation));
+                                  });
   }
 
   void send_releases(std::vector<Item> items) {
@@ -110,11 +92,27 @@ struct PoolPipeline::State : std::enable_shared_from_this<State> {
     batch.reserve(items.size());
     for (auto& item : items)
       batch.push_back(item.id);
+    send_batch<ReleaseOutcome>(release_atom::value, std::move(batch),
+                               std::move(items),
+                               [](Item& item, ReleaseOutcome& out) {
+                                 if (out.error)
+                                   item.on_receipt(std::move(out.error));
+                                 else
+                                   item.on_receipt(std::move(out.receipt));
+                               });
+  }
+
+  /// Sends one batch and hands each item its outcome (`deliver_one`), or
+  /// every item the batch's error; a reply of the wrong length is an error
+  /// for all.
+  template <class Outcome, class Atom, class Batch, class DeliverOne>
+  void send_batch(Atom atom, Batch batch, std::vector<Item> items,
+                  DeliverOne deliver_one) {
     auto held = std::make_shared<std::vector<Item>>(std::move(items));
     auto me = shared_from_this();
-    self->request(pool, caf::infinite, release_atom::value, std::move(batch))
+    self->request(pool, caf::infinite, atom, std::move(batch))
         .then(
-            [me, held](std::vector<ReleaseOutcome>& out) {
+            [me, held, deliver_one](std::vector<Outcome>& out) {
               me->finish([&] {
                 if (out.size() != held->size()) {
                   auto err = mismatch(out.size(), held->size());
@@ -122,12 +120,8 @@ struct PoolPipeline::State : std::enable_shared_from_this<State> {
                     fail(item, err);
                   return;
                 }
-                for (std::size_t i = 0; i < out.size(); ++i) {
-                  if (out[i].error)
-                    (*held)[i].on_receipt(std::move(out[i].error));
-                  else
-                    (*held)[i].on_receipt(std::move(out[i].receipt));
-                }
+                for (std::size_t i = 0; i < out.size(); ++i)
+                  deliver_one((*held)[i], out[i]);
               });
             },
             [me, held](caf::error& err) {
