@@ -37,6 +37,11 @@ struct NodeOptions {
   double connection_timeout = 5.0; // seconds of silence before a peer is cut
   TlsFiles tls;          // flags; empty ones come from the config file
   bool insecure = false; // allow plaintext on a non-loopback --host
+  // Cluster (docs/cluster.md): with a name the node is a member; with seeds
+  // ("HOST:PORT") it joins through the first that answers.
+  std::string node_name;
+  std::string cluster_name = "rros";
+  std::vector<std::string> join;
 };
 
 struct StatusOptions {

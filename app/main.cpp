@@ -250,6 +250,16 @@ int main(int argc, char** argv) {
                "its grants return, as for a closed connection; it must be "
                "longer than --heartbeat-interval (default: 5s)")
       ->check(duration_value(0.02, 86400));
+  value_option(node, "--name", node_opts.node_name,
+               "this node's name in its cluster (letters, digits, '.', '_', "
+               "'-'); makes the node a cluster member (needs --port)");
+  value_option(node, "--cluster", node_opts.cluster_name,
+               "the cluster's name: members of another name are refused")
+      ->capture_default_str();
+  std::string node_join;
+  value_option(node, "--join", node_join,
+               "join the cluster through the first of these members that "
+               "answers: HOST:PORT[,HOST:PORT...] (needs --name)");
   add_tls(node, node_opts.tls, "the node's");
   node->add_flag("--insecure", node_opts.insecure,
                  "allow serving a non-loopback --host in plaintext (without "
@@ -640,6 +650,19 @@ int main(int argc, char** argv) {
       node_opts.heartbeat_interval = duration_seconds(node_heartbeat);
     if (!node_timeout.empty())
       node_opts.connection_timeout = duration_seconds(node_timeout);
+    for (std::size_t at = 0; !node_join.empty() && at <= node_join.size();) {
+      auto comma = std::min(node_join.find(',', at), node_join.size());
+      auto seed = node_join.substr(at, comma - at);
+      std::string seed_host;
+      std::uint16_t seed_port = 0;
+      if (!split_endpoint(seed, seed_host, seed_port)) {
+        std::cerr << "rros node: --join expects HOST:PORT[,HOST:PORT...], got '"
+                  << seed << "'\n";
+        return 2;
+      }
+      node_opts.join.push_back(seed);
+      at = comma + 1;
+    }
     if (node_opts.connection_timeout <= node_opts.heartbeat_interval) {
       std::cerr << "rros node: --connection-timeout must be longer than "
                    "--heartbeat-interval (a healthy peer would be cut "

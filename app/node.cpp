@@ -20,6 +20,7 @@
 #include "app/commands.hpp"
 #include "app/connect.hpp"
 #include "app/metrics_endpoint.hpp"
+#include "app/node_cluster.hpp"
 #include "app/report.hpp"
 #include "app/tls.hpp"
 #include "facade/connection_liveness.hpp"
@@ -210,6 +211,10 @@ int run_node(const NodeOptions& opts) {
                  "--insecure on a network you trust)\n";
     return 2;
   }
+  if (auto problem = cluster_flags_problem(opts)) {
+    std::cerr << "rros node: " << *problem << "\n";
+    return 2;
+  }
   // Block the shutdown signals before CAF starts its threads, so that they
   // inherit the mask and only sigwait() below sees the signals.
   sigset_t signals;
@@ -231,6 +236,7 @@ int run_node(const NodeOptions& opts) {
     caf::put(cfg.content, admin_from_peers_key, true);
   caf::actor_system sys{cfg};
   auto manager = spawn_manager(sys, *config);
+  std::uint16_t published_port = 0;
   if (opts.publish) {
     // No address reuse: a port another process listens on must fail here.
     auto port = publish_on(manager, opts.port, opts.host, tls.enabled());
@@ -251,10 +257,19 @@ int run_node(const NodeOptions& opts) {
                                     "reaches this address is a client and "
                                     "can read the traffic)"})
               << std::endl;
+    published_port = *port;
   } else {
     std::cout
         << "rros node: manager running (not published; use --port to publish)"
         << std::endl;
+  }
+  std::optional<NodeMembership> member;
+  if (!opts.node_name.empty()) {
+    member = start_membership(sys, opts, published_port, tls, manager);
+    if (!member) {
+      caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
+      return 2;
+    }
   }
   auto metrics_port =
       opts.metrics_port >= 0 ? opts.metrics_port : file_settings.metrics_port;
@@ -288,6 +303,11 @@ int run_node(const NodeOptions& opts) {
   sigwait(&signals, &received);
   std::cerr << "rros node: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
             << ", shutting down\n";
+  if (member) {
+    // Drain: no new clients or members, peers told before the exit.
+    unpublish_on(manager, published_port, tls.enabled());
+    drain_membership(sys, *member);
+  }
   if (printer)
     caf::anon_send_exit(printer, caf::exit_reason::user_shutdown);
   metrics.reset();
@@ -537,7 +557,8 @@ void print_text(std::ostream& out, const StatusOptions& opts,
     out << "  ... and " << view.tasks.size() - shown << " more\n";
 }
 
-std::string to_json(const StatusOptions& opts, const NodeView& view) {
+std::string to_json(const StatusOptions& opts, const NodeView& view,
+                    const std::optional<ClusterView>& cluster) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   w.StartObject();
@@ -711,6 +732,10 @@ std::string to_json(const StatusOptions& opts, const NodeView& view) {
     w.EndArray();
   }
   w.EndObject();
+  if (cluster) {
+    w.Key("cluster");
+    write_cluster_json(w, *cluster);
+  }
   w.EndObject();
   return buf.GetString();
 }
@@ -733,15 +758,26 @@ int run_status(const StatusOptions& opts) {
     return 2;
   caf::scoped_actor self{sys};
   bool tty = ::isatty(STDOUT_FILENO);
+  // A cluster member also shows its view of the cluster.
+  auto membership = find_membership(sys, *manager);
   for (int round = 1;; ++round) {
     auto view = gather(self, *manager, timeout);
+    std::optional<ClusterView> cluster;
+    if (view && membership) {
+      auto seen = query<ClusterView>(self, *membership, timeout, "cluster view",
+                                     view_atom::value);
+      if (!seen)
+        view = seen.error();
+      else
+        cluster = std::move(*seen);
+    }
     if (!view) {
       std::cerr << "rros status: " << endpoint << ": "
                 << context_of(view.error()) << "\n";
       return 2;
     }
     if (opts.json) {
-      std::cout << to_json(opts, *view) << std::endl;
+      std::cout << to_json(opts, *view, cluster) << std::endl;
     } else {
       if (opts.watch && tty)
         std::cout << "\x1b[H\x1b[2J"; // clear the screen between refreshes
@@ -750,6 +786,8 @@ int run_status(const StatusOptions& opts) {
       if (opts.watch)
         std::cout << wall_clock_text() << "  ";
       print_text(std::cout, opts, *view);
+      if (cluster)
+        print_cluster(std::cout, *cluster);
       std::cout << std::flush;
     }
     if (!opts.watch || (opts.count > 0 && round >= opts.count))

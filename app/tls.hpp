@@ -38,6 +38,16 @@ caf::expected<std::uint16_t> publish_on(const Handle& handle,
                                                   false);
 }
 
+/// Stops serving `handle` on `port` (new connections are refused; open
+/// ones stay). Asynchronous: the middleman closes the port soon after.
+template <class Handle>
+void unpublish_on(const Handle& handle, std::uint16_t port, bool tls) {
+  auto& sys = handle.home_system();
+  auto mm = tls ? sys.openssl_manager().actor_handle()
+                : sys.middleman().actor_handle();
+  caf::anon_send(mm, caf::unpublish_atom::value, handle.address(), port);
+}
+
 /// Connects to the `Handle` published at host:port, through TLS when `tls`.
 template <class Handle>
 caf::expected<Handle> remote_on(caf::actor_system& sys, const std::string& host,

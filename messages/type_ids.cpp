@@ -1,5 +1,6 @@
 #include "messages/type_ids.hpp"
 
+#include "messages/cluster_messages.hpp"
 #include "messages/error.hpp"
 // The subsystems' own type-ID blocks.
 #include "messages/memory_messages.hpp"
@@ -15,6 +16,7 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::rros_monitor>();
   cfg.add_message_types<caf::id_block::rros_predictor>();
   cfg.add_message_types<caf::id_block::rros_scheduler>();
+  cfg.add_message_types<caf::id_block::rros_cluster>();
   cfg.add_error_category(
       caf::atom("rros"),
       [](std::uint8_t code, caf::atom_value,

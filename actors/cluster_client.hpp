@@ -1,0 +1,34 @@
+// The cluster client actor (docs/cluster.md, "Placement"): places requests on
+// the nodes of a cluster by the rule of core/placement.hpp, holds the grants,
+// and when a node is lost turns its grants into node_lost notices so that a
+// late release of one is refused instead of credited anywhere.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <caf/all.hpp>
+
+#include "messages/cluster_messages.hpp"
+
+namespace rros {
+
+struct cluster_client_state {
+  std::map<std::string, ClusterNode> nodes; // usable ones, by name
+  std::map<caf::actor_addr, std::string> by_manager;
+  // Grants placed and not returned: node -> grant id -> its allocation.
+  std::map<std::string, std::map<GrantId, ResourceAllocation>> grants;
+  // Grants that lived on a lost node's run: (node, incarnation, id).
+  std::set<std::tuple<std::string, std::uint64_t, GrantId>> lost;
+  std::vector<ClusterNotice> notices;
+
+  static inline const char* name = "rros.cluster_client";
+};
+
+cluster_client_actor::behavior_type cluster_client(
+    cluster_client_actor::stateful_pointer<cluster_client_state> self);
+
+} // namespace rros

@@ -1,0 +1,187 @@
+#include "facade/cluster.hpp"
+
+#include <map>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/cluster_client.hpp"
+#include "messages/error.hpp"
+
+namespace rros {
+
+namespace {
+
+constexpr auto call_timeout = std::chrono::seconds(10);
+
+bool split(const std::string& text, std::string& host, std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  try {
+    std::size_t used = 0;
+    auto value = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1 || value == 0 || value > 65535)
+      return false;
+    host = text.substr(0, colon);
+    port = static_cast<std::uint16_t>(value);
+    return true;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+template <class Result, class Handle, class... Ts>
+caf::expected<Result> call(caf::actor_system& sys, const Handle& dest,
+                           Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  caf::expected<Result> result{caf::sec::unexpected_response};
+  self->request(dest, call_timeout, std::forward<Ts>(xs)...)
+      .receive([&](Result& reply) { result = std::move(reply); },
+               [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+/// A member reached: its manager, pools and (for the seed) view.
+caf::expected<ClusterNode> reach(caf::actor_system& sys,
+                                 const Cluster::Connector& connector,
+                                 const std::string& name,
+                                 std::uint64_t incarnation,
+                                 const std::string& endpoint) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split(endpoint, host, port))
+    return make_error(ec::invalid_argument,
+                      "'" + endpoint + "' is not HOST:PORT");
+  auto manager = connector(host, port);
+  if (!manager)
+    return std::move(manager.error());
+  auto pools = call<PoolDirectory>(sys, *manager, pools_atom::value);
+  if (!pools)
+    return std::move(pools.error());
+  return ClusterNode{name, incarnation, *manager, std::move(*pools)};
+}
+
+caf::expected<ClusterView> view_of(caf::actor_system& sys,
+                                   const manager_actor& manager) {
+  auto found =
+      sys.middleman().remote_lookup(membership_registry_name, manager.node());
+  if (!found)
+    return make_error(ec::not_connected,
+                      "not a cluster member (started without --name)");
+  return call<ClusterView>(sys, caf::actor_cast<membership_peer_actor>(found),
+                           view_atom::value);
+}
+
+} // namespace
+
+Cluster::Cluster(caf::actor_system& sys, Connector connector,
+                 cluster_client_actor client)
+  : sys_(sys)
+  , connector_(std::move(connector))
+  , client_(std::move(client)) {}
+
+Cluster::~Cluster() {
+  caf::anon_send_exit(client_, caf::exit_reason::user_shutdown);
+}
+
+caf::expected<std::unique_ptr<Cluster>>
+Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
+                 Connector connector) {
+  if (!connector)
+    connector = [&sys](const std::string& host, std::uint16_t port) {
+      return sys.middleman().remote_actor<manager_actor>(host, port);
+    };
+  std::string failures;
+  for (const auto& seed : seeds) {
+    auto node = reach(sys, connector, seed, 0, seed);
+    caf::expected<ClusterView> view{caf::sec::unexpected_response};
+    if (node)
+      view = view_of(sys, node->manager);
+    if (!node || !view) {
+      failures += (failures.empty() ? "" : "; ") + seed + " (" +
+                  describe(node ? view.error() : node.error()) + ")";
+      continue;
+    }
+    auto client = sys.spawn(cluster_client);
+    std::unique_ptr<Cluster> result{
+        new Cluster(sys, std::move(connector), client)};
+    node->name = view->self;
+    node->incarnation = view->members.front().info.incarnation; // itself
+    // The other members alive in the seed's view.
+    std::vector<ClusterNode> others;
+    for (const auto& m : view->members) {
+      if (m.info.name == view->self || m.info.state != MemberState::alive)
+        continue;
+      auto other =
+          reach(sys, result->connector_, m.info.name, m.info.incarnation,
+                m.info.host + ":" + std::to_string(m.info.port));
+      if (other)
+        others.push_back(std::move(*other));
+    }
+    // anon_send from this thread counts as local (no sender): the client
+    // takes node lists from its own node only, so send from a local actor.
+    caf::scoped_actor self{sys};
+    self->send(client, nodes_atom::value, std::vector<ClusterNode>{*node});
+    self->send(client, nodes_atom::value, std::move(others));
+    return result;
+  }
+  return make_error(ec::not_connected,
+                    "no seed of the cluster answered: " + failures);
+}
+
+caf::expected<ClusterGrant> Cluster::allocate(const ResourceRequest& request) {
+  return call<ClusterGrant>(sys_, client_, allocate_atom::value, request);
+}
+
+caf::expected<ReleaseReceipt> Cluster::release(const ClusterGrant& grant) {
+  return call<ReleaseReceipt>(sys_, client_, release_atom::value, grant);
+}
+
+std::vector<ClusterNotice> Cluster::notices() {
+  auto result =
+      call<std::vector<ClusterNotice>>(sys_, client_, notices_atom::value);
+  return result ? std::move(*result) : std::vector<ClusterNotice>{};
+}
+
+std::vector<std::string> Cluster::nodes() {
+  std::vector<std::string> names;
+  auto result =
+      call<std::vector<ClusterNode>>(sys_, client_, nodes_atom::value);
+  if (result)
+    for (const auto& node : *result)
+      names.push_back(node.name);
+  return names;
+}
+
+std::size_t Cluster::refresh() {
+  auto known = call<std::vector<ClusterNode>>(sys_, client_, nodes_atom::value);
+  if (!known || known->empty())
+    return 0;
+  std::map<std::string, std::uint64_t> have; // name -> incarnation
+  for (const auto& node : *known)
+    have[node.name] = node.incarnation;
+  for (const auto& node : *known) {
+    auto view = view_of(sys_, node.manager);
+    if (!view)
+      continue;
+    std::vector<ClusterNode> added;
+    for (const auto& m : view->members) {
+      auto i = have.find(m.info.name);
+      if ((i != have.end() && i->second >= m.info.incarnation) ||
+          m.info.state != MemberState::alive)
+        continue;
+      auto other = reach(sys_, connector_, m.info.name, m.info.incarnation,
+                         m.info.host + ":" + std::to_string(m.info.port));
+      if (other)
+        added.push_back(std::move(*other));
+    }
+    auto count = added.size();
+    caf::scoped_actor self{sys_};
+    self->send(client_, nodes_atom::value, std::move(added));
+    return count;
+  }
+  return 0;
+}
+
+} // namespace rros

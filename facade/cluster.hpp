@@ -1,0 +1,73 @@
+// rros::Cluster: a blocking client that places grants somewhere in a cluster
+// of `rros node` members (docs/cluster.md, "Placement"). It reaches one seed,
+// reads its view of the cluster, connects to every member alive and hands
+// them to a cluster client actor, which ranks the nodes that fit by
+// utilization after placement, then forecast headroom, then name, and asks
+// them in that order. Never call it from inside an actor.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/cluster_messages.hpp"
+
+namespace rros {
+
+class Cluster {
+public:
+  /// Reaches the manager published at host:port (blocking). The default
+  /// uses the middleman in plaintext; pass one that uses TLS when the
+  /// cluster does (app/tls.hpp's remote_on).
+  using Connector = std::function<caf::expected<manager_actor>(
+      const std::string& host, std::uint16_t port)>;
+
+  /// Connects through the first seed ("HOST:PORT") that answers and to
+  /// every member alive in its view. not_connected naming the seeds when
+  /// none answered or none is a cluster member. `sys` must have the
+  /// middleman loaded and rros's types registered (register_types), and
+  /// send heartbeats more often than the nodes' connection timeout.
+  static caf::expected<std::unique_ptr<Cluster>>
+  connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
+          Connector connector = {});
+
+  /// Stops the client actor: every grant it still holds returns to its
+  /// pool (the pools monitor it).
+  ~Cluster();
+
+  Cluster(const Cluster&) = delete;
+  Cluster& operator=(const Cluster&) = delete;
+
+  /// Places `request` on the best node that grants it (never waits).
+  caf::expected<ClusterGrant> allocate(const ResourceRequest& request);
+
+  /// Returns a grant this client placed; unknown_grant for one that lived
+  /// on a lost node (see notices()) or was returned already.
+  caf::expected<ReleaseReceipt> release(const ClusterGrant& grant);
+
+  /// Notices since the last call: "node_lost" for grants of a lost node,
+  /// the pools' own revoke notices otherwise.
+  std::vector<ClusterNotice> notices();
+
+  /// The names of the nodes still usable, by name.
+  std::vector<std::string> nodes();
+
+  /// Connects to members that joined since (read from a usable node's
+  /// view); returns how many were added.
+  std::size_t refresh();
+
+private:
+  Cluster(caf::actor_system& sys, Connector connector,
+          cluster_client_actor client);
+
+  caf::actor_system& sys_;
+  Connector connector_;
+  cluster_client_actor client_;
+};
+
+} // namespace rros
