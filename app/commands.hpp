@@ -99,6 +99,7 @@ struct BenchOptions {
   bool scale = false;     // only the scale measurement (bench --scale)
   int scale_max = 100000; // its largest number of waiting requests
   bool flood = false;     // only the flood measurement (bench --flood)
+  bool cluster = false;   // only the cluster measurement (bench --cluster)
 };
 
 struct SimulateOptions {

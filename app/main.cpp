@@ -535,6 +535,15 @@ int main(int argc, char** argv) {
       "another allocates and releases (--ops cycles, --runs repetitions); "
       "peak RSS, refusals and the other's p50 beside its quiet p50");
   flood_opt->excludes(threads_opt)->excludes(scale_opt);
+  bench
+      ->add_flag("--cluster", bench_opts.cluster,
+                 "instead: three local nodes as one cluster; placement "
+                 "throughput through the cluster client (--ops cycles, --runs "
+                 "repetitions) and the time until a killed and a frozen node "
+                 "are marked lost (docs/cluster.md)")
+      ->excludes(threads_opt)
+      ->excludes(scale_opt)
+      ->excludes(flood_opt);
   value_option(bench, "--scale-max", bench_opts.scale_max,
                "largest N measured with --scale")
       ->capture_default_str()

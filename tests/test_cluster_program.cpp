@@ -456,3 +456,18 @@ TEST_F(ClusterProgram, TheClusterClientPlacesInOrderAndHearsOfALostNode) {
   for (auto* node : {&a, &c, &d})
     EXPECT_TRUE(all_pools_free(*node)) << node->name;
 }
+
+TEST(ClusterBench, PlacesThroughThreeNodesAndMeasuresDetection) {
+  if (!file_exists(rros_program()))
+    GTEST_SKIP() << "the rros program is not built at " << rros_program();
+  ChildProcess bench(rros_program(),
+                     {"bench", "--cluster", "--runs", "1", "--ops", "100"});
+  ASSERT_EQ(bench.finish(60s).value_or(-1), 0) << bench.out << bench.err;
+  for (const char* line :
+       {"cluster.placement_allocate_release.throughput_ops_per_s: ",
+        "cluster.placed_on.a: ", "cluster.placed_on.b: ",
+        "cluster.placed_on.c: ", "cluster.detect_killed_node_s: ",
+        "cluster.detect_frozen_node_s: "})
+    EXPECT_NE(bench.out.find(line), std::string::npos) << line << bench.out;
+  std::cout << bench.out;
+}

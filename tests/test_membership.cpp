@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
 #include <gtest/gtest.h>
 
 #include "actors/manager.hpp"
@@ -289,4 +292,43 @@ TEST_F(MembershipActor, DrainingRefusesJoinersAndTellsPeers) {
   ASSERT_FALSE(refused);
   EXPECT_TRUE(is(refused.error(), ec::not_permitted));
   EXPECT_NE(describe(refused.error()).find("draining"), std::string::npos);
+}
+
+TEST_F(MembershipActor, ClusterMessagesCrossTheWireUnchanged) {
+  // What peers exchange, through CAF's binary serializer inside a message
+  // (as the middleman sends it).
+  CapacityReport report{"b", 7, {pool_with(40)}, {member_run("a", 1, 1)}};
+  ClusterView view;
+  view.cluster = "c";
+  view.self = "a";
+  view.draining = true;
+  view.members.push_back(
+      MemberView{member_run("b", 7, 2), {pool_with(3)}, 0.25, -1});
+  auto msg = caf::make_message(report_atom::value, report,
+                               JoinRequest{"c", 1, member_run("b", 7, 2)}, view,
+                               ClusterNotice{"b", 7, "node_lost", {}});
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  ASSERT_FALSE(sink(msg));
+  caf::message back;
+  caf::binary_deserializer source{sys, buf};
+  ASSERT_FALSE(source(back));
+  ASSERT_TRUE((back.match_elements<report_atom, CapacityReport, JoinRequest,
+                                   ClusterView, ClusterNotice>()));
+  const auto& r = back.get_as<CapacityReport>(1);
+  EXPECT_EQ(r.name, "b");
+  EXPECT_EQ(r.incarnation, 7u);
+  ASSERT_EQ(r.pools.size(), 1u);
+  EXPECT_EQ(r.pools[0].held, 40);
+  ASSERT_EQ(r.members.size(), 1u);
+  EXPECT_EQ(r.members[0].name, "a");
+  const auto& j = back.get_as<JoinRequest>(2);
+  EXPECT_EQ(j.cluster, "c");
+  EXPECT_EQ(j.member.port, 2);
+  const auto& v = back.get_as<ClusterView>(3);
+  EXPECT_TRUE(v.draining);
+  ASSERT_EQ(v.members.size(), 1u);
+  EXPECT_EQ(v.members[0].info.incarnation, 7u);
+  EXPECT_EQ(v.members[0].report_age, 0.25);
+  EXPECT_EQ(back.get_as<ClusterNotice>(4).reason, "node_lost");
 }
