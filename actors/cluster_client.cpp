@@ -1,6 +1,8 @@
 #include "actors/cluster_client.hpp"
 
+#include <cmath>
 #include <memory>
+#include <optional>
 
 #include "actors/sender_checks.hpp"
 #include "core/placement.hpp"
@@ -17,61 +19,242 @@ using self_pointer =
 /// How long one node may take to answer a status or an allocation.
 constexpr auto node_timeout = std::chrono::seconds(5);
 
-/// One placement in progress: the ranked candidates and what each said.
+/// How often a placement refreshes a node's forecasts, and how far ahead
+/// they look: a placement is meant to stay sensible for a few seconds.
+constexpr auto forecast_period = std::chrono::seconds(1);
+constexpr auto forecast_horizon = std::chrono::seconds(5);
+
+/// One placement in progress (a grant or a bundle): the ranked candidates
+/// and what each said.
+template <class Request, class Grant>
 struct Placement {
-  ResourceRequest request;
+  Request request;
+  std::vector<PlacementItem> items;
   std::vector<PlacementCandidate> ranked;
   std::size_t next = 0;
   std::string refusals;
-  caf::typed_response_promise<ClusterGrant> promise;
+  caf::typed_response_promise<Grant> promise;
 };
 
+template <class Placement>
 void refuse(Placement& p, const std::string& node, const std::string& why) {
   p.refusals += (p.refusals.empty() ? "" : "; ") + node + ": " + why;
 }
 
-/// Asks the next ranked node's pool; on refusal the one after it.
-void try_next(self_pointer self, std::shared_ptr<Placement> p) {
+/// What a placement asks for, in words (for the final refusal).
+std::string describe_request(const ResourceRequest& req) {
+  return std::string{to_string(req.resource_type)} + " " +
+         std::to_string(req.amount);
+}
+
+std::string describe_request(const BundleRequest& req) {
+  std::string text = "the bundle";
+  for (const auto& item : req.items)
+    text += std::string{" "} + to_string(item.type) + " " +
+            std::to_string(item.amount);
+  return text;
+}
+
+/// A refusal that every node would give alike (bad input) ends a placement;
+/// one that depends on the node's state passes it to the next node.
+bool ends_placement(const caf::error& err) {
+  return is_permanent(err) && !is(err, ec::exceeds_capacity) &&
+         !is(err, ec::exceeds_quota);
+}
+
+/// Asks `node` for a single grant; `done` gets the grant or the refusal.
+template <class OnGrant, class OnError>
+void ask_node(self_pointer self, const std::string& node,
+              ResourceRequest request, OnGrant on_grant, OnError on_error) {
+  auto pool = self->state.nodes.at(node).pools[request.resource_type];
+  request.deadline = std::chrono::milliseconds{0}; // placement never waits
+  self->request(pool, node_timeout, allocate_atom::value, request)
+      .then(
+          [=](ResourceAllocation& grant) {
+            self->state.grants[node][grant.grant_id] = grant;
+            on_grant(std::move(grant));
+          },
+          on_error);
+}
+
+/// Asks `node`'s bundle coordinator for a whole bundle.
+template <class OnGrant, class OnError>
+void ask_node(self_pointer self, const std::string& node, BundleRequest request,
+              OnGrant on_grant, OnError on_error) {
+  auto extras = self->state.extras.find(node);
+  if (extras == self->state.extras.end() || !extras->second.bundles) {
+    auto err = make_error(ec::not_connected,
+                          "its bundle coordinator is not known yet");
+    on_error(err);
+    return;
+  }
+  request.deadline = std::chrono::nanoseconds{0}; // placement never waits
+  self->request(extras->second.bundles, node_timeout, allocate_atom::value,
+                request)
+      .then(
+          [=](BundleGrant& grant) {
+            self->state.bundles[node][grant.bundle_id] = grant;
+            on_grant(std::move(grant));
+          },
+          on_error);
+}
+
+ClusterGrant placed(std::string node, std::uint64_t incarnation,
+                    ResourceAllocation grant) {
+  return ClusterGrant{std::move(node), incarnation, std::move(grant)};
+}
+
+ClusterBundle placed(std::string node, std::uint64_t incarnation,
+                     BundleGrant grant) {
+  return ClusterBundle{std::move(node), incarnation, std::move(grant)};
+}
+
+/// Asks the next ranked node; on refusal the one after it.
+template <class Request, class Grant>
+void try_next(self_pointer self, std::shared_ptr<Placement<Request, Grant>> p) {
   auto& st = self->state;
   while (p->next < p->ranked.size() && !st.nodes.count(p->ranked[p->next].name))
     ++p->next; // lost since the ranking
   if (p->next >= p->ranked.size()) {
     p->promise.deliver(make_error(
         ec::insufficient_resources,
-        "no node of the cluster granted " +
-            std::string{to_string(p->request.resource_type)} + " " +
-            std::to_string(p->request.amount) +
+        "no node of the cluster granted " + describe_request(p->request) +
             (p->refusals.empty() ? std::string{" (no node can fit it now)"}
                                  : " (" + p->refusals + ")")));
     return;
   }
-  const auto& name = p->ranked[p->next++].name;
-  auto pool = st.nodes.at(name).pools[p->request.resource_type];
-  auto request = p->request;
-  request.deadline = std::chrono::milliseconds{0}; // placement never waits
-  self->request(pool, node_timeout, allocate_atom::value, request)
-      .then(
-          [=](ResourceAllocation& grant) {
-            auto& st = self->state;
-            st.grants[name][grant.grant_id] = grant;
-            auto incarnation =
-                st.nodes.count(name) ? st.nodes.at(name).incarnation : 0;
-            p->promise.deliver(
-                ClusterGrant{name, incarnation, std::move(grant)});
-          },
-          [=](caf::error& err) {
-            if (is_permanent(err) && !is(err, ec::exceeds_capacity) &&
-                !is(err, ec::exceeds_quota)) {
-              // Bad input: every node would say the same.
-              p->promise.deliver(std::move(err));
-              return;
-            }
-            refuse(*p, name, describe(err));
-            try_next(self, p);
-          });
+  auto name = p->ranked[p->next++].name;
+  ask_node(
+      self, name, p->request,
+      [=](auto grant) {
+        auto& nodes = self->state.nodes;
+        auto incarnation = nodes.count(name) ? nodes.at(name).incarnation : 0;
+        p->promise.deliver(placed(name, incarnation, std::move(grant)));
+      },
+      [=](caf::error& err) {
+        if (ends_placement(err)) {
+          p->promise.deliver(std::move(err));
+          return;
+        }
+        refuse(*p, name, describe(err));
+        try_next(self, p);
+      });
 }
 
-/// The node's down: its grants become node_lost notices.
+/// Reads each forecast answer as the highest utilization it expects (0..1).
+std::optional<double> peak_of(const ResourceForecast& forecast) {
+  const auto& values = forecast.prediction.predicted_usage;
+  if (values.empty() || forecast.prediction.confidence <= 0.0f)
+    return std::nullopt;
+  double peak = 0;
+  for (auto v : values)
+    if (std::isfinite(v))
+      peak = std::max(peak, static_cast<double>(v));
+  return std::min(peak, 1.0);
+}
+
+/// Gathers every usable node's exact ledgers (and, once per forecast
+/// period, its forecasts), then ranks the nodes and tries them in order.
+template <class Request, class Grant>
+void place(self_pointer self, std::shared_ptr<Placement<Request, Grant>> p) {
+  auto& st = self->state;
+  struct Gather {
+    std::map<std::string, std::vector<PoolStatus>> pools;
+    std::size_t pending = 1; // released after every request is out
+  };
+  auto gather = std::make_shared<Gather>();
+  auto done = [=] {
+    if (--gather->pending > 0)
+      return;
+    std::vector<PlacementNode> nodes;
+    for (auto& [name, pools] : gather->pools) {
+      auto extras = self->state.extras.find(name);
+      PlacementNode node{name, std::move(pools), {}};
+      if (extras != self->state.extras.end())
+        node.forecast = extras->second.forecast;
+      nodes.push_back(std::move(node));
+    }
+    p->ranked = rank_nodes(nodes, p->items);
+    try_next(self, p);
+  };
+  auto now = self->clock().now();
+  for (const auto& [name, node] : st.nodes) {
+    auto node_name = name;
+    ++gather->pending;
+    self->request(node.manager, node_timeout, status_atom::value)
+        .then(
+            [=](std::vector<PoolStatus>& pools) {
+              gather->pools[node_name] = std::move(pools);
+              done();
+            },
+            [=](caf::error& err) {
+              refuse(*p, node_name, describe(err));
+              done();
+            });
+    auto extras = st.extras.find(name);
+    if (extras == st.extras.end() || !extras->second.predictor ||
+        (extras->second.forecast_known &&
+         now - extras->second.forecast_at < forecast_period))
+      continue;
+    extras->second.forecast_at = now;
+    extras->second.forecast_known = true;
+    extras->second.forecast.clear();
+    for (auto type : all_resource_types) {
+      ++gather->pending;
+      self->request(extras->second.predictor, node_timeout, predict_atom::value,
+                    type, std::chrono::nanoseconds{forecast_horizon})
+          .then(
+              [=](ResourceForecast& forecast) {
+                auto i = self->state.extras.find(node_name);
+                if (auto peak = peak_of(forecast);
+                    peak && i != self->state.extras.end())
+                  i->second.forecast.emplace_back(type, *peak);
+                done();
+              },
+              [=](caf::error&) { done(); }); // no forecast: utilization
+    }
+  }
+  done();
+}
+
+/// Asks a node for its bundle coordinator and predictor once it is added.
+void learn_extras(self_pointer self, const ClusterNode& node) {
+  auto name = node.name;
+  auto manager = node.manager;
+  self->state.extras[name] = ClusterNodeExtras{};
+  self->request(manager, node_timeout, bundles_atom::value)
+      .then(
+          [=](bundle_actor& bundles) {
+            auto i = self->state.nodes.find(name);
+            if (i != self->state.nodes.end() && i->second.manager == manager)
+              self->state.extras[name].bundles = std::move(bundles);
+          },
+          [](caf::error&) {}); // its loss comes as a down message
+  self->request(manager, node_timeout, subsystems_atom::value)
+      .then(
+          [=](Subsystems& subsystems) {
+            auto i = self->state.nodes.find(name);
+            if (i != self->state.nodes.end() && i->second.manager == manager)
+              self->state.extras[name].predictor = subsystems.predictor;
+          },
+          [](caf::error&) {});
+}
+
+ClusterNotice node_lost_notice(const std::string& node,
+                               std::uint64_t incarnation,
+                               const ResourceAllocation& grant) {
+  ClusterNotice notice;
+  notice.node = node;
+  notice.incarnation = incarnation;
+  notice.reason = node_lost_reason;
+  notice.grant.grant_id = grant.grant_id;
+  notice.grant.requester_id = grant.requester_id;
+  notice.grant.resource_type = grant.resource_type;
+  notice.grant.amount = grant.allocated_amount;
+  return notice;
+}
+
+/// The node's down: its grants and bundles' legs become node_lost notices.
 void lose_node(self_pointer self, const std::string& name) {
   auto& st = self->state;
   auto node = st.nodes.find(name);
@@ -79,22 +262,22 @@ void lose_node(self_pointer self, const std::string& name) {
     return;
   auto incarnation = node->second.incarnation;
   st.nodes.erase(node);
-  auto held = st.grants.find(name);
-  if (held == st.grants.end())
-    return;
-  for (const auto& [id, grant] : held->second) {
-    st.lost.emplace(name, incarnation, id);
-    ClusterNotice notice;
-    notice.node = name;
-    notice.incarnation = incarnation;
-    notice.reason = node_lost_reason;
-    notice.grant.grant_id = id;
-    notice.grant.requester_id = grant.requester_id;
-    notice.grant.resource_type = grant.resource_type;
-    notice.grant.amount = grant.allocated_amount;
-    st.notices.push_back(std::move(notice));
+  st.extras.erase(name);
+  if (auto held = st.grants.find(name); held != st.grants.end()) {
+    for (const auto& [id, grant] : held->second) {
+      st.lost.emplace(name, incarnation, id);
+      st.notices.push_back(node_lost_notice(name, incarnation, grant));
+    }
+    st.grants.erase(held);
   }
-  st.grants.erase(held);
+  if (auto held = st.bundles.find(name); held != st.bundles.end()) {
+    for (const auto& [id, bundle] : held->second) {
+      st.lost_bundles.emplace(name, incarnation, id);
+      for (const auto& leg : bundle.legs)
+        st.notices.push_back(node_lost_notice(name, incarnation, leg));
+    }
+    st.bundles.erase(held);
+  }
 }
 
 } // namespace
@@ -111,43 +294,69 @@ cluster_client_actor::behavior_type cluster_client(
   });
   return {
       [=](allocate_atom, ResourceRequest& req) -> caf::result<ClusterGrant> {
-        auto& st = self->state;
-        if (st.nodes.empty())
+        if (self->state.nodes.empty())
           return make_error(ec::not_connected,
                             "the cluster client reaches no node");
-        auto p = std::make_shared<Placement>();
+        auto p = std::make_shared<Placement<ResourceRequest, ClusterGrant>>();
+        p->items = {PlacementItem{req.resource_type, to_units(req.amount)}};
         p->request = std::move(req);
         p->promise = self->make_response_promise<ClusterGrant>();
-        // Fresh ledgers from every node, then rank and try in order.
-        struct Gather {
-          std::vector<PlacementNode> nodes;
-          std::size_t pending = 0;
-        };
-        auto gather = std::make_shared<Gather>();
-        gather->pending = st.nodes.size();
-        auto done = [=] {
-          if (--gather->pending > 0)
-            return;
-          auto amount = to_units(p->request.amount);
-          p->ranked = rank_nodes(
-              gather->nodes, {PlacementItem{p->request.resource_type, amount}});
-          try_next(self, p);
-        };
-        for (const auto& [name, node] : st.nodes) {
-          auto node_name = name;
-          self->request(node.manager, node_timeout, status_atom::value)
-              .then(
-                  [=](std::vector<PoolStatus>& pools) {
-                    gather->nodes.push_back(
-                        PlacementNode{node_name, std::move(pools), {}});
-                    done();
-                  },
-                  [=](caf::error& err) {
-                    refuse(*p, node_name, describe(err));
-                    done();
-                  });
-        }
+        place(self, p);
         return p->promise;
+      },
+      [=](allocate_atom, BundleRequest& req) -> caf::result<ClusterBundle> {
+        if (self->state.nodes.empty())
+          return make_error(ec::not_connected,
+                            "the cluster client reaches no node");
+        auto p = std::make_shared<Placement<BundleRequest, ClusterBundle>>();
+        for (const auto& item : req.items)
+          p->items.push_back(PlacementItem{item.type, to_units(item.amount)});
+        p->request = std::move(req);
+        p->promise = self->make_response_promise<ClusterBundle>();
+        place(self, p);
+        return p->promise;
+      },
+      [=](release_atom, const ClusterBundle& placed)
+          -> caf::result<std::vector<ReleaseReceipt>> {
+        auto& st = self->state;
+        auto id = placed.bundle.bundle_id;
+        if (st.lost_bundles.count({placed.node, placed.incarnation, id}))
+          return make_error(ec::unknown_bundle,
+                            "bundle " + std::to_string(id) + " lived on node " +
+                                placed.node +
+                                ", which was lost: it went with the node and "
+                                "nothing is returned");
+        auto held = st.bundles.find(placed.node);
+        auto extras = st.extras.find(placed.node);
+        if (held == st.bundles.end() || !held->second.count(id) ||
+            !st.nodes.count(placed.node) ||
+            st.nodes.at(placed.node).incarnation != placed.incarnation ||
+            extras == st.extras.end())
+          return make_error(ec::unknown_bundle,
+                            "bundle " + std::to_string(id) + " on node " +
+                                placed.node +
+                                " is not held by this cluster client");
+        auto promise =
+            self->make_response_promise<std::vector<ReleaseReceipt>>();
+        auto node = placed.node;
+        auto forget = [=] {
+          auto i = self->state.bundles.find(node);
+          if (i != self->state.bundles.end())
+            i->second.erase(id);
+        };
+        self->request(extras->second.bundles, node_timeout, release_atom::value,
+                      id)
+            .then(
+                [=](std::vector<ReleaseReceipt>& receipts) mutable {
+                  forget();
+                  promise.deliver(std::move(receipts));
+                },
+                [=](caf::error& err) mutable {
+                  if (is(err, ec::unknown_bundle))
+                    forget(); // its legs ended at the pools already
+                  promise.deliver(std::move(err));
+                });
+        return promise;
       },
       [=](release_atom,
           const ClusterGrant& grant) -> caf::result<ReleaseReceipt> {
@@ -216,7 +425,9 @@ cluster_client_actor::behavior_type cluster_client(
           }
           self->monitor(node.manager);
           st.by_manager[node.manager.address()] = node.name;
-          st.nodes[node.name] = std::move(node);
+          auto name = node.name;
+          st.nodes[name] = std::move(node);
+          learn_extras(self, st.nodes.at(name));
         }
       },
       [=](revoke_atom, const GrantNotice& notice) {
@@ -227,13 +438,19 @@ cluster_client_actor::behavior_type cluster_client(
           for (const auto& pool : node.pools.pools)
             if (pool.address() == sender) {
               auto held = st.grants.find(name);
-              if (held == st.grants.end() ||
-                  !held->second.count(notice.grant_id))
-                return;
-              if (notice.reason == RevokeReason::expired)
+              bool known = held != st.grants.end() &&
+                           held->second.count(notice.grant_id);
+              if (known && notice.reason == RevokeReason::expired)
                 held->second.erase(notice.grant_id);
-              st.notices.push_back(ClusterNotice{
-                  name, node.incarnation, to_string(notice.reason), notice});
+              if (!known) // a leg of one of its bundles?
+                if (auto bundles = st.bundles.find(name);
+                    bundles != st.bundles.end())
+                  for (const auto& [id, bundle] : bundles->second)
+                    for (const auto& leg : bundle.legs)
+                      known = known || leg.grant_id == notice.grant_id;
+              if (known)
+                st.notices.push_back(ClusterNotice{
+                    name, node.incarnation, to_string(notice.reason), notice});
               return;
             }
       },

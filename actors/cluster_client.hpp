@@ -16,13 +16,30 @@
 
 namespace rros {
 
+/// What the client learns of a node besides its ClusterNode: the bundle
+/// coordinator and predictor (asked for once), and the latest forecasts.
+struct ClusterNodeExtras {
+  bundle_actor bundles;
+  predictor_actor predictor;
+  // Forecast utilization per type (0..1), refreshed at most once per
+  // forecast period by a placement; empty until the first answer.
+  std::vector<std::pair<ResourceType, double>> forecast;
+  caf::actor_clock::time_point forecast_at{};
+  bool forecast_known = false;
+};
+
 struct cluster_client_state {
   std::map<std::string, ClusterNode> nodes; // usable ones, by name
+  std::map<std::string, ClusterNodeExtras> extras;
   std::map<caf::actor_addr, std::string> by_manager;
   // Grants placed and not returned: node -> grant id -> its allocation.
   std::map<std::string, std::map<GrantId, ResourceAllocation>> grants;
   // Grants that lived on a lost node's run: (node, incarnation, id).
   std::set<std::tuple<std::string, std::uint64_t, GrantId>> lost;
+  // Bundles placed and not returned: node -> bundle id -> its grant; and
+  // those of a lost node's run.
+  std::map<std::string, std::map<BundleId, BundleGrant>> bundles;
+  std::set<std::tuple<std::string, std::uint64_t, BundleId>> lost_bundles;
   std::vector<ClusterNotice> notices;
 
   static inline const char* name = "rros.cluster_client";

@@ -138,6 +138,59 @@ caf::expected<ReleaseReceipt> Cluster::release(const ClusterGrant& grant) {
   return call<ReleaseReceipt>(sys_, client_, release_atom::value, grant);
 }
 
+caf::expected<ClusterBundle> Cluster::allocate(const BundleRequest& request) {
+  return call<ClusterBundle>(sys_, client_, allocate_atom::value, request);
+}
+
+caf::expected<std::vector<ReleaseReceipt>>
+Cluster::release(const ClusterBundle& bundle) {
+  return call<std::vector<ReleaseReceipt>>(sys_, client_, release_atom::value,
+                                           bundle);
+}
+
+caf::expected<ClusterTaskResult> Cluster::run_task(const ClusterTask& task) {
+  using clock = std::chrono::steady_clock;
+  auto start = clock::now();
+  if (!task.body)
+    return make_error(ec::invalid_argument,
+                      "task '" + task.task_id + "' has no body");
+  if (task.deadline < std::chrono::nanoseconds{0})
+    return make_error(ec::invalid_duration,
+                      "task '" + task.task_id + "' has a negative deadline");
+  BundleRequest request;
+  request.requester_id = task.task_id;
+  request.priority = task.priority;
+  request.items = task.requirements;
+  auto bundle = allocate(request);
+  if (!bundle)
+    return std::move(bundle.error());
+  auto late = [&] {
+    return task.deadline.count() > 0 && clock::now() - start > task.deadline;
+  };
+  ClusterTaskResult result;
+  result.node = bundle->node;
+  if (late()) {
+    // Placing took the whole deadline: the body does not start.
+    auto returned = release(*bundle);
+    static_cast<void>(returned);
+    return make_error(ec::deadline_expired,
+                      "task '" + task.task_id +
+                          "' could not start before its deadline");
+  }
+  try {
+    task.body();
+    result.succeeded = true;
+  } catch (const std::exception& e) {
+    result.detail = e.what();
+  } catch (...) {
+    result.detail = "an exception that is not a std::exception";
+  }
+  result.deadline_missed = late();
+  if (auto returned = release(*bundle))
+    result.returned = std::move(*returned);
+  return result;
+}
+
 std::vector<ClusterNotice> Cluster::notices() {
   auto result =
       call<std::vector<ClusterNotice>>(sys_, client_, notices_atom::value);

@@ -6,6 +6,7 @@
 // them in that order. Never call it from inside an actor.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -18,6 +19,28 @@
 #include "messages/cluster_messages.hpp"
 
 namespace rros {
+
+/// A task run through the cluster (Cluster::run_task): its requirements are
+/// placed as one bundle on the best node and held while `body` runs on the
+/// calling thread (a task carries code, which does not cross nodes).
+struct ClusterTask {
+  std::string task_id; // the bundle's requester
+  Priority priority = Priority::NORMAL;
+  std::vector<BundleItem> requirements; // each type at most once
+  std::function<void()> body;
+  // Time allowed from the call to the task's end; zero: no deadline. A
+  // task that ends later is reported with deadline_missed.
+  std::chrono::nanoseconds deadline{0};
+};
+
+/// What became of a task run through the cluster.
+struct ClusterTaskResult {
+  std::string node;                     // where its requirements were held
+  bool succeeded = false;               // the body returned without throwing
+  bool deadline_missed = false;         // it ended after its deadline
+  std::string detail;                   // the exception's text when it threw
+  std::vector<ReleaseReceipt> returned; // its legs, given back at the end
+};
 
 class Cluster {
 public:
@@ -49,6 +72,23 @@ public:
   /// Returns a grant this client placed; unknown_grant for one that lived
   /// on a lost node (see notices()) or was returned already.
   caf::expected<ReleaseReceipt> release(const ClusterGrant& grant);
+
+  /// Places a bundle all-or-nothing on one node (never waits).
+  caf::expected<ClusterBundle> allocate(const BundleRequest& request);
+
+  /// Returns every leg of a bundle this client placed; unknown_bundle for
+  /// one that lived on a lost node or was returned already.
+  caf::expected<std::vector<ReleaseReceipt>>
+  release(const ClusterBundle& bundle);
+
+  /// Places the task's requirements as one bundle, runs its body on this
+  /// thread while they are held and returns them. A task whose
+  /// requirements fit nowhere now does not run (insufficient_resources);
+  /// the same when its deadline has passed before it could start
+  /// (deadline_expired). A body that throws is a result with succeeded =
+  /// false, not an error. When the node is lost while the body runs, the
+  /// result holds no receipts and notices() says node_lost.
+  caf::expected<ClusterTaskResult> run_task(const ClusterTask& task);
 
   /// Notices since the last call: "node_lost" for grants of a lost node,
   /// the pools' own revoke notices otherwise.

@@ -222,6 +222,19 @@ typename Inspector::result_type inspect(Inspector& f, ClusterNotice& x) {
 /// The reason of a ClusterNotice for a grant of a lost node.
 constexpr const char* node_lost_reason = "node_lost";
 
+/// A bundle placed somewhere in the cluster: all of its legs on one node.
+struct ClusterBundle {
+  std::string node;
+  std::uint64_t incarnation = 0; // the node's run that granted it
+  BundleGrant bundle;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ClusterBundle& x) {
+  return f(caf::meta::type_name("ClusterBundle"), x.node, x.incarnation,
+           x.bundle);
+}
+
 /// A node the cluster client may place on: its name, its manager and its
 /// pools (reached through the client's own connection to it).
 struct ClusterNode {
@@ -252,6 +265,16 @@ using cluster_client_actor = caf::typed_actor<
     // was lost (its notice said node_lost; nothing is credited anywhere,
     // also not on a later run of that node).
     caf::replies_to<release_atom, ClusterGrant>::with<ReleaseReceipt>,
+    // Places a bundle all-or-nothing on one node: the nodes where every
+    // item fits, ranked by their worst type, asked in order through their
+    // bundle coordinators (never waiting). Errors as for one grant, and
+    // the coordinator's own (invalid_bundle) at once.
+    caf::replies_to<allocate_atom, BundleRequest>::with<ClusterBundle>,
+    // Returns every leg of a bundle placed by this client; unknown_bundle
+    // when it is not this client's, was returned already, or lived on a
+    // lost node (run), whose legs came as node_lost notices.
+    caf::replies_to<release_atom,
+                    ClusterBundle>::with<std::vector<ReleaseReceipt>>,
     // The notices received so far, oldest first (node_lost ones from the
     // client itself, the others from the pools), and forgets them.
     caf::replies_to<notices_atom>::with<std::vector<ClusterNotice>>,
@@ -285,5 +308,6 @@ CAF_ADD_TYPE_ID(rros_cluster, (std::vector<rros::ClusterNode>))
 CAF_ADD_TYPE_ID(rros_cluster, (rros::ClusterNotice))
 CAF_ADD_TYPE_ID(rros_cluster, (std::vector<rros::ClusterNotice>))
 CAF_ADD_TYPE_ID(rros_cluster, (rros::cluster_client_actor))
+CAF_ADD_TYPE_ID(rros_cluster, (rros::ClusterBundle))
 
 CAF_END_TYPE_ID_BLOCK(rros_cluster)

@@ -160,3 +160,105 @@ TEST_F(ClusterClient, AnotherRunOfANodeLosesTheEarlierRunsGrants) {
   caf::anon_send_exit(managers["a"], caf::exit_reason::user_shutdown);
   run();
 }
+
+namespace {
+
+BundleRequest two_types(const std::string& requester, float computational,
+                        float io) {
+  BundleRequest req;
+  req.requester_id = requester;
+  req.items = {BundleItem{ResourceType::COMPUTATIONAL, computational},
+               BundleItem{ResourceType::IO, io}};
+  return req;
+}
+
+} // namespace
+
+TEST_F(ClusterClient, ABundleGoesWholeToTheNodeWhoseWorstTypeIsLeastUsed) {
+  // a is the name-order favourite, but its I/O is half used: the
+  // bundle's worst type ranks it after b and c.
+  auto pools = ask_ok<PoolDirectory>(managers["a"], pools_atom::value);
+  auto busy = ask<ResourceAllocation>(
+      pools[ResourceType::IO], allocate_atom::value,
+      ResourceRequest{"other", ResourceType::IO, Priority::NORMAL, 50});
+  ASSERT_TRUE(busy) << describe(busy.error());
+  auto placed = ask<ClusterBundle>(client, allocate_atom::value,
+                                   two_types("job", 10, 10));
+  ASSERT_TRUE(placed) << describe(placed.error());
+  EXPECT_EQ(placed->node, "b");
+  EXPECT_EQ(placed->incarnation, 1u);
+  ASSERT_EQ(placed->bundle.legs.size(), 2u);
+  EXPECT_EQ(held_on("b"), 10 * units_per_amount);
+  EXPECT_EQ(held_on("a"), 0);
+  EXPECT_EQ(held_on("c"), 0);
+  // Released once, exactly; a second release is refused.
+  auto receipts =
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *placed);
+  ASSERT_TRUE(receipts) << describe(receipts.error());
+  EXPECT_EQ(receipts->size(), 2u);
+  EXPECT_EQ(held_on("b"), 0);
+  auto twice =
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *placed);
+  ASSERT_FALSE(twice);
+  EXPECT_TRUE(is(twice.error(), ec::unknown_bundle));
+  // Bad input is refused at once, for every node alike.
+  BundleRequest same_type_twice = two_types("bad", 1, 1);
+  same_type_twice.items[1].type = ResourceType::COMPUTATIONAL;
+  auto bad = ask<ClusterBundle>(client, allocate_atom::value, same_type_twice);
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(is(bad.error(), ec::invalid_bundle)) << describe(bad.error());
+  // A bundle no single node can hold is refused, though the cluster as a
+  // whole has room for it (all-or-nothing on one node).
+  auto split = ask<ClusterBundle>(client, allocate_atom::value,
+                                  two_types("split", 10, 60));
+  ASSERT_TRUE(split) << describe(split.error());
+  EXPECT_NE(split->node, "a");
+  auto none = ask<ClusterBundle>(client, allocate_atom::value,
+                                 two_types("none", 10, 60));
+  ASSERT_TRUE(none) << describe(none.error()); // the third node still fits
+  auto nowhere = ask<ClusterBundle>(client, allocate_atom::value,
+                                    two_types("nowhere", 10, 60));
+  ASSERT_FALSE(nowhere);
+  EXPECT_TRUE(is(nowhere.error(), ec::insufficient_resources))
+      << describe(nowhere.error());
+  EXPECT_EQ(held_on("a"), 0);
+}
+
+TEST_F(ClusterClient, ALostNodesBundleBecomesNoticesPerLegAndCannotBeReleased) {
+  auto placed = ask<ClusterBundle>(client, allocate_atom::value,
+                                   two_types("job", 10, 10));
+  ASSERT_TRUE(placed) << describe(placed.error());
+  ASSERT_EQ(placed->node, "a");
+  caf::anon_send_exit(managers["a"], caf::exit_reason::kill);
+  run();
+  auto notices =
+      ask_ok<std::vector<ClusterNotice>>(client, notices_atom::value);
+  ASSERT_EQ(notices.size(), 2u);
+  for (const auto& notice : notices) {
+    EXPECT_EQ(notice.reason, "node_lost");
+    EXPECT_EQ(notice.node, "a");
+    EXPECT_EQ(notice.grant.requester_id, "job");
+  }
+  EXPECT_EQ(notices[0].grant.resource_type, ResourceType::COMPUTATIONAL);
+  EXPECT_EQ(notices[1].grant.resource_type, ResourceType::IO);
+  auto stale =
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *placed);
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(is(stale.error(), ec::unknown_bundle));
+  EXPECT_NE(describe(stale.error()).find("which was lost"), std::string::npos);
+  EXPECT_EQ(held_on("b"), 0);
+  EXPECT_EQ(held_on("c"), 0);
+}
+
+TEST_F(ClusterClient, ANodeThatExpectsToBeBusyRanksAfterOneThatDoesNot) {
+  // Equal ledgers everywhere; a's predictor has seen its computational
+  // utilization at 0.9, so a forecasts less headroom than b and c.
+  auto subsystems = ask_ok<Subsystems>(managers["a"], subsystems_atom::value);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_TRUE(ask<std::uint64_t>(subsystems.predictor, observe_atom::value,
+                                   ResourceType::COMPUTATIONAL, 0.9f));
+  auto grant = place("r", 10);
+  ASSERT_TRUE(grant) << describe(grant.error());
+  EXPECT_EQ(grant->node, "b");
+  EXPECT_EQ(held_on("a"), 0);
+}

@@ -429,8 +429,47 @@ TEST_F(ClusterProgram, TheClusterClientPlacesInOrderAndHearsOfALostNode) {
   ASSERT_TRUE(on_d) << rros::describe(on_d.error());
   EXPECT_EQ(on_d->node, "d");
 
-  // b is killed: its grant becomes a node_lost notice, its late release is
-  // refused, the others' pools are untouched.
+  // b's grant returns: b is now the least utilized (utilization after
+  // placement decides before forecasts and names).
+  auto returned = client.release(grants[1]);
+  ASSERT_TRUE(returned) << rros::describe(returned.error());
+  EXPECT_EQ(returned->released_amount, 10.0f);
+
+  // A task's requirements are held on one node while its body runs here.
+  rros::ClusterTask task;
+  task.task_id = "t1";
+  task.requirements = {{rros::ResourceType::COMPUTATIONAL, 5},
+                       {rros::ResourceType::IO, 5}};
+  bool ran = false;
+  task.body = [&] { ran = true; };
+  auto result = client.run_task(task);
+  ASSERT_TRUE(result) << rros::describe(result.error());
+  EXPECT_TRUE(ran);
+  EXPECT_TRUE(result->succeeded);
+  EXPECT_EQ(result->node, "b");
+  EXPECT_EQ(result->returned.size(), 2u);
+  task.body = [] { throw std::runtime_error("boom"); };
+  result = client.run_task(task);
+  ASSERT_TRUE(result) << rros::describe(result.error());
+  EXPECT_FALSE(result->succeeded);
+  EXPECT_EQ(result->detail, "boom");
+  EXPECT_EQ(result->returned.size(), 2u); // given back after a throw too
+  task.requirements[1].amount = 101;      // fits nowhere: does not run
+  ran = false;
+  task.body = [&] { ran = true; };
+  EXPECT_FALSE(client.run_task(task));
+  EXPECT_FALSE(ran);
+  // A bundle held on b when it dies.
+  rros::BundleRequest both;
+  both.requester_id = "both";
+  both.items = {{rros::ResourceType::COMPUTATIONAL, 5},
+                {rros::ResourceType::IO, 5}};
+  auto bundle = client.allocate(both);
+  ASSERT_TRUE(bundle) << rros::describe(bundle.error());
+  EXPECT_EQ(bundle->node, "b");
+
+  // b is killed: the bundle's legs become node_lost notices,
+  // their late release is refused, the others' pools are untouched.
   b.process->signal(SIGKILL);
   b.process->finish(5s);
   std::vector<rros::ClusterNotice> notices;
@@ -440,13 +479,16 @@ TEST_F(ClusterProgram, TheClusterClientPlacesInOrderAndHearsOfALostNode) {
     if (notices.empty())
       std::this_thread::sleep_for(20ms); // the connection's end is async
   }
-  ASSERT_EQ(notices.size(), 1u);
-  EXPECT_EQ(notices[0].reason, "node_lost");
-  EXPECT_EQ(notices[0].node, "b");
-  EXPECT_EQ(notices[0].grant.grant_id, grants[1].allocation.grant_id);
-  auto stale = client.release(grants[1]);
-  ASSERT_FALSE(stale);
-  EXPECT_TRUE(rros::is(stale.error(), rros::ec::unknown_grant));
+  ASSERT_EQ(notices.size(), 2u);
+  for (const auto& notice : notices) {
+    EXPECT_EQ(notice.reason, "node_lost");
+    EXPECT_EQ(notice.node, "b");
+    EXPECT_EQ(notice.grant.requester_id, "both");
+  }
+  EXPECT_EQ(notices[0].grant.grant_id, bundle->bundle.legs[0].grant_id);
+  auto stale_bundle = client.release(*bundle);
+  ASSERT_FALSE(stale_bundle);
+  EXPECT_TRUE(rros::is(stale_bundle.error(), rros::ec::unknown_bundle));
   EXPECT_EQ(client.nodes(), (std::vector<std::string>{"a", "c", "d"}));
   for (const auto& grant : {grants[0], grants[2], grants[3], *on_d}) {
     auto receipt = client.release(grant);
