@@ -28,7 +28,7 @@ void spawn_pool(self_ptr self, ResourceType type) {
   auto& st = self->state;
   auto child = self->spawn<caf::monitored>(
       supervised_pool, type, st.config.capacity_of(type),
-      st.config.pool_policy(), self->address());
+      st.config.pool_policy(), self->address(), st.storage);
   (*st.pools)[static_cast<std::size_t>(type)] = std::move(child);
 }
 
@@ -241,8 +241,11 @@ caf::error admin_only(const char* what) {
 
 } // namespace
 
-manager_actor::behavior_type manager(self_ptr self, Config config) {
+manager_actor::behavior_type
+manager(self_ptr self, Config config,
+        std::shared_ptr<const StorageSettings> storage) {
   self->state.config = std::move(config);
+  self->state.storage = std::move(storage);
   for (auto type : all_resource_types)
     spawn_pool(self, type);
   spawn_bundles(self);
@@ -357,8 +360,9 @@ manager_actor::behavior_type manager(self_ptr self, Config config) {
   };
 }
 
-manager_actor spawn_manager(caf::actor_system& sys, const Config& config) {
-  return sys.spawn(manager, config);
+manager_actor spawn_manager(caf::actor_system& sys, const Config& config,
+                            std::shared_ptr<const StorageSettings> storage) {
+  return sys.spawn(manager, config, std::move(storage));
 }
 
 } // namespace rros

@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include "core/pool_journal.hpp"
 #include "messages/subsystems.hpp"
 
 namespace rros {
@@ -26,16 +27,23 @@ struct manager_state {
   bundle_actor bundles;
   Subsystems subsystems;
   std::uint64_t restarts = 0;
+  // The data directory's settings; null keeps the books in memory only.
+  std::shared_ptr<const StorageSettings> storage;
 
   static inline const char* name = "rros.manager";
 };
 
 manager_actor::behavior_type
-manager(manager_actor::stateful_pointer<manager_state> self, Config config);
+manager(manager_actor::stateful_pointer<manager_state> self, Config config,
+        std::shared_ptr<const StorageSettings> storage = nullptr);
 
 /// Spawns the whole manager inside an existing actor system (for example the
 /// host kernel's) and returns its handle. `config` must come from Config's
 /// validating constructors (with(), from_json(), from_file()).
-manager_actor spawn_manager(caf::actor_system& sys, const Config& config = {});
+/// With `storage` every pool keeps its books in the data directory and starts
+/// from what it holds (docs/durability.md).
+manager_actor
+spawn_manager(caf::actor_system& sys, const Config& config = {},
+              std::shared_ptr<const StorageSettings> storage = nullptr);
 
 } // namespace rros

@@ -253,6 +253,8 @@ GrantId grant(self_ptr self, const ResourceRequest& req, units amount,
   note_share(st, req.requester_id);
   note_usage(st);
   ++st.allocation_count;
+  if (st.journal)
+    st.tokens.emplace(id, st.journal->new_token());
   watch(self, holder);
   if (ttl_now)
     self->delayed_send(self, req.ttl, expire_atom::value, id);
@@ -271,10 +273,207 @@ ResourceAllocation allocation_of(const pool_state& st,
   result.fully_satisfied = granted == amount;
   result.allocation_time = wall_clock::now();
   result.grant_id = id;
+  if (!st.tokens.empty()) {
+    auto token = st.tokens.find(id);
+    if (token != st.tokens.end())
+      result.reattach_token = token->second;
+  }
   return result;
 }
 
 void serve_waiting(self_ptr self);
+void shrink_lease(self_ptr self, GrantId id, units amount);
+
+// -- durability (docs/durability.md)
+// -------------------------------------------
+
+/// A pool time as wall-clock nanoseconds (what the journal keeps): the actor
+/// clock starts anew with the process, the wall clock does not.
+std::int64_t wall_ns_of(self_ptr self, pool_time at) {
+  using std::chrono::duration_cast;
+  using std::chrono::nanoseconds;
+  auto left = duration_cast<nanoseconds>(at - self->clock().now()).count();
+  auto now = duration_cast<nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  // Saturates: a time-to-live of ten years must not wrap around.
+  if (left > 0 && now > std::numeric_limits<std::int64_t>::max() - left)
+    return std::numeric_limits<std::int64_t>::max();
+  return now + left;
+}
+
+/// The pool time of wall-clock nanoseconds kept by the journal.
+pool_time pool_time_of(self_ptr self, std::int64_t wall_ns) {
+  using std::chrono::duration_cast;
+  using std::chrono::nanoseconds;
+  auto now = duration_cast<nanoseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  auto left = wall_ns > now ? nanoseconds{wall_ns - now} : nanoseconds{0};
+  return saturating_add(self->clock().now(), left);
+}
+
+caf::error storage_refusal(const pool_state& st) {
+  return make_error(
+      ec::storage_failed,
+      std::string{"the "} + to_string(st.type) +
+          " pool cannot keep new grants on disk: " + st.storage_failure);
+}
+
+/// Writes what the books' touched leases and reservations became. A record
+/// that cannot be written (a full disk) leaves its id for the next attempt
+/// and refuses new grants until one succeeds.
+std::optional<StorageError> persist(self_ptr self) {
+  auto& st = self->state;
+  if (!st.journal)
+    return std::nullopt;
+  auto ids = st.book.take_touched();
+  ids.insert(ids.end(), st.unwritten.begin(), st.unwritten.end());
+  st.unwritten.clear();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::optional<StorageError> failed;
+  for (auto id : ids) {
+    if (failed) {
+      st.unwritten.push_back(id);
+      continue;
+    }
+    BookRecord rec;
+    rec.id = id;
+    if (const auto* lease = st.book.find(id)) {
+      // A prepared leg is the coordinator's until its commit touches it.
+      if (st.book.is_prepared(id))
+        continue;
+      rec.kind = BookRecord::Kind::put_lease;
+      rec.lease.requester = lease->requester;
+      rec.lease.amount = lease->amount;
+      rec.lease.priority = static_cast<std::uint8_t>(lease->priority);
+      rec.lease.preemptable = lease->preemptable;
+      rec.lease.has_ttl = lease->has_ttl;
+      rec.lease.expires_at_ns =
+          lease->has_ttl ? wall_ns_of(self, lease->expires_at) : 0;
+      auto token = st.tokens.find(id);
+      rec.lease.token = token != st.tokens.end() ? token->second : 0;
+    } else if (const auto* r = st.book.find_reservation(id)) {
+      // What a preemption keeps serves a waiting request, which a restart
+      // does not keep either.
+      if (r->preemption != 0)
+        continue;
+      rec.kind = BookRecord::Kind::put_reservation;
+      rec.reservation.requester = r->requester;
+      rec.reservation.remaining = r->remaining;
+      rec.reservation.anonymous = !r->holder;
+      rec.reservation.expires = r->expires;
+      rec.reservation.expires_at_ns =
+          r->expires ? wall_ns_of(self, r->expires_at) : 0;
+    } else {
+      st.tokens.erase(id);
+      st.orphans.erase(id);
+      st.orphan_reservations.erase(id);
+      rec.kind = st.journal->books().leases.count(id) != 0
+                     ? BookRecord::Kind::erase_lease
+                     : BookRecord::Kind::erase_reservation;
+    }
+    failed = st.journal->record(std::move(rec));
+    if (failed)
+      st.unwritten.push_back(id);
+  }
+  if (!failed)
+    failed = st.journal->maybe_snapshot();
+  if (failed)
+    st.storage_failure = failed->text();
+  else
+    st.storage_failure.clear();
+  if (st.journal->has_unsynced() && !st.sync_scheduled) {
+    st.sync_scheduled = true;
+    // 0: right after the requests already in the mailbox, so one fsync
+    // covers everything that arrived while the last one ran.
+    if (st.storage->group_interval.count() == 0)
+      self->send(self, logsync_atom::value);
+    else
+      self->delayed_send(self, st.storage->group_interval, logsync_atom::value);
+  }
+  return failed;
+}
+
+/// True when new grants must be refused: the data directory could not be
+/// read at start, or changes are still owed to the journal (retried here).
+bool storage_refuses(self_ptr self) {
+  auto& st = self->state;
+  if (st.storage && !st.journal)
+    return true;
+  return !st.storage_failure.empty() && persist(self).has_value();
+}
+
+/// Writes a pool setting (capacity, quota, policy, shedding) to the journal.
+void persist_setting(self_ptr self, BookRecord rec) {
+  auto& st = self->state;
+  if (!st.journal)
+    return;
+  if (auto failed = st.journal->record(std::move(rec)))
+    st.storage_failure = failed->text();
+  persist(self);
+}
+
+/// Runs `reply` once the changes so far are durable: now, or after the group
+/// commit's sync (with an error when that sync failed).
+void when_durable(self_ptr self, std::function<void(const caf::error*)> reply) {
+  auto& st = self->state;
+  if (st.journal && st.journal->has_unsynced())
+    st.after_sync.push_back(std::move(reply));
+  else
+    reply(nullptr);
+}
+
+/// A handler's reply, sent once the changes it made are durable.
+template <class... Ts>
+caf::result<Ts...> durable(self_ptr self, caf::result<Ts...> res) {
+  auto& st = self->state;
+  if (!st.journal)
+    return res;
+  persist(self);
+  if (res.flag != caf::rt_value || !st.journal->has_unsynced())
+    return res;
+  auto rp = self->make_response_promise();
+  st.after_sync.push_back(
+      [rp, msg = std::move(res.value)](const caf::error* err) mutable {
+        if (err != nullptr)
+          rp.deliver(*err);
+        else
+          rp.deliver(msg);
+      });
+  return rp;
+}
+
+/// An allocation's reply: a grant that cannot be written is taken back and
+/// refused (storage_failed), so that no grant exists that a restart would
+/// not know.
+caf::error take_back_if_unwritten(self_ptr self, GrantId id) {
+  auto& st = self->state;
+  if (!st.journal || !persist(self))
+    return caf::none;
+  if (const auto* lease = st.book.find(id)) {
+    st.aborting = true;
+    shrink_lease(self, id, lease->amount);
+    st.aborting = false;
+    --st.allocation_count;
+    persist(self);
+    serve_waiting(self);
+  }
+  return storage_refusal(st);
+}
+
+caf::result<ResourceAllocation>
+durable_allocation(self_ptr self, caf::result<ResourceAllocation> res) {
+  if (!self->state.journal)
+    return res;
+  if (res.flag == caf::rt_value) {
+    auto id = res.value.get_as<ResourceAllocation>(0).grant_id;
+    if (auto refused = take_back_if_unwritten(self, id))
+      return refused;
+  }
+  return durable(self, std::move(res));
+}
 
 /// Returns `amount` of lease `id` to the pool (all of it removes the lease).
 /// Capacity freed by a lease under preemption goes to the request that
@@ -399,8 +598,16 @@ bool grant_waiter(self_ptr self, std::uint64_t seq) {
   auto w = take_waiter(self, seq);
   auto& pending = w->payload;
   auto id = grant(self, pending.request, pending.amount, pending.holder);
-  pending.promise.deliver(
-      allocation_of(st, pending.request, pending.amount, pending.amount, id));
+  auto allocation =
+      allocation_of(st, pending.request, pending.amount, pending.amount, id);
+  persist(self);
+  when_durable(self, [promise = pending.promise,
+                      allocation](const caf::error* err) mutable {
+    if (err != nullptr)
+      promise.deliver(*err);
+    else
+      promise.deliver(allocation);
+  });
   drop_waiter(self, *w);
   return pending.preemption != 0;
 }
@@ -523,6 +730,12 @@ caf::error check_request(self_ptr self, const ResourceRequest& req,
     return make_error(ec::shed, std::string{to_string(st.type)} +
                                     " is degraded and sheds " +
                                     to_string(req.priority) + " requests");
+  }
+  // After a failed write, new grants wait until the journal takes the
+  // changes it still owes (a full disk that has room again).
+  if (storage_refuses(self)) {
+    note_refusal(st, ec::storage_failed);
+    return storage_refusal(st);
   }
   return caf::none;
 }
@@ -752,6 +965,8 @@ caf::result<PoolStatus> reserve(self_ptr self, const std::string& requester,
     return err;
   if (auto bad = check_duration(ttl, "reservation time-to-live"))
     return bad;
+  if (storage_refuses(self))
+    return storage_refusal(st);
   // Tied to the actor that made it, like its grants.
   auto holder = sender_of(self);
   // Other groups' unused guarantees are not available to reserve either.
@@ -913,6 +1128,117 @@ PoolHolders holders_of(self_ptr self) {
   return result;
 }
 
+/// The books as the journal keeps them, from the live ones.
+DurableBooks durable_books_of(self_ptr self, bool has_capacity,
+                              bool has_policy) {
+  auto& st = self->state;
+  DurableBooks books;
+  books.has_capacity = has_capacity;
+  books.capacity = st.ledger().capacity();
+  books.highest_id = st.book.peek_next_id() - 1;
+  st.book.for_each_lease([&](GrantId id, const pool_book::Lease& lease) {
+    if (st.book.is_prepared(id))
+      return;
+    DurableLease kept;
+    kept.requester = lease.requester;
+    kept.amount = lease.amount;
+    kept.priority = static_cast<std::uint8_t>(lease.priority);
+    kept.preemptable = lease.preemptable;
+    kept.has_ttl = lease.has_ttl;
+    kept.expires_at_ns = lease.has_ttl ? wall_ns_of(self, lease.expires_at) : 0;
+    auto token = st.tokens.find(id);
+    kept.token = token != st.tokens.end() ? token->second : 0;
+    books.leases.emplace(id, std::move(kept));
+  });
+  st.book.for_each_reservation(
+      [&](std::uint64_t id, const pool_book::Reservation& r) {
+        if (r.preemption != 0)
+          return;
+        DurableReservation kept;
+        kept.requester = r.requester;
+        kept.remaining = r.remaining;
+        kept.anonymous = !r.holder;
+        kept.expires = r.expires;
+        kept.expires_at_ns = r.expires ? wall_ns_of(self, r.expires_at) : 0;
+        books.reservations.emplace(id, std::move(kept));
+      });
+  for (const auto& [name, q] : st.quotas)
+    books.quotas.emplace(name, q.spec);
+  books.has_policy = has_policy;
+  books.policy = st.policy;
+  books.shed = st.shed;
+  return books;
+}
+
+/// Puts the books kept in the data directory back: grants wait for their
+/// holders to reattach (st.orphans) until the grace period ends, and so do
+/// reservations whose maker was an actor; anonymous reservations, quotas
+/// and the capacity are simply back. Then the journal goes on from a fresh
+/// snapshot of exactly what was rebuilt.
+void restore(self_ptr self, RecoveredBooks recovered) {
+  auto& st = self->state;
+  const auto& books = recovered.books;
+  auto now = self->clock().now();
+  auto wall_now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  for (const auto& [name, spec] : books.quotas)
+    set_quota(self, spec);
+  for (const auto& [id, kept] : books.leases) {
+    // Expired while the node was down: it would expire at once.
+    if (kept.has_ttl && kept.expires_at_ns <= wall_now)
+      continue;
+    auto expires_at =
+        kept.has_ttl ? pool_time_of(self, kept.expires_at_ns) : pool_time{};
+    if (kept.priority > static_cast<std::uint8_t>(Priority::IDLE) ||
+        !st.book.restore(id, kept.requester, caf::actor_addr{}, kept.amount,
+                         static_cast<Priority>(kept.priority), kept.preemptable,
+                         kept.has_ttl, expires_at))
+      continue; // does not fit a smaller capacity: not kept
+    note_group_change(st, kept.requester, kept.amount);
+    st.orphans.insert(id);
+    if (kept.token != 0)
+      st.tokens.emplace(id, kept.token);
+    if (kept.has_ttl)
+      self->delayed_send(self, expires_at - now, expire_atom::value, id);
+  }
+  for (const auto& [old_id, kept] : books.reservations) {
+    if (kept.expires && kept.expires_at_ns <= wall_now)
+      continue;
+    auto expires_at =
+        kept.expires ? pool_time_of(self, kept.expires_at_ns) : pool_time{};
+    auto id = st.book.reserve(kept.requester, caf::actor_addr{}, kept.remaining,
+                              kept.expires, expires_at);
+    if (id == 0)
+      continue;
+    if (!kept.anonymous)
+      st.orphan_reservations.insert(id);
+    if (kept.expires)
+      self->delayed_send(self, expires_at - now, resexpire_atom::value, id);
+  }
+  note_usage(st);
+  if (books.has_policy) {
+    st.policy = books.policy;
+    st.waiting.set_aging_interval(st.policy.aging_interval, now);
+  }
+  // Shedding is not put back: the monitor decides again from fresh samples.
+  st.book.track_changes();
+  bool has_capacity = books.has_capacity;
+  bool has_policy = books.has_policy;
+  auto opened = PoolJournal::open(pool_files(st.storage->dir, st.type),
+                                  st.storage->journal, std::move(recovered));
+  if (auto failed = std::get_if<StorageError>(&opened)) {
+    st.storage_failure = failed->text();
+    return;
+  }
+  st.journal.emplace(std::move(std::get<PoolJournal>(opened)));
+  if (auto failed =
+          st.journal->rewrite(durable_books_of(self, has_capacity, has_policy)))
+    st.storage_failure = failed->text();
+  if (!st.orphans.empty() || !st.orphan_reservations.empty())
+    self->delayed_send(self, st.storage->reattach_grace, orphans_atom::value);
+}
+
 } // namespace
 
 pool_actor::behavior_type pool(self_ptr self, ResourceType type,
@@ -920,18 +1246,40 @@ pool_actor::behavior_type pool(self_ptr self, ResourceType type,
   return supervised_pool(self, type, capacity, policy, caf::actor_addr{});
 }
 
-pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
-                                          double capacity, PoolPolicy policy,
-                                          caf::actor_addr supervisor) {
+pool_actor::behavior_type
+supervised_pool(self_ptr self, ResourceType type, double capacity,
+                PoolPolicy policy, caf::actor_addr supervisor,
+                std::shared_ptr<const StorageSettings> storage) {
   auto& st = self->state;
   st.supervisor = std::move(supervisor);
   st.type = type;
   st.policy = policy;
-  st.book = pool_book{to_units(capacity), first_id_of(next_incarnation())};
+  st.storage = std::move(storage);
+  auto capacity_units = to_units(capacity);
+  std::optional<RecoveredBooks> recovered;
+  if (st.storage) {
+    auto read = recover_books(pool_files(st.storage->dir, type));
+    if (auto failed = std::get_if<StorageError>(&read)) {
+      // Nothing guessed: the pool serves nothing new until an operator
+      // looks (rros node checks the same files before it starts).
+      st.storage_failure = failed->text();
+    } else {
+      recovered.emplace(std::move(std::get<RecoveredBooks>(read)));
+      // Ids kept from before the restart stay below the new ones.
+      skip_incarnations_past(incarnation_of(recovered->books.highest_id));
+      if (recovered->books.has_capacity)
+        capacity_units = recovered->books.capacity;
+    }
+  }
+  st.book = pool_book{capacity_units, first_id_of(next_incarnation())};
   st.waiting = pool_queue{policy.aging_interval};
   restart_statistics(st, self->clock().now());
-  self->set_down_handler(
-      [=](caf::down_msg& msg) { holder_down(self, msg.source); });
+  if (recovered)
+    restore(self, std::move(*recovered));
+  self->set_down_handler([=](caf::down_msg& msg) {
+    holder_down(self, msg.source);
+    persist(self);
+  });
   return {
       [=](allocate_atom,
           const ResourceRequest& req) -> caf::result<ResourceAllocation> {
@@ -940,12 +1288,33 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         self->state.allocation_time_total +=
             std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::steady_clock::now() - started);
-        return result;
+        return durable_allocation(self, std::move(result));
       },
       [=](release_atom, const std::string& requester, float amount,
-          ReleaseMode mode) { return release(self, requester, amount, mode); },
+          ReleaseMode mode) {
+        return durable(self, release(self, requester, amount, mode));
+      },
       [=](release_atom, GrantId id) -> caf::result<ReleaseReceipt> {
-        return release_grant(self, id);
+        return durable(self,
+                       caf::result<ReleaseReceipt>{release_grant(self, id)});
+      },
+      [=](reattach_atom, GrantId id,
+          std::uint64_t token) -> caf::result<ResourceAllocation> {
+        auto& st = self->state;
+        auto kept = st.tokens.find(id);
+        auto* lease = st.book.find_committed(id);
+        auto holder = sender_of(self);
+        // The same answer for a wrong token as for an unknown id.
+        if (st.orphans.count(id) == 0 || kept == st.tokens.end() ||
+            token == 0 || kept->second != token || lease == nullptr || !holder)
+          return unknown_grant(id, st.type);
+        st.orphans.erase(id);
+        lease->holder = holder;
+        watch(self, holder);
+        ResourceRequest req;
+        req.requester_id = lease->requester;
+        req.amount = static_cast<float>(to_amount(lease->amount));
+        return allocation_of(st, req, lease->amount, lease->amount, id);
       },
       [=](renew_atom, GrantId id,
           std::chrono::nanoseconds ttl) -> caf::result<ResourceAllocation> {
@@ -958,11 +1327,13 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
           return unknown_grant(id, st.type);
         lease->has_ttl = true;
         lease->expires_at = saturating_add(self->clock().now(), ttl);
+        st.book.touch(id);
         self->delayed_send(self, ttl, expire_atom::value, id);
         ResourceRequest req;
         req.requester_id = lease->requester;
         req.amount = static_cast<float>(to_amount(lease->amount));
-        return allocation_of(st, req, lease->amount, lease->amount, id);
+        return durable(self, caf::result<ResourceAllocation>{allocation_of(
+                                 st, req, lease->amount, lease->amount, id)});
       },
       [=](cancel_atom, const std::string& requester,
           std::uint64_t request_id) -> caf::result<bool> {
@@ -981,14 +1352,16 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
             make_error(ec::cancelled, "cancelled by '" + requester + "'"));
         drop_waiter(self, *w);
         serve_waiting(self);
+        persist(self);
         return true;
       },
       [=](reserve_atom, const std::string& requester, float amount) {
-        return reserve(self, requester, amount, std::chrono::nanoseconds{0});
+        return durable(self, reserve(self, requester, amount,
+                                     std::chrono::nanoseconds{0}));
       },
       [=](reserve_atom, const std::string& requester, float amount,
           std::chrono::nanoseconds ttl) {
-        return reserve(self, requester, amount, ttl);
+        return durable(self, reserve(self, requester, amount, ttl));
       },
       [=](unreserve_atom, const std::string& requester) -> caf::result<float> {
         auto& st = self->state;
@@ -1004,7 +1377,8 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
                                                   to_string(st.type));
         changed(self, true);
         serve_waiting(self);
-        return static_cast<float>(to_amount(returned));
+        return durable(
+            self, caf::result<float>{static_cast<float>(to_amount(returned))});
       },
       [=](holding_atom, const std::string& requester) -> float {
         return static_cast<float>(
@@ -1024,13 +1398,20 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
           self->state.allocation_time_total +=
               std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::chrono::steady_clock::now() - started);
-          if (r.flag == caf::rt_value)
+          if (r.flag == caf::rt_value) {
             result[i].allocation =
                 std::move(r.value.get_mutable_as<ResourceAllocation>(0));
-          else
+            if (auto refused = take_back_if_unwritten(
+                    self, result[i].allocation.grant_id)) {
+              result[i].allocation = ResourceAllocation{};
+              result[i].error = std::move(refused);
+            }
+          } else {
             result[i].error = std::move(r.err);
+          }
         }
-        return result;
+        return durable(self, caf::result<std::vector<AllocationOutcome>>{
+                                 std::move(result)});
       },
       [=](release_atom, const ReleaseBatch& batch)
           -> caf::result<std::vector<ReleaseOutcome>> {
@@ -1044,7 +1425,8 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
           else
             result[i].error = std::move(r.error());
         }
-        return result;
+        return durable(
+            self, caf::result<std::vector<ReleaseOutcome>>{std::move(result)});
       },
       [=](stats_atom) -> ResourceStats {
         return make_stats(self->state, self->clock().now());
@@ -1066,14 +1448,25 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
                                 " cannot drop to " + format_number(capacity) +
                                 " while " + format_number(to_amount(usage)) +
                                 " is held or reserved");
+        BookRecord rec;
+        rec.kind = BookRecord::Kind::capacity;
+        rec.capacity = st.ledger().capacity();
+        persist_setting(self, std::move(rec));
         changed(self, true);
         serve_waiting(self);
-        return status_of(st);
+        return durable(self, caf::result<PoolStatus>{status_of(st)});
       },
       [=](quota_atom, const Quota& spec) -> caf::result<Quota> {
         if (!may_administer(self))
           return admin_only(self->state, "a quota");
-        return set_quota(self, spec);
+        auto result = set_quota(self, spec);
+        if (result.flag == caf::rt_value) {
+          BookRecord rec;
+          rec.kind = BookRecord::Kind::quota;
+          rec.quota = spec;
+          persist_setting(self, std::move(rec));
+        }
+        return durable(self, std::move(result));
       },
       [=](policy_atom, const PoolPolicy& policy) {
         if (!may_administer(self))
@@ -1081,6 +1474,10 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         self->state.policy = policy;
         self->state.waiting.set_aging_interval(policy.aging_interval,
                                                self->clock().now());
+        BookRecord rec;
+        rec.kind = BookRecord::Kind::policy;
+        rec.policy = policy;
+        persist_setting(self, std::move(rec));
         serve_waiting(self);
       },
       [=](shed_atom, const ShedPolicy& policy) {
@@ -1088,6 +1485,10 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         if (st.peers_known && sender_of(self) != st.monitor)
           return; // only the monitor degrades a pool
         st.shed = policy;
+        BookRecord rec;
+        rec.kind = BookRecord::Kind::shed;
+        rec.shed = policy;
+        persist_setting(self, std::move(rec));
         apply_shed(self);
         serve_waiting(self);
       },
@@ -1131,6 +1532,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         // Now preemptable (when asked for): a blocked request may use it.
         if (lease.preemptable)
           serve_waiting(self);
+        persist(self);
       },
       [=](abort_atom, GrantId id) {
         auto& st = self->state;
@@ -1143,6 +1545,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         // As if never granted: the bundle was not.
         --st.allocation_count;
         serve_waiting(self);
+        persist(self);
       },
       [=](publish_atom) {
         auto& st = self->state;
@@ -1192,7 +1595,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
           q.used = 0;
         restart_statistics(st, self->clock().now());
         changed(self, true);
-        return status_of(st);
+        return durable(self, caf::result<PoolStatus>{status_of(st)});
       },
       [=](expire_atom, GrantId id) {
         auto& st = self->state;
@@ -1207,6 +1610,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
                std::chrono::nanoseconds{0});
         shrink_lease(self, id, lease->amount);
         serve_waiting(self);
+        persist(self);
       },
       [=](deadline_atom, std::uint64_t seq) {
         auto& st = self->state;
@@ -1222,6 +1626,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
                 std::to_string(w->payload.request.deadline.count()) + " ms"));
         drop_waiter(self, *w);
         serve_waiting(self);
+        persist(self);
       },
       [=](reclaim_atom, std::uint64_t id) {
         auto& st = self->state;
@@ -1238,6 +1643,7 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         if (p->second.waiter == 0)
           st.preemptions.erase(p); // a shed: nobody waits for it
         serve_waiting(self);
+        persist(self);
       },
       [=](resexpire_atom, std::uint64_t id) {
         auto& st = self->state;
@@ -1249,6 +1655,41 @@ pool_actor::behavior_type supervised_pool(self_ptr self, ResourceType type,
         st.book.unreserve(id);
         changed(self, true);
         serve_waiting(self);
+        persist(self);
+      },
+      [=](logsync_atom) {
+        auto& st = self->state;
+        if (!from_self(self) || !st.journal)
+          return; // a timer only the pool itself may fire
+        st.sync_scheduled = false;
+        caf::error err;
+        if (auto failed = st.journal->sync()) {
+          st.storage_failure = failed->text();
+          err = storage_refusal(st);
+        }
+        auto replies = std::move(st.after_sync);
+        st.after_sync.clear();
+        for (auto& reply : replies)
+          reply(err ? &err : nullptr);
+      },
+      [=](orphans_atom) {
+        auto& st = self->state;
+        if (!from_self(self))
+          return; // a timer only the pool itself may fire
+        // The grace period is over: what nobody took back returns.
+        auto unclaimed = std::move(st.orphans);
+        st.orphans.clear();
+        for (auto id : unclaimed)
+          if (const auto* lease = st.book.find(id))
+            shrink_lease(self, id, lease->amount);
+        auto reservations = std::move(st.orphan_reservations);
+        st.orphan_reservations.clear();
+        for (auto id : reservations)
+          st.book.unreserve(id);
+        if (!unclaimed.empty() || !reservations.empty())
+          changed(self, true);
+        serve_waiting(self);
+        persist(self);
       },
   };
 }

@@ -8,7 +8,10 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -20,6 +23,7 @@
 
 #include "core/holder_index.hpp"
 #include "core/lease_book.hpp"
+#include "core/pool_journal.hpp"
 #include "core/wait_queue.hpp"
 #include "messages/actors.hpp"
 #include "messages/error.hpp"
@@ -108,6 +112,19 @@ struct pool_state {
   std::array<std::uint64_t, wait_bucket_bounds.size() + 1> wait_counts{};
   double wait_seconds_sum = 0;
 
+  // Durability (docs/durability.md); all empty without a data directory.
+  std::shared_ptr<const StorageSettings> storage;
+  std::optional<PoolJournal> journal;
+  std::unordered_map<GrantId, std::uint64_t> tokens; // reattach tokens
+  std::vector<std::uint64_t> unwritten; // touched ids a failed write left
+  std::set<GrantId> orphans;            // restored grants not reattached yet
+  std::set<std::uint64_t> orphan_reservations; // restored, their maker gone
+  // Replies waiting for the group commit's sync (called with an error when
+  // the sync failed).
+  std::vector<std::function<void(const caf::error*)>> after_sync;
+  bool sync_scheduled = false;
+  std::string storage_failure; // set: new grants and reservations refused
+
   const Ledger& ledger() const {
     return book.ledger();
   }
@@ -124,10 +141,13 @@ pool_actor::behavior_type pool(pool_actor::stateful_pointer<pool_state> self,
 
 /// A pool spawned by `supervisor` (the manager): only the supervisor may name
 /// its peers (peers_atom), and from then on legs come only from the named
-/// coordinator and shedding only from the named monitor.
+/// coordinator and shedding only from the named monitor. With `storage` the
+/// pool starts from the books kept in its data directory (restored grants
+/// wait for their holders to reattach) and writes every change there.
 pool_actor::behavior_type
 supervised_pool(pool_actor::stateful_pointer<pool_state> self,
                 ResourceType type, double capacity, PoolPolicy policy,
-                caf::actor_addr supervisor);
+                caf::actor_addr supervisor,
+                std::shared_ptr<const StorageSettings> storage = nullptr);
 
 } // namespace rros

@@ -42,6 +42,15 @@ struct NodeOptions {
   std::string node_name;
   std::string cluster_name = "rros";
   std::vector<std::string> join;
+  // Durability (docs/durability.md). Empty data_dir: rros-data, or
+  // rros-data-NAME with a name, under the working directory.
+  std::string data_dir;
+  bool persist = true;
+  bool sync_per_record = false; // else group commit
+  double group_commit = 0;      // seconds a change waits for its sync (0: when
+                                // the queued requests are handled)
+  std::size_t snapshot_every = 10000;
+  double reattach_grace = 30.0; // seconds restored grants wait
 };
 
 struct StatusOptions {
@@ -93,13 +102,14 @@ struct DemoOptions {
 };
 
 struct BenchOptions {
-  int runs = 5;           // repetitions; medians are reported
-  int operations = 20000; // allocate/release cycles per run and client
-  int threads = 2;        // plain threads for the facade figures
-  bool scale = false;     // only the scale measurement (bench --scale)
-  int scale_max = 100000; // its largest number of waiting requests
-  bool flood = false;     // only the flood measurement (bench --flood)
-  bool cluster = false;   // only the cluster measurement (bench --cluster)
+  int runs = 5;            // repetitions; medians are reported
+  int operations = 20000;  // allocate/release cycles per run and client
+  int threads = 2;         // plain threads for the facade figures
+  bool scale = false;      // only the scale measurement (bench --scale)
+  int scale_max = 100000;  // its largest number of waiting requests
+  bool flood = false;      // only the flood measurement (bench --flood)
+  bool cluster = false;    // only the cluster measurement (bench --cluster)
+  bool durability = false; // only the durability measurement
 };
 
 struct SimulateOptions {

@@ -260,6 +260,33 @@ int main(int argc, char** argv) {
   value_option(node, "--join", node_join,
                "join the cluster through the first of these members that "
                "answers: HOST:PORT[,HOST:PORT...] (needs --name)");
+  value_option(node, "--data-dir", node_opts.data_dir,
+               "keep the books here across restarts: a write-ahead log and "
+               "snapshots per resource type (default: ./rros-data, or "
+               "./rros-data-NAME with --name)");
+  node->add_flag("!--no-persist", node_opts.persist,
+                 "keep the books in memory only (a restart forgets them)");
+  std::string node_sync = "group";
+  value_option(node, "--sync", node_sync,
+               "when a change reaches the disk before its reply: group "
+               "(one fsync for the changes of --group-commit) or record (an "
+               "fsync per change)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"group", "record"}));
+  std::string node_group_commit, node_grace;
+  value_option(node, "--group-commit", node_group_commit,
+               "with --sync group: how long a change waits for its fsync "
+               "(default: 0, one fsync as soon as the requests already "
+               "queued are handled)")
+      ->check(duration_value(0, 1));
+  value_option(node, "--snapshot-every", node_opts.snapshot_every,
+               "records between snapshots (the log starts anew after each)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000000));
+  value_option(node, "--reattach-grace", node_grace,
+               "after a restart, how long restored grants wait for their "
+               "holders to reattach before they return (default: 30s)")
+      ->check(duration_value(0.001, 86400));
   add_tls(node, node_opts.tls, "the node's");
   node->add_flag("--insecure", node_opts.insecure,
                  "allow serving a non-loopback --host in plaintext (without "
@@ -535,15 +562,27 @@ int main(int argc, char** argv) {
       "another allocates and releases (--ops cycles, --runs repetitions); "
       "peak RSS, refusals and the other's p50 beside its quiet p50");
   flood_opt->excludes(threads_opt)->excludes(scale_opt);
+  auto cluster_opt =
+      bench
+          ->add_flag("--cluster", bench_opts.cluster,
+                     "instead: three local nodes as one cluster; placement "
+                     "throughput through the cluster client (--ops cycles, "
+                     "--runs repetitions) and the time until a killed and a "
+                     "frozen node are marked lost (docs/cluster.md)")
+          ->excludes(threads_opt)
+          ->excludes(scale_opt)
+          ->excludes(flood_opt);
   bench
-      ->add_flag("--cluster", bench_opts.cluster,
-                 "instead: three local nodes as one cluster; placement "
-                 "throughput through the cluster client (--ops cycles, --runs "
-                 "repetitions) and the time until a killed and a frozen node "
-                 "are marked lost (docs/cluster.md)")
+      ->add_flag("--durability", bench_opts.durability,
+                 "instead: allocate/release through a pool with its books in "
+                 "memory, with group commit and with an fsync per record, "
+                 "from one client and from pipelined clients (--ops cycles, "
+                 "--runs repetitions; data under the working directory; "
+                 "docs/durability.md)")
       ->excludes(threads_opt)
       ->excludes(scale_opt)
-      ->excludes(flood_opt);
+      ->excludes(flood_opt)
+      ->excludes(cluster_opt);
   value_option(bench, "--scale-max", bench_opts.scale_max,
                "largest N measured with --scale")
       ->capture_default_str()
@@ -554,7 +593,9 @@ int main(int argc, char** argv) {
                 "  rros bench --scale --scale-max 10000   one event's cost "
                 "with 100 to 10000 waiting\n"
                 "  rros bench --flood --runs 3            a flood past the "
-                "limits beside a steady client");
+                "limits beside a steady client\n"
+                "  rros bench --durability --ops 2000     persistence beside "
+                "the in-memory pool");
 
   SimulateOptions sim_opts;
   auto simulate = app.add_subcommand(
@@ -659,6 +700,11 @@ int main(int argc, char** argv) {
       node_opts.heartbeat_interval = duration_seconds(node_heartbeat);
     if (!node_timeout.empty())
       node_opts.connection_timeout = duration_seconds(node_timeout);
+    node_opts.sync_per_record = node_sync == "record";
+    if (!node_group_commit.empty())
+      node_opts.group_commit = duration_seconds(node_group_commit);
+    if (!node_grace.empty())
+      node_opts.reattach_grace = duration_seconds(node_grace);
     for (std::size_t at = 0; !node_join.empty() && at <= node_join.size();) {
       auto comma = std::min(node_join.find(',', at), node_join.size());
       auto seed = node_join.substr(at, comma - at);

@@ -24,6 +24,7 @@
 #include "app/report.hpp"
 #include "app/tls.hpp"
 #include "facade/connection_liveness.hpp"
+#include "messages/format.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/scheduler_messages.hpp"
 
@@ -191,6 +192,55 @@ caf::behavior event_printer(caf::stateful_actor<printer_state>* self,
 
 } // namespace
 
+/// The data directory's settings, after locking it and reading what it keeps
+/// (reported in one line); nothing when it cannot be used (said on stderr).
+std::optional<std::shared_ptr<const StorageSettings>>
+prepare_storage(const NodeOptions& opts, DirectoryLock& lock,
+                std::string& summary) {
+  auto settings = std::make_shared<StorageSettings>();
+  settings->dir = !opts.data_dir.empty()   ? opts.data_dir
+                  : opts.node_name.empty() ? std::string{"rros-data"}
+                                           : "rros-data-" + opts.node_name;
+  settings->journal.sync =
+      opts.sync_per_record ? SyncMode::per_record : SyncMode::group;
+  settings->journal.snapshot_every = opts.snapshot_every;
+  settings->group_interval = timespan_of(opts.group_commit);
+  settings->reattach_grace = timespan_of(opts.reattach_grace);
+  if (auto failed = DirectoryLock::acquire(settings->dir, lock)) {
+    std::cerr << "rros node: " << failed->file << ": " << failed->message
+              << "\n";
+    return std::nullopt;
+  }
+  std::size_t grants = 0;
+  std::size_t reservations = 0;
+  std::size_t replayed = 0;
+  for (auto type : all_resource_types) {
+    auto read = recover_books(pool_files(settings->dir, type));
+    if (auto failed = std::get_if<StorageError>(&read)) {
+      std::cerr << "rros node: cannot recover the books: " << failed->text()
+                << "\n";
+      return std::nullopt;
+    }
+    const auto& found = std::get<RecoveredBooks>(read);
+    // Ids are unique across the node's pools, also across restarts: every
+    // pool's new ids start above every kept id of any pool.
+    skip_incarnations_past(incarnation_of(found.books.highest_id));
+    grants += found.books.leases.size();
+    reservations += found.books.reservations.size();
+    replayed += found.replayed;
+  }
+  std::ostringstream out;
+  out << "rros node: books kept in " << settings->dir << " ("
+      << (opts.sync_per_record ? "fsync per record" : "group commit")
+      << "); recovered " << grants << " grants and " << reservations
+      << " reservations (" << replayed << " log records replayed)"
+      << (grants > 0 ? ", waiting " + format_number(opts.reattach_grace) +
+                           " s for their holders to reattach"
+                     : std::string{});
+  summary = out.str();
+  return std::shared_ptr<const StorageSettings>{std::move(settings)};
+}
+
 int run_node(const NodeOptions& opts) {
   NodeFileSettings file_settings;
   auto config = load_node_config(opts.config_path, file_settings);
@@ -215,6 +265,17 @@ int run_node(const NodeOptions& opts) {
     std::cerr << "rros node: " << *problem << "\n";
     return 2;
   }
+  // The data directory: locked for this process, checked before anything
+  // starts (a damaged file stops the node with one line, nothing guessed).
+  DirectoryLock data_lock;
+  std::shared_ptr<const StorageSettings> storage;
+  std::string storage_summary;
+  if (opts.persist) {
+    auto prepared = prepare_storage(opts, data_lock, storage_summary);
+    if (!prepared)
+      return 2;
+    storage = std::move(*prepared);
+  }
   // Block the shutdown signals before CAF starts its threads, so that they
   // inherit the mask and only sigwait() below sees the signals.
   sigset_t signals;
@@ -235,7 +296,7 @@ int run_node(const NodeOptions& opts) {
   if (is_loopback_host(opts.host))
     caf::put(cfg.content, admin_from_peers_key, true);
   caf::actor_system sys{cfg};
-  auto manager = spawn_manager(sys, *config);
+  auto manager = spawn_manager(sys, *config, storage);
   std::uint16_t published_port = 0;
   if (opts.publish) {
     // No address reuse: a port another process listens on must fail here.
@@ -263,6 +324,9 @@ int run_node(const NodeOptions& opts) {
         << "rros node: manager running (not published; use --port to publish)"
         << std::endl;
   }
+  // After the first line, which scripts read for the port.
+  if (!storage_summary.empty())
+    std::cout << storage_summary << std::endl;
   std::optional<NodeMembership> member;
   if (!opts.node_name.empty()) {
     member = start_membership(sys, opts, published_port, tls, manager);

@@ -1,6 +1,7 @@
 #include "core/durable_file.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -8,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 namespace rros {
 
@@ -172,6 +175,51 @@ std::optional<StorageError> read_whole_file(const std::string& path,
     out.bytes.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
+  return std::nullopt;
+}
+
+DirectoryLock::DirectoryLock(DirectoryLock&& other) noexcept
+  : fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+DirectoryLock& DirectoryLock::operator=(DirectoryLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0)
+    ::close(fd_); // closing releases the flock
+}
+
+std::optional<StorageError> DirectoryLock::acquire(const std::string& dir,
+                                                   DirectoryLock& out) {
+  std::error_code made;
+  std::filesystem::create_directories(dir, made);
+  if (made)
+    return StorageError{dir, 0,
+                        "cannot make the data directory: " + made.message()};
+  auto path = dir + "/lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return storage_error_from_errno(path, 0, "open", errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK)
+      return StorageError{dir, 0,
+                          "the data directory is in use by another running "
+                          "node (give each node its own --data-dir)"};
+    return storage_error_from_errno(path, 0, "lock", err);
+  }
+  out = DirectoryLock{};
+  out.fd_ = fd;
   return std::nullopt;
 }
 

@@ -72,4 +72,28 @@ struct FileRead {
 std::optional<StorageError> read_whole_file(const std::string& path,
                                             FileRead& out);
 
+/// An exclusive lock on a data directory (flock on DIR/lock), held for the
+/// object's life: two nodes writing one set of books would corrupt them.
+class DirectoryLock {
+public:
+  DirectoryLock() = default;
+  DirectoryLock(DirectoryLock&& other) noexcept;
+  DirectoryLock& operator=(DirectoryLock&& other) noexcept;
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+  ~DirectoryLock();
+
+  /// Makes `dir` (and its parents) when missing and locks it; an error when
+  /// another process holds the lock or the directory cannot be made.
+  static std::optional<StorageError> acquire(const std::string& dir,
+                                             DirectoryLock& out);
+
+  bool held() const {
+    return fd_ >= 0;
+  }
+
+private:
+  int fd_ = -1;
+};
+
 } // namespace rros

@@ -136,10 +136,52 @@ public:
     return ledger_.set_capacity(capacity);
   }
 
+  // -- change tracking (durability) -------------------------------------
+
+  /// From now on, remembers the id of every lease and reservation that
+  /// changes (touched()), so that a journal can write what they became.
+  void track_changes() {
+    tracking_ = true;
+  }
+
+  /// Marks `id` as changed (for fields the owner changes directly, such as
+  /// a renewed lease's expiry).
+  void touch(std::uint64_t id) {
+    if (tracking_)
+      touched_.push_back(id);
+  }
+
+  /// The ids changed since the last call (maybe repeated), and forgets them.
+  std::vector<std::uint64_t> take_touched() {
+    std::vector<std::uint64_t> result;
+    result.swap(touched_);
+    return result;
+  }
+
+  /// Puts back a lease kept from before a restart, under its old id (which
+  /// must be below the ids this book hands out). False (no change) when it
+  /// does not fit or the id is taken.
+  bool restore(GrantId id, const std::string& requester, Holder holder,
+               units amount, Priority priority, bool preemptable, bool has_ttl,
+               time_point expires_at) {
+    if (amount <= 0 || leases_.count(id) != 0 || id >= next_id_ ||
+        ledger_.available() < amount)
+      return false;
+    auto& stored = add_lease(id, requester, std::move(holder), amount, priority,
+                             preemptable, has_ttl, expires_at);
+    index_candidate(id, stored);
+    return true;
+  }
+
   /// A fresh id (grants, reservations, and whatever else the owner numbers:
   /// one sequence, so ids never collide).
   std::uint64_t next_id() {
     return next_id_++;
+  }
+
+  /// The id next_id() hands out next (unchanged).
+  std::uint64_t peek_next_id() const {
+    return next_id_;
   }
 
   std::size_t lease_count() const {
@@ -159,21 +201,10 @@ public:
                 std::chrono::nanoseconds leg_ttl = {}) {
     consume_reservations(requester,
                          std::min(amount, ledger_.reserved_for(requester)));
-    ledger_.grant(requester, amount);
     auto id = next_id();
-    // The list's key is the one copy of the name its leases point at.
-    auto listed = by_requester_.try_emplace(requester).first;
-    Lease lease{InternedName{listed->first},
-                std::move(holder),
-                amount,
-                priority,
-                preemptable,
-                has_ttl,
-                expires_at,
-                0};
-    auto& stored =
-        leases_.emplace_hint(leases_.end(), id, std::move(lease))->second;
-    listed->second.push_back(id);
+    auto& stored = add_lease(id, requester, std::move(holder), amount, priority,
+                             preemptable, has_ttl, expires_at);
+    touch(id);
     if (prepared)
       prepared_.emplace(id, leg_ttl);
     else
@@ -226,6 +257,7 @@ public:
     auto& lease = leases_.at(id);
     lease.holder = std::move(holder);
     index_candidate(id, lease);
+    touch(id);
     return true;
   }
 
@@ -242,6 +274,7 @@ public:
     result.requester = lease.requester;
     result.amount = amount;
     result.revoked_by = lease.revoked_by;
+    touch(id);
     unindex_candidate(id, lease);
     ledger_.release(lease.requester, amount);
     lease.amount -= amount;
@@ -392,6 +425,7 @@ public:
     reservations_.emplace(id, Reservation{requester, std::move(holder), amount,
                                           expires, expires_at, preemption});
     reservations_of_[requester].insert(id);
+    touch(id);
     return id;
   }
 
@@ -455,6 +489,12 @@ public:
 
   /// Nothing held or reserved; capacity and the id sequence kept.
   void clear() {
+    if (tracking_) {
+      for (const auto& entry : leases_)
+        touched_.push_back(entry.first);
+      for (const auto& entry : reservations_)
+        touched_.push_back(entry.first);
+    }
     ledger_.clear();
     leases_.clear();
     by_requester_.clear();
@@ -538,6 +578,34 @@ private:
     }
   };
 
+  /// Books lease `id` (the amount already known to fit): ledger, lease,
+  /// and the requester's list, kept in id order.
+  Lease& add_lease(GrantId id, const std::string& requester, Holder holder,
+                   units amount, Priority priority, bool preemptable,
+                   bool has_ttl, time_point expires_at) {
+    ledger_.grant(requester, amount);
+    // The list's key is the one copy of the name its leases point at.
+    auto listed = by_requester_.try_emplace(requester).first;
+    Lease lease{InternedName{listed->first},
+                std::move(holder),
+                amount,
+                priority,
+                preemptable,
+                has_ttl,
+                expires_at,
+                0};
+    // New ids are the largest: appending is the common, O(1) case.
+    bool newest = leases_.empty() || leases_.rbegin()->first < id;
+    auto hint = newest ? leases_.end() : leases_.lower_bound(id);
+    auto& stored = leases_.emplace_hint(hint, id, std::move(lease))->second;
+    auto& ids = listed->second;
+    if (ids.empty() || ids.back() < id)
+      ids.push_back(id);
+    else
+      ids.insert(std::upper_bound(ids.begin(), ids.end(), id), id);
+    return stored;
+  }
+
   bool is_candidate(GrantId id, const Lease& lease) const {
     return lease.preemptable && lease.revoked_by == 0 && !is_prepared(id);
   }
@@ -554,6 +622,7 @@ private:
 
   void
   drop_reservation(typename std::map<std::uint64_t, Reservation>::iterator i) {
+    touch(i->first);
     auto of = reservations_of_.find(i->second.requester);
     if (of != reservations_of_.end()) {
       of->second.erase(i->first);
@@ -602,6 +671,7 @@ private:
       auto taken = std::min(amount, i->second.remaining);
       i->second.remaining -= taken;
       amount -= taken;
+      touch(id);
       if (i->second.remaining == 0)
         drop_reservation(i);
     }
@@ -616,6 +686,8 @@ private:
   // Prepared bundle legs, with the time-to-live that starts at the commit.
   std::unordered_map<GrantId, std::chrono::nanoseconds> prepared_;
   std::set<Candidate> candidates_;
+  bool tracking_ = false;
+  std::vector<std::uint64_t> touched_;
 };
 
 } // namespace rros

@@ -97,7 +97,13 @@ using pool_client_actor = caf::typed_actor<
                     AllocationBatch>::with<std::vector<AllocationOutcome>>,
     // Releases whole grants by id, each as release_atom, GrantId above.
     caf::replies_to<release_atom,
-                    ReleaseBatch>::with<std::vector<ReleaseOutcome>>>;
+                    ReleaseBatch>::with<std::vector<ReleaseOutcome>>,
+    // Takes back a grant kept across a restart of the node (its id and the
+    // reattach_token its allocation carried): the sender holds it from now
+    // on. unknown_grant when no restored grant waits under that id and token,
+    // or the grace period ended (docs/durability.md).
+    caf::replies_to<reattach_atom, GrantId,
+                    std::uint64_t>::with<ResourceAllocation>>;
 
 /// Administration of a pool: accepted from actors of the pool's own node
 /// only; from another node or an anonymous sender a request fails with
@@ -158,8 +164,10 @@ using pool_internal_actor = caf::typed_actor<
     caf::reacts_to<expire_atom, GrantId>,
     caf::reacts_to<deadline_atom, std::uint64_t>,
     caf::reacts_to<reclaim_atom, std::uint64_t>,
-    caf::reacts_to<resexpire_atom, std::uint64_t>,
-    caf::reacts_to<publish_atom>>;
+    caf::reacts_to<resexpire_atom, std::uint64_t>, caf::reacts_to<publish_atom>,
+    // With a data directory: the group commit's sync, and the end of the
+    // grace period for restored grants (the unclaimed return to the pool).
+    caf::reacts_to<logsync_atom>, caf::reacts_to<orphans_atom>>;
 
 /// One resource type's budget with an exact ledger, leases, a queue of
 /// waiting requests and preemption with notice (docs/semantics.md): the

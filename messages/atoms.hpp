@@ -47,5 +47,11 @@ using reclaim_atom = caf::atom_constant<caf::atom("reclaim")>;
 using resexpire_atom = caf::atom_constant<caf::atom("resexpire")>;
 // Added later.
 using holders_atom = caf::atom_constant<caf::atom("holders")>;
+// Durability (docs/durability.md): a holder takes a restored grant back
+// (client -> pool); timers a persistent pool sends itself (group commit, the
+// end of the reattach grace period).
+using reattach_atom = caf::atom_constant<caf::atom("reattach")>;
+using logsync_atom = caf::atom_constant<caf::atom("logsync")>;
+using orphans_atom = caf::atom_constant<caf::atom("orphans")>;
 
 } // namespace rros

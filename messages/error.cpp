@@ -73,6 +73,8 @@ const char* to_string(ec x) {
       return "not_permitted";
     case ec::limit_exceeded:
       return "limit_exceeded";
+    case ec::storage_failed:
+      return "storage_failed";
   }
   return "unknown_error_code";
 }
@@ -119,6 +121,7 @@ bool is_permanent(const caf::error& err) {
     case ec::subsystem_unavailable:
     case ec::framework_error:
     case ec::limit_exceeded:
+    case ec::storage_failed:
       return false;
   }
   return false;

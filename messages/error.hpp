@@ -54,10 +54,12 @@ enum class ec : std::uint8_t {
                          // message from outside, another holder's grant)
   limit_exceeded,        // a per-holder or per-requester limit is reached
                          // (waiting requests, subscriptions)
+  storage_failed,        // the data directory cannot take the change (a full
+                         // disk, a damaged file): new grants are refused
 };
 
 /// The last code: tests walk 1..last_ec.
-constexpr ec last_ec = ec::limit_exceeded;
+constexpr ec last_ec = ec::storage_failed;
 
 const char* to_string(ec x);
 

@@ -5,9 +5,22 @@
 
 namespace rros {
 
+namespace {
+
+std::atomic<std::uint64_t> last_incarnation{0};
+
+} // namespace
+
+void skip_incarnations_past(std::uint64_t incarnation) {
+  auto seen = last_incarnation.load();
+  while (seen < incarnation &&
+         !last_incarnation.compare_exchange_weak(seen, incarnation)) {
+    // retry with the value another thread stored
+  }
+}
+
 std::uint64_t next_incarnation() {
-  static std::atomic<std::uint64_t> last{0};
-  auto result = ++last;
+  auto result = ++last_incarnation;
   // Past 2^20 incarnations the ranges would overlap: wrapping to a used range
   // could make an old id valid again, so stop loudly instead.
   if (result > max_incarnation)

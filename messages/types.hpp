@@ -131,6 +131,10 @@ constexpr std::uint64_t max_incarnation = (std::uint64_t{1} << 20) - 1;
 /// across the whole process (thread-safe), never 0.
 std::uint64_t next_incarnation();
 
+/// Makes next_incarnation() return more than `incarnation` from now on: ids
+/// kept from before a restart stay below the ids handed out after it.
+void skip_incarnations_past(std::uint64_t incarnation);
+
 /// The first id an incarnation hands out (its sequence starts at 1).
 constexpr std::uint64_t first_id_of(std::uint64_t incarnation) {
   return (incarnation << id_sequence_bits) + 1;
@@ -188,13 +192,16 @@ struct ResourceAllocation {
   bool fully_satisfied = false;
   wall_time allocation_time;
   GrantId grant_id = 0; // beyond the seed: names the grant (0 = none)
+  // With a data directory: what the holder shows to take the grant back
+  // after the node restarted (reattach_atom); 0 = kept in memory only.
+  std::uint64_t reattach_token = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ResourceAllocation& x) {
   return f(caf::meta::type_name("ResourceAllocation"), x.requester_id,
            x.resource_type, x.allocated_amount, x.fully_satisfied,
-           x.allocation_time, x.grant_id);
+           x.allocation_time, x.grant_id, x.reattach_token);
 }
 
 struct ResourceStats {

@@ -28,6 +28,21 @@ inline bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0;
 }
 
+/// The arguments a test runs the program with: a node keeps its books in
+/// memory unless the test names a data directory (tests share working
+/// directories, and a data directory is locked by one node).
+inline std::vector<std::string>
+node_args_for_test(std::vector<std::string> args) {
+  if (args.empty() || args[0] != "node")
+    return args;
+  for (const auto& arg : args)
+    if (arg == "--data-dir" || arg == "--no-persist" ||
+        arg.rfind("--data-dir=", 0) == 0)
+      return args;
+  args.push_back("--no-persist");
+  return args;
+}
+
 /// The directory of the running test program.
 inline std::string test_binary_dir() {
   char buf[4096];
@@ -143,7 +158,7 @@ public:
       ::close(err[0]);
       if (!cwd.empty() && ::chdir(cwd.c_str()) != 0)
         ::_exit(127);
-      std::vector<std::string> copy = args;
+      std::vector<std::string> copy = node_args_for_test(args);
       std::string program = executable;
       std::vector<char*> argv;
       argv.push_back(program.data());

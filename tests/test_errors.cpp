@@ -41,7 +41,8 @@ TEST(Errors, CodesAddedLaterKeepTheirNumbers) {
   EXPECT_EQ(static_cast<int>(ec::framework_error), 30);
   EXPECT_EQ(static_cast<int>(ec::not_permitted), 31);
   EXPECT_EQ(static_cast<int>(ec::limit_exceeded), 32);
-  EXPECT_EQ(last_ec, ec::limit_exceeded);
+  EXPECT_EQ(static_cast<int>(ec::storage_failed), 33);
+  EXPECT_EQ(last_ec, ec::storage_failed);
 }
 
 TEST(Errors, IsPermanentForEveryCode) {
@@ -78,6 +79,7 @@ TEST(Errors, IsPermanentForEveryCode) {
       {ec::framework_error, false},
       {ec::not_permitted, true},
       {ec::limit_exceeded, false},
+      {ec::storage_failed, false}, // a disk with room again serves
   };
   // One row per code, in order: a new code needs a row here.
   ASSERT_EQ(table.size(), static_cast<std::size_t>(last_ec));

@@ -31,6 +31,7 @@
 #include "facade/resource_manager.hpp"
 #include "messages/monitor_messages.hpp"
 #include "messages/network.hpp"
+#include "process.hpp"
 
 namespace {
 
@@ -102,7 +103,7 @@ public:
       std::vector<char*> argv;
       auto program = program_path();
       argv.push_back(program.data());
-      std::vector<std::string> copy = args;
+      std::vector<std::string> copy = rros::test::node_args_for_test(args);
       for (auto& arg : copy)
         argv.push_back(arg.data());
       argv.push_back(nullptr);

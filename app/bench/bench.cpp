@@ -53,6 +53,7 @@
 #include "app/bench/book_memory.hpp"
 #include "app/bench/checks.hpp"
 #include "app/bench/cluster.hpp"
+#include "app/bench/durability.hpp"
 #include "app/bench/flood.hpp"
 #include "app/bench/floor_actor.hpp"
 #include "app/bench/mixed_workload.hpp"
@@ -479,6 +480,9 @@ int run_bench(const BenchOptions& opts) {
     if (opts.scale) {
       // Only the growth of one event's cost with N waiting (scale.hpp).
       err = bench_scale(opts.runs, static_cast<std::size_t>(opts.scale_max));
+    } else if (opts.durability) {
+      // Only persistence: memory, group commit, fsync per record.
+      err = bench_durability(opts.runs, opts.operations);
     } else if (opts.cluster) {
       // Only the cluster: placement and detection (cluster.hpp).
       err = bench_cluster(opts.runs, opts.operations);

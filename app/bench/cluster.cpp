@@ -35,18 +35,11 @@ public:
               const std::string& join)
     : out_(dir + "/" + name + ".out")
     , err_(dir + "/" + name + ".err") {
-    std::vector<std::string> args{"rros",
-                                  "node",
-                                  "--port",
-                                  "0",
-                                  "--name",
-                                  name,
-                                  "--log-level",
-                                  "warning",
-                                  "--heartbeat-interval",
-                                  "100ms",
-                                  "--connection-timeout",
-                                  "500ms"};
+    std::vector<std::string> args{
+        "rros", "node", "--port", "0", "--name", name, "--log-level", "warning",
+        "--heartbeat-interval", "100ms", "--connection-timeout", "500ms",
+        // Placement is measured, not the disk.
+        "--no-persist"};
     if (!join.empty()) {
       args.push_back("--join");
       args.push_back(join);
