@@ -320,6 +320,34 @@ caf::error storage_refusal(const pool_state& st) {
           " pool cannot keep new grants on disk: " + st.storage_failure);
 }
 
+/// A lease as the journal keeps it.
+DurableLease durable_lease_of(self_ptr self, GrantId id,
+                              const pool_book::Lease& lease) {
+  const auto& tokens = self->state.tokens;
+  DurableLease kept;
+  kept.requester = lease.requester;
+  kept.amount = lease.amount;
+  kept.priority = static_cast<std::uint8_t>(lease.priority);
+  kept.preemptable = lease.preemptable;
+  kept.has_ttl = lease.has_ttl;
+  kept.expires_at_ns = lease.has_ttl ? wall_ns_of(self, lease.expires_at) : 0;
+  auto token = tokens.find(id);
+  kept.token = token != tokens.end() ? token->second : 0;
+  return kept;
+}
+
+/// An ordinary reservation as the journal keeps it.
+DurableReservation durable_reservation_of(self_ptr self,
+                                          const pool_book::Reservation& r) {
+  DurableReservation kept;
+  kept.requester = r.requester;
+  kept.remaining = r.remaining;
+  kept.anonymous = !r.holder;
+  kept.expires = r.expires;
+  kept.expires_at_ns = r.expires ? wall_ns_of(self, r.expires_at) : 0;
+  return kept;
+}
+
 /// Writes what the books' touched leases and reservations became. A record
 /// that cannot be written (a full disk) leaves its id for the next attempt
 /// and refuses new grants until one succeeds.
@@ -345,27 +373,14 @@ std::optional<StorageError> persist(self_ptr self) {
       if (st.book.is_prepared(id))
         continue;
       rec.kind = BookRecord::Kind::put_lease;
-      rec.lease.requester = lease->requester;
-      rec.lease.amount = lease->amount;
-      rec.lease.priority = static_cast<std::uint8_t>(lease->priority);
-      rec.lease.preemptable = lease->preemptable;
-      rec.lease.has_ttl = lease->has_ttl;
-      rec.lease.expires_at_ns =
-          lease->has_ttl ? wall_ns_of(self, lease->expires_at) : 0;
-      auto token = st.tokens.find(id);
-      rec.lease.token = token != st.tokens.end() ? token->second : 0;
+      rec.lease = durable_lease_of(self, id, *lease);
     } else if (const auto* r = st.book.find_reservation(id)) {
       // What a preemption keeps serves a waiting request, which a restart
       // does not keep either.
       if (r->preemption != 0)
         continue;
       rec.kind = BookRecord::Kind::put_reservation;
-      rec.reservation.requester = r->requester;
-      rec.reservation.remaining = r->remaining;
-      rec.reservation.anonymous = !r->holder;
-      rec.reservation.expires = r->expires;
-      rec.reservation.expires_at_ns =
-          r->expires ? wall_ns_of(self, r->expires_at) : 0;
+      rec.reservation = durable_reservation_of(self, *r);
     } else {
       st.tokens.erase(id);
       st.orphans.erase(id);
@@ -425,13 +440,11 @@ void when_durable(self_ptr self, std::function<void(const caf::error*)> reply) {
     reply(nullptr);
 }
 
-/// A handler's reply, sent once the changes it made are durable.
+/// A reply that waits for the group commit's sync when changes written
+/// before it are not on disk yet.
 template <class... Ts>
-caf::result<Ts...> durable(self_ptr self, caf::result<Ts...> res) {
+caf::result<Ts...> after_sync_of(self_ptr self, caf::result<Ts...> res) {
   auto& st = self->state;
-  if (!st.journal)
-    return res;
-  persist(self);
   if (res.flag != caf::rt_value || !st.journal->has_unsynced())
     return res;
   auto rp = self->make_response_promise();
@@ -443,6 +456,15 @@ caf::result<Ts...> durable(self_ptr self, caf::result<Ts...> res) {
           rp.deliver(msg);
       });
   return rp;
+}
+
+/// A handler's reply, sent once the changes it made are durable.
+template <class... Ts>
+caf::result<Ts...> durable(self_ptr self, caf::result<Ts...> res) {
+  if (!self->state.journal)
+    return res;
+  persist(self);
+  return after_sync_of(self, std::move(res));
 }
 
 /// An allocation's reply: a grant that cannot be written is taken back and
@@ -471,6 +493,7 @@ durable_allocation(self_ptr self, caf::result<ResourceAllocation> res) {
     auto id = res.value.get_as<ResourceAllocation>(0).grant_id;
     if (auto refused = take_back_if_unwritten(self, id))
       return refused;
+    return after_sync_of(self, std::move(res)); // written just now
   }
   return durable(self, std::move(res));
 }
@@ -1139,28 +1162,13 @@ DurableBooks durable_books_of(self_ptr self, bool has_capacity,
   st.book.for_each_lease([&](GrantId id, const pool_book::Lease& lease) {
     if (st.book.is_prepared(id))
       return;
-    DurableLease kept;
-    kept.requester = lease.requester;
-    kept.amount = lease.amount;
-    kept.priority = static_cast<std::uint8_t>(lease.priority);
-    kept.preemptable = lease.preemptable;
-    kept.has_ttl = lease.has_ttl;
-    kept.expires_at_ns = lease.has_ttl ? wall_ns_of(self, lease.expires_at) : 0;
-    auto token = st.tokens.find(id);
-    kept.token = token != st.tokens.end() ? token->second : 0;
-    books.leases.emplace(id, std::move(kept));
+    books.leases.emplace(id, durable_lease_of(self, id, lease));
   });
   st.book.for_each_reservation(
       [&](std::uint64_t id, const pool_book::Reservation& r) {
         if (r.preemption != 0)
           return;
-        DurableReservation kept;
-        kept.requester = r.requester;
-        kept.remaining = r.remaining;
-        kept.anonymous = !r.holder;
-        kept.expires = r.expires;
-        kept.expires_at_ns = r.expires ? wall_ns_of(self, r.expires_at) : 0;
-        books.reservations.emplace(id, std::move(kept));
+        books.reservations.emplace(id, durable_reservation_of(self, r));
       });
   for (const auto& [name, q] : st.quotas)
     books.quotas.emplace(name, q.spec);

@@ -1,13 +1,15 @@
 // Crash recovery with real processes (issue 14): an `rros node` with a data
 // directory serves a client on 127.0.0.1 that allocates, releases, renews
-// and reserves at random (seeded) while another thread kills the node with
-// SIGKILL after a random delay. After each restart every acknowledged grant
-// is there exactly once and its holder takes it back (reattach), nothing
-// unacknowledged is there (besides the one operation in flight at the
-// kill), and once the grace period is over each pool's books are exactly
-// the grants taken back, with capacity == held + reserved + available.
+// and reserves at random (seeded) and kills the node with SIGKILL after a
+// seeded number of requests, between a request and its reply. After each
+// restart every acknowledged grant is there exactly once and its holder takes
+// it back (reattach), nothing unacknowledged is there (besides the one
+// operation in flight at the kill), and once the grace period is over each
+// pool's books are exactly the grants taken back, with capacity == held +
+// reserved + available.
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -44,13 +46,21 @@ caf::actor_system_config& networked(caf::actor_system_config& cfg) {
   return cfg;
 }
 
+/// Runs between sending the next request and waiting for its reply, then
+/// is cleared: the kill point lands while a request is in flight.
+std::function<void()> before_reply;
+
 template <class Result, class Handle, class... Ts>
 caf::expected<Result> ask(caf::scoped_actor& who, const Handle& dest,
                           Ts&&... xs) {
   caf::expected<Result> result{caf::sec::request_timeout};
-  who->request(dest, reply_timeout, std::forward<Ts>(xs)...)
-      .receive([&](Result& reply) { result = std::move(reply); },
-               [&](caf::error& err) { result = std::move(err); });
+  auto pending = who->request(dest, reply_timeout, std::forward<Ts>(xs)...);
+  if (before_reply) {
+    before_reply();
+    before_reply = nullptr;
+  }
+  pending.receive([&](Result& reply) { result = std::move(reply); },
+                  [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -177,15 +187,14 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
       break;
     }
 
-    // 4. Random load until the node dies under it.
-    std::uniform_int_distribution<int> delay_ms{5, 80};
-    auto delay = std::chrono::milliseconds(delay_ms(rng));
-    std::thread killer{[&node, delay] {
-      std::this_thread::sleep_for(delay);
-      node.signal(SIGKILL);
-    }};
+    // 4. Random load; SIGKILL right after the kill_after-th request left,
+    //    before its reply, then on until the node is found gone.
+    std::uniform_int_distribution<int> kill_after_dist{5, 150};
+    auto kill_after = kill_after_dist(rng);
     std::uniform_int_distribution<int> pick{0, 99};
-    for (;;) {
+    for (int sent = 0;; ++sent) {
+      if (sent == kill_after)
+        before_reply = [&node] { node.signal(SIGKILL); };
       auto roll = pick(rng);
       auto type = all_resource_types[static_cast<std::size_t>(roll % 5)];
       caf::error failed;
@@ -241,7 +250,6 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
       ++total_ops;
       in_flight = InFlight{};
     }
-    killer.join();
     node.finish(15s);
   }
   std::cout << "crash test: " << total_ops << " acknowledged operations, "

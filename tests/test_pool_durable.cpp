@@ -226,7 +226,7 @@ TEST_F(PoolDurable, ATornLastRecordIsDroppedAtStart) {
   pool = start();
   // The second grant's record was cut: it was never acknowledged.
   EXPECT_EQ(status(pool).held, to_units(10));
-  EXPECT_NO_FATAL_FAILURE(take(pool, 50));
+  EXPECT_EQ(take(pool, 50).grant_id != 0, true);
 }
 
 TEST_F(PoolDurable, DamagedBooksRefuseNewGrantsNamingTheFile) {
@@ -252,7 +252,8 @@ TEST_F(PoolDurable, DamagedBooksRefuseNewGrantsNamingTheFile) {
       << context_of(refused.error());
 }
 
-TEST_F(PoolDurable, AReattachFromAnotherActorOrForAnUnknownIdChangesNothing) {
+TEST_F(PoolDurable,
+       AReattachWithAnUnknownIdOrNoTokenOrAForgedTimerDoesNothing) {
   auto pool = start();
   auto a = take(pool, 30);
   crash(pool);
