@@ -25,6 +25,14 @@ struct Attempt {
   caf::error error; // the first leg that can never be granted
 };
 
+/// A granted bundle whose legs' commits are on their way.
+struct Commit {
+  BundleGrant grant;
+  caf::typed_response_promise<BundleGrant> promise;
+  std::size_t missing = 0;
+  caf::error error; // the first commit a pool refused
+};
+
 caf::error check_bundle(const BundleRequest& req) {
   if (auto err = check_requester(req.requester_id, "a bundle's requester id"))
     return err;
@@ -200,6 +208,39 @@ void forget_leg(self_ptr self, std::map<BundleId, HeldBundle>::iterator b,
 
 void pump(self_ptr self);
 
+template <class OnReply>
+void return_leg(self_ptr self, ResourceType type, GrantId grant, OnReply reply);
+
+/// One pool's answer to a leg's commit: the bundle is granted when all legs
+/// are committed; a leg its pool could not keep (storage_failed) takes the
+/// whole bundle back and the requester gets the error.
+void committed(self_ptr self, std::shared_ptr<Commit> commit, caf::error err) {
+  auto& st = self->state;
+  if (err && !commit->error)
+    commit->error = std::move(err);
+  if (--commit->missing > 0)
+    return;
+  if (!commit->error) {
+    ++st.stats.granted;
+    commit->promise.deliver(std::move(commit->grant));
+    return;
+  }
+  ++st.stats.refused;
+  auto id = commit->grant.bundle_id;
+  auto b = st.held.find(id);
+  if (b != st.held.end()) {
+    auto legs = b->second.grants;
+    for (const auto& [type, grant] : legs)
+      forget_leg(self, st.held.find(id), type);
+    // A leg its pool took back already answers unknown_grant: nothing to
+    // give back there.
+    for (const auto& [type, grant] : legs)
+      return_leg(self, type, grant, [](const auto&) {});
+  }
+  commit->promise.deliver(std::move(commit->error));
+  sync_stats(st);
+}
+
 /// Finishes an attempt: commit every leg, or abort the legs granted.
 void finish(self_ptr self, std::shared_ptr<Attempt> a) {
   auto& st = self->state;
@@ -219,12 +260,11 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
     HeldBundle bundle;
     bundle.requester = w.request.requester_id;
     bundle.holder = w.holder ? w.holder.address() : caf::actor_addr{};
+    auto commit = std::make_shared<Commit>();
+    commit->missing = a->legs.size();
+    commit->promise = w.promise;
     for (std::size_t i = 0; i < a->legs.size(); ++i) {
       auto type = w.request.items[i].type;
-      // Sent as the coordinator: a pool takes legs back only from their
-      // preparer.
-      self->send(st.pools[type], commit_atom::value, a->legs[i].grant_id,
-                 w.holder);
       bundle.grants[type] = a->legs[i].grant_id;
       bundle.amounts[type] = w.request.items[i].amount;
       add_share(st, bundle.requester, type, w.request.items[i].amount);
@@ -233,9 +273,16 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
       st.held_of_holder.add(bundle.holder, id);
     st.held.emplace(id, std::move(bundle));
     st.stats.held = st.held.size();
-    ++st.stats.granted;
-    BundleGrant grant{id, w.request.requester_id, std::move(a->legs)};
-    w.promise.deliver(std::move(grant));
+    commit->grant = BundleGrant{id, w.request.requester_id, std::move(a->legs)};
+    // Sent as the coordinator: a pool commits legs only for their preparer.
+    // The grant goes out once every pool has its leg on disk (at once
+    // without a data directory), so that a restart knows every leg of a
+    // bundle its holder was told about.
+    for (const auto& leg : commit->grant.legs)
+      self->request(st.pools[leg.resource_type], caf::infinite,
+                    commit_atom::value, leg.grant_id, w.holder)
+          .then([=](GrantId) { committed(self, commit, caf::none); },
+                [=](caf::error& err) { committed(self, commit, err); });
   } else {
     for (const auto& leg : a->legs)
       if (leg.grant_id != 0)

@@ -11,6 +11,7 @@
 #include "actors/predictor.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/sender_checks.hpp"
+#include "core/kept_state.hpp"
 #include "messages/error.hpp"
 
 namespace rros {
@@ -103,8 +104,10 @@ void subscribe_predictor(self_ptr self) {
 void spawn_monitor_actor(self_ptr self) {
   auto& st = self->state;
   st.subsystems.monitor = adopt(
-      self, self->spawn<caf::monitored>(resource_monitor, directory_of(st),
-                                        st.config, MonitorSettings{}));
+      self,
+      self->spawn<caf::monitored>(
+          resource_monitor, directory_of(st), st.config, MonitorSettings{},
+          st.storage ? monitor_state_file(st.storage->dir) : std::string{}));
   subscribe_predictor(self);
 }
 
@@ -113,6 +116,8 @@ void spawn_predictor_actor(self_ptr self) {
   PredictorSettings settings;
   // One forecast step per monitor sample.
   settings.step = MonitorSettings{}.sample_interval;
+  if (st.storage)
+    settings.state_file = predictor_state_file(st.storage->dir);
   st.subsystems.predictor = adopt(
       self, self->spawn<caf::monitored>(predictor, directory_of(st), settings));
   subscribe_predictor(self);

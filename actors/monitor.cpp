@@ -9,11 +9,13 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <iostream>
 #include <memory>
 #include <sstream>
 #include <string>
 
 #include "actors/sender_checks.hpp"
+#include "core/kept_state.hpp"
 #include "messages/error.hpp"
 #include "messages/limits.hpp"
 #include "messages/validate.hpp"
@@ -220,6 +222,39 @@ ResourceAlert make_alert(Severity severity, ResourceType type,
   return alert;
 }
 
+/// Writes the alert state to the data directory (when there is one) after
+/// each change of it, so that a restart finds the alerts, degraded modes and
+/// rules as they were (docs/durability.md). A failed write is said once on
+/// stderr and tried again at the next change.
+void keep_state(self_ptr self) {
+  auto& st = self->state;
+  if (st.state_file.empty())
+    return;
+  MonitorKept kept;
+  for (const auto& w : st.types) {
+    KeptTypeAlerts t;
+    t.type = static_cast<std::uint8_t>(w.type);
+    t.own_rule = w.own_rule;
+    t.rule_threshold = w.rule.threshold;
+    t.rule_severity = static_cast<std::uint8_t>(w.rule.severity);
+    if (w.threshold_alert)
+      t.threshold_alert = kept_alert_of(*w.threshold_alert);
+    t.degraded = w.degraded;
+    t.manual = w.manual;
+    t.escalation = w.escalation;
+    if (w.degraded_alert)
+      t.degraded_alert = kept_alert_of(*w.degraded_alert);
+    kept.types.push_back(std::move(t));
+  }
+  for (const auto& alert : st.history)
+    kept.history.push_back(kept_alert_of(alert));
+  auto failed = save_monitor_state(st.state_file, kept);
+  if (failed && !st.state_failed)
+    std::cerr << "rros: cannot keep the monitor's alert state: "
+              << failed->text() << "\n";
+  st.state_failed = failed.has_value();
+}
+
 void record(self_ptr self, const ResourceAlert& alert) {
   auto& st = self->state;
   st.history.push_back(alert);
@@ -228,6 +263,7 @@ void record(self_ptr self, const ResourceAlert& alert) {
                      st.history.begin() +
                          static_cast<std::ptrdiff_t>(
                              st.history.size() - st.settings.history_limit));
+  keep_state(self);
 }
 
 bool is_alert_kind(MonitorEventKind kind) {
@@ -313,6 +349,7 @@ void clear_threshold_alert(self_ptr self, TypeWatch& w) {
   auto alert = *w.threshold_alert;
   w.threshold_alert.reset();
   w.below_clear_since.reset();
+  keep_state(self);
   tell(self, MonitorEventKind::alert_cleared, w, alert);
 }
 
@@ -529,6 +566,40 @@ void restart_polling(self_ptr self) {
   self->send(self, poll_atom::value, st.poll_generation);
 }
 
+/// Takes up the alert state a previous run kept: rules, active alerts,
+/// degraded modes (the pools shed again) and the history. Timers start over:
+/// every dwell is judged afresh from the next observation.
+void restore_state(self_ptr self, const MonitorKept& kept) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (const auto& t : kept.types) {
+    auto& w = watch_of(self, static_cast<ResourceType>(t.type));
+    if (t.own_rule) {
+      w.own_rule = true;
+      w.rule.threshold = t.rule_threshold;
+      w.rule.severity = static_cast<Severity>(t.rule_severity);
+    }
+    if (t.threshold_alert)
+      w.threshold_alert = alert_of(*t.threshold_alert);
+    if (t.degraded) {
+      w.degraded = true;
+      w.manual = t.manual;
+      w.escalation = std::min(t.escalation, max_escalation(st.settings));
+      w.step_since = now;
+      if (t.degraded_alert)
+        w.degraded_alert = alert_of(*t.degraded_alert);
+      send_shed(self, w);
+    }
+  }
+  for (const auto& alert : kept.history)
+    st.history.push_back(alert_of(alert));
+  if (st.history.size() > st.settings.history_limit)
+    st.history.erase(st.history.begin(),
+                     st.history.begin() +
+                         static_cast<std::ptrdiff_t>(
+                             st.history.size() - st.settings.history_limit));
+}
+
 } // namespace
 
 // -- validation of settings ---------------------------------------------------
@@ -576,8 +647,10 @@ caf::error check_settings(const MonitorSettings& s) {
 
 monitor_actor::behavior_type
 resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
-                 PoolDirectory pools, Config config, MonitorSettings settings) {
+                 PoolDirectory pools, Config config, MonitorSettings settings,
+                 std::string state_file) {
   auto& st = self->state;
+  st.state_file = std::move(state_file);
   st.pools = std::move(pools);
   st.settings = settings;
   st.default_threshold = config.alert_threshold;
@@ -604,6 +677,16 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
                               }),
                subs.end());
   });
+  if (!st.state_file.empty()) {
+    // The node checked the file before it started (rros node); a file
+    // damaged since is said and the monitor starts from nothing.
+    auto loaded = load_monitor_state(st.state_file);
+    if (auto failed = std::get_if<StorageError>(&loaded))
+      std::cerr << "rros: the monitor's alert state is not restored: "
+                << failed->text() << "\n";
+    else if (const auto& kept = std::get<std::optional<MonitorKept>>(loaded))
+      restore_state(self, *kept);
+  }
   for (const auto& pool : st.pools.pools)
     listen_to(self, pool, true);
   restart_polling(self);
@@ -703,6 +786,7 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         auto& w = watch_of(self, rule.type);
         w.rule = rule;
         w.own_rule = true;
+        keep_state(self);
         evaluate(self, w);
         return rule;
       },
@@ -749,9 +833,10 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         auto& w = watch_of(self, type);
         if (on && !w.degraded)
           enter_degraded(self, w, true, "entered by hand", 0.0);
-        else if (on)
+        else if (on && !w.manual) {
           w.manual = true; // pinned: only a manual exit ends it now
-        else if (w.degraded)
+          keep_state(self);
+        } else if (w.degraded)
           leave_degraded(self, w, "left by hand");
         schedule_check(self, w);
         return view_of(self, w);
@@ -835,6 +920,7 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
           w.window.clear();
         }
         st.history.clear();
+        keep_state(self);
         return views_of(self);
       },
       [=](poll_atom, std::uint64_t generation) {
@@ -858,12 +944,14 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
 }
 
 monitor_actor spawn_monitor(caf::actor_system& sys, PoolDirectory pools,
-                            const Config& config, MonitorSettings settings) {
+                            const Config& config, MonitorSettings settings,
+                            std::string state_file) {
   if (auto err = check_settings(settings))
     throw Error(ec::invalid_config_value, context_of(err));
   if (auto err = check_threshold(config.alert_threshold))
     throw Error(ec::invalid_config_value, context_of(err));
-  return sys.spawn(resource_monitor, std::move(pools), config, settings);
+  return sys.spawn(resource_monitor, std::move(pools), config, settings,
+                   std::move(state_file));
 }
 
 } // namespace rros

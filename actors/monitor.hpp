@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -79,15 +80,22 @@ struct monitor_state {
   // shed policies when the monitor ends.
   std::shared_ptr<std::array<pool_actor, resource_type_count>> shedding =
       std::make_shared<std::array<pool_actor, resource_type_count>>();
+  // With a data directory: where the alert state is kept (core/kept_state),
+  // and whether the last write of it failed (said once).
+  std::string state_file;
+  bool state_failed = false;
 
   static inline const char* name = "rros.monitor";
 };
 
 /// The monitor's behavior. `settings` must pass check_settings() and
-/// `config` come from Config's validating constructors.
+/// `config` come from Config's validating constructors. With a `state_file`
+/// (core/kept_state.hpp) it restores the alert state kept there and keeps it
+/// at each change.
 monitor_actor::behavior_type
 resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
-                 PoolDirectory pools, Config config, MonitorSettings settings);
+                 PoolDirectory pools, Config config, MonitorSettings settings,
+                 std::string state_file);
 
 /// Checks every field of `settings`; the error (invalid_config_value) names
 /// the first bad one.
@@ -97,7 +105,7 @@ caf::error check_settings(const MonitorSettings& settings);
 /// (invalid_config_value) when `settings` or `config.alert_threshold` are
 /// invalid.
 monitor_actor spawn_monitor(caf::actor_system& sys, PoolDirectory pools,
-                            const Config& config,
-                            MonitorSettings settings = {});
+                            const Config& config, MonitorSettings settings = {},
+                            std::string state_file = {});
 
 } // namespace rros

@@ -1518,17 +1518,23 @@ supervised_pool(self_ptr self, ResourceType type, double capacity,
           -> caf::result<ResourceAllocation, PoolStatus> {
         return prepare(self, req);
       },
-      [=](commit_atom, GrantId id, caf::actor holder) {
+      [=](commit_atom, GrantId id, caf::actor holder) -> caf::result<GrantId> {
         auto& st = self->state;
+        auto unknown = [&] {
+          return make_error(ec::unknown_grant,
+                            "no prepared leg " + std::to_string(id) +
+                                " of this sender in the " + to_string(st.type) +
+                                " pool");
+        };
         // Only the actor that prepared the leg (the coordinator) commits it.
         auto* leg = st.book.find(id);
         if (leg == nullptr || !st.book.is_prepared(id) ||
             leg->holder != sender_of(self))
-          return;
+          return unknown();
         std::chrono::nanoseconds ttl{0};
         auto addr = holder ? holder.address() : caf::actor_addr{};
         if (!st.book.commit(id, addr, ttl))
-          return; // gone already (reset, or the coordinator died)
+          return unknown(); // gone already (reset, or the coordinator died)
         auto& lease = *st.book.find(id);
         watch(self, addr);
         // The leg's time-to-live runs from the commit.
@@ -1537,10 +1543,13 @@ supervised_pool(self_ptr self, ResourceType type, double capacity,
           lease.expires_at = saturating_add(self->clock().now(), ttl);
           self->delayed_send(self, ttl, expire_atom::value, id);
         }
+        // A leg a restart would not know is taken back, as an allocation.
+        if (auto refused = take_back_if_unwritten(self, id))
+          return refused;
         // Now preemptable (when asked for): a blocked request may use it.
-        if (lease.preemptable)
+        if (st.book.find(id)->preemptable)
           serve_waiting(self);
-        persist(self);
+        return durable(self, caf::result<GrantId>{id});
       },
       [=](abort_atom, GrantId id) {
         auto& st = self->state;

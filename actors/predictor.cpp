@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
 
 #include "actors/sender_checks.hpp"
+#include "core/kept_state.hpp"
 #include "core/ledger.hpp"
 #include "messages/error.hpp"
 #include "messages/validate.hpp"
@@ -26,6 +28,8 @@ std::string check(const PredictorSettings& settings) {
            std::to_string(settings.max_module_series);
   if (!(settings.min_confidence >= 0.0 && settings.min_confidence <= 1.0))
     return "min_confidence must be in [0, 1]";
+  if (settings.save_every == 0)
+    return "save_every must be at least 1";
   return {};
 }
 
@@ -92,6 +96,45 @@ PredictionSeries* series_for(predictor_state& st, const SeriesKey& key,
               .first->second;
 }
 
+/// Writes every series' history to the data directory (when there is one).
+void keep_history(predictor_state& st) {
+  st.unsaved = 0;
+  if (st.settings.state_file.empty())
+    return;
+  PredictorKept kept;
+  for (const auto& [key, series] : st.series) {
+    const auto& history = series.model.history();
+    kept.series.push_back(KeptSeries{static_cast<std::uint8_t>(key.type),
+                                     key.module,
+                                     {history.begin(), history.end()}});
+  }
+  auto failed = save_predictor_state(st.settings.state_file, kept);
+  if (failed && !st.state_failed)
+    std::cerr << "rros: cannot keep the predictor's history: " << failed->text()
+              << "\n";
+  st.state_failed = failed.has_value();
+}
+
+/// Replays a kept history into fresh series: the models are those that saw
+/// the kept observations (the newest history_limit of each series).
+void restore_history(predictor_state& st, const PredictorKept& kept) {
+  for (const auto& k : kept.series) {
+    caf::error err;
+    auto series = series_for(
+        st, SeriesKey{static_cast<ResourceType>(k.type), k.module}, err);
+    if (series == nullptr)
+      continue; // more module series than this run's limit
+    for (auto y : k.observations)
+      series->observe(y);
+  }
+}
+
+/// Counts an observation; every save_every of them the history is kept.
+void note_observation(predictor_state& st) {
+  if (++st.unsaved >= st.settings.save_every)
+    keep_history(st);
+}
+
 caf::expected<std::uint64_t> observe(predictor_state& st, SeriesKey key,
                                      float value) {
   if (auto err = check_type(key.type))
@@ -103,6 +146,7 @@ caf::expected<std::uint64_t> observe(predictor_state& st, SeriesKey key,
   if (!series)
     return err;
   series->observe(value);
+  note_observation(st);
   return series->model.observations();
 }
 
@@ -296,6 +340,16 @@ predictor_actor::behavior_type predictor(self_ptr self, PoolDirectory pools,
   auto& st = self->state;
   st.settings = settings;
   st.pools = std::move(pools);
+  if (!st.settings.state_file.empty()) {
+    // The node checked the file before it started (rros node); a file
+    // damaged since is said and the predictor starts from nothing.
+    auto loaded = load_predictor_state(st.settings.state_file);
+    if (auto failed = std::get_if<StorageError>(&loaded))
+      std::cerr << "rros: the predictor's history is not restored: "
+                << failed->text() << "\n";
+    else if (const auto& kept = std::get<std::optional<PredictorKept>>(loaded))
+      restore_history(st, *kept);
+  }
   return {
       [=](sample_atom, const UtilizationSample& sample) {
         // The monitor expects no reply: a bad sample is dropped.
@@ -381,6 +435,7 @@ predictor_actor::behavior_type predictor(self_ptr self, PoolDirectory pools,
         auto dropped = static_cast<std::uint64_t>(st.series.size());
         st.series.clear();
         st.module_series = 0;
+        keep_history(st);
         return dropped;
       },
   };

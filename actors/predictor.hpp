@@ -24,6 +24,11 @@ struct PredictorSettings {
   std::size_t max_steps = 10'000;       // longest forecast, in steps
   std::size_t max_module_series = 1024; // (module, type) series at most
   double min_confidence = 0.5;          // preallocation threshold
+  // With a data directory (core/kept_state.hpp): where the series' histories
+  // are kept, rewritten after every `save_every` observations and at a reset;
+  // a restart replays them into fresh models. Empty: nothing kept.
+  std::string state_file;
+  std::size_t save_every = 500;
 };
 
 /// Empty when the settings are usable, otherwise the sentence saying why not.
@@ -61,6 +66,8 @@ struct predictor_state {
   PoolDirectory pools;
   std::map<SeriesKey, PredictionSeries> series; // by type, then module
   std::size_t module_series = 0;
+  std::size_t unsaved = 0;   // observations since the history was kept
+  bool state_failed = false; // the last write failed (said once)
 
   static inline const char* name = "rros.predictor";
 };

@@ -35,6 +35,9 @@ struct NodeOptions {
   double metrics_interval = 1.0;   // seconds between collection rounds
   double heartbeat_interval = 1.0; // seconds between heartbeats to peers
   double connection_timeout = 5.0; // seconds of silence before a peer is cut
+  // Given as flags (else the configuration file's keys may set them).
+  bool heartbeat_from_flag = false;
+  bool timeout_from_flag = false;
   TlsFiles tls;          // flags; empty ones come from the config file
   bool insecure = false; // allow plaintext on a non-loopback --host
   // Cluster (docs/cluster.md): with a name the node is a member; with seeds

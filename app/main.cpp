@@ -696,6 +696,8 @@ int main(int argc, char** argv) {
     return run_demo(demo_opts);
   if (*node) {
     node_opts.publish = port_opt->count() > 0;
+    node_opts.heartbeat_from_flag = !node_heartbeat.empty();
+    node_opts.timeout_from_flag = !node_timeout.empty();
     if (!node_heartbeat.empty())
       node_opts.heartbeat_interval = duration_seconds(node_heartbeat);
     if (!node_timeout.empty())

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/stat.h>
+#include <utility>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -13,6 +14,23 @@
 #include "actors/metrics_collector.hpp"
 
 namespace rros::app {
+
+namespace {
+
+/// "HOST:PORT" with a host and a port in [1, 65535].
+bool is_endpoint(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size() ||
+      text.size() - colon - 1 > 5)
+    return false;
+  for (auto i = colon + 1; i < text.size(); ++i)
+    if (text[i] < '0' || text[i] > '9')
+      return false;
+  auto port = std::stoul(text.substr(colon + 1));
+  return port >= 1 && port <= 65535;
+}
+
+} // namespace
 
 caf::expected<Config> load_node_config(const std::string& path,
                                        NodeFileSettings& node) {
@@ -39,10 +57,19 @@ caf::expected<Config> load_node_config(const std::string& path,
   // Unreadable or malformed files: Config's own reader names the problem
   // (with line and column).
   const char* tls_keys[] = {"tls_certificate", "tls_key", "tls_ca"};
+  const char* other_keys[] = {"name",
+                              "cluster",
+                              "join",
+                              "data_dir",
+                              "heartbeat_interval",
+                              "connection_timeout"};
   auto has_node_key = [&] {
     if (doc.HasMember(port_key))
       return true;
     for (auto key : tls_keys)
+      if (doc.HasMember(key))
+        return true;
+    for (auto key : other_keys)
       if (doc.HasMember(key))
         return true;
     return false;
@@ -78,6 +105,50 @@ caf::expected<Config> load_node_config(const std::string& path,
                             "' must be a file's path");
     std::string path = value.GetString();
     *tls_fields[i] = path[0] == '/' ? path : dir + path;
+    doc.RemoveMember(key);
+  }
+  auto refuse = [&](const char* key, const std::string& what) {
+    return make_error(ec::invalid_config_value, file + ": configuration key '" +
+                                                    key + "' must be " + what);
+  };
+  // Names are checked where the flags' are (a name's characters).
+  std::pair<const char*, std::string*> names[] = {
+      {"name", &node.node_name},
+      {"cluster", &node.cluster_name},
+      {"data_dir", &node.data_dir}};
+  for (auto& [key, field] : names) {
+    if (!doc.HasMember(key))
+      continue;
+    const auto& value = doc[key];
+    if (!value.IsString() || value.GetStringLength() == 0)
+      return refuse(key, "a non-empty string");
+    *field = value.GetString();
+    if (field == &node.data_dir && (*field)[0] != '/')
+      *field = dir + *field;
+    doc.RemoveMember(key);
+  }
+  if (doc.HasMember("join")) {
+    const auto& value = doc["join"];
+    if (!value.IsArray())
+      return refuse("join", "an array of \"HOST:PORT\" strings");
+    for (const auto& seed : value.GetArray()) {
+      if (!seed.IsString() || !is_endpoint(seed.GetString()))
+        return refuse("join", "an array of \"HOST:PORT\" strings");
+      node.join.emplace_back(seed.GetString());
+    }
+    doc.RemoveMember("join");
+  }
+  std::pair<const char*, double*> durations[] = {
+      {"heartbeat_interval", &node.heartbeat_interval},
+      {"connection_timeout", &node.connection_timeout}};
+  for (auto& [key, field] : durations) {
+    if (!doc.HasMember(key))
+      continue;
+    const auto& value = doc[key];
+    if (!value.IsNumber() || !(value.GetDouble() > 0) ||
+        value.GetDouble() > 3600)
+      return refuse(key, "a number of seconds in (0, 3600]");
+    *field = value.GetDouble();
     doc.RemoveMember(key);
   }
   rapidjson::StringBuffer buffer;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
@@ -23,14 +24,23 @@ namespace rros::app {
 struct NodeFileSettings {
   int metrics_port = -1; // -1: key absent; 0: any free port
   TlsFiles tls;          // tls_certificate, tls_key, tls_ca
+  // Cluster and durability keys; empty / 0: absent (the flags' defaults).
+  std::string node_name;         // name
+  std::string cluster_name;      // cluster
+  std::vector<std::string> join; // join: ["HOST:PORT", ...]
+  std::string data_dir;          // data_dir
+  double heartbeat_interval = 0; // heartbeat_interval, seconds
+  double connection_timeout = 0; // connection_timeout, seconds
 };
 
 /// Reads the node's configuration: `path`, or config/default.json when
-/// `path` is empty and that file exists, else the defaults. The key
-/// `metrics_port` (a whole number in [0, 65535]) and the TLS files
-/// `tls_certificate`, `tls_key`, `tls_ca` (paths, relative ones to the
-/// file's directory) are taken out for the node;
-/// every other key goes to the manager's Config as usual. Errors name the
+/// `path` is empty and that file exists, else the defaults. The keys for
+/// the node itself are taken out: `metrics_port` (a whole number in
+/// [0, 65535]), the TLS files `tls_certificate`, `tls_key`, `tls_ca` and
+/// `data_dir` (paths, relative ones to the file's directory), the cluster's
+/// `name`, `cluster` and `join` (an array of "HOST:PORT"), and
+/// `heartbeat_interval` and `connection_timeout` (seconds, in (0, 3600]).
+/// Every other key goes to the manager's Config as usual. Errors name the
 /// file and the key.
 caf::expected<Config> load_node_config(const std::string& path,
                                        NodeFileSettings& node);

@@ -23,6 +23,7 @@
 #include "app/node_cluster.hpp"
 #include "app/report.hpp"
 #include "app/tls.hpp"
+#include "core/kept_state.hpp"
 #include "facade/connection_liveness.hpp"
 #include "messages/format.hpp"
 #include "messages/monitor_messages.hpp"
@@ -229,11 +230,35 @@ prepare_storage(const NodeOptions& opts, DirectoryLock& lock,
     reservations += found.books.reservations.size();
     replayed += found.replayed;
   }
+  // The monitor's and predictor's files: a damaged one stops the node
+  // here, like a damaged log.
+  auto monitor_kept = load_monitor_state(monitor_state_file(settings->dir));
+  auto predictor_kept =
+      load_predictor_state(predictor_state_file(settings->dir));
+  for (const auto* failed : {std::get_if<StorageError>(&monitor_kept),
+                             std::get_if<StorageError>(&predictor_kept)})
+    if (failed != nullptr) {
+      std::cerr << "rros node: cannot recover the books: " << failed->text()
+                << "\n";
+      return std::nullopt;
+    }
+  std::size_t degraded = 0;
+  std::size_t alerts = 0;
+  if (const auto& kept = std::get<std::optional<MonitorKept>>(monitor_kept))
+    for (const auto& t : kept->types) {
+      degraded += t.degraded ? 1 : 0;
+      alerts += (t.threshold_alert ? 1 : 0) + (t.degraded_alert ? 1 : 0);
+    }
+  std::size_t series = 0;
+  if (const auto& kept = std::get<std::optional<PredictorKept>>(predictor_kept))
+    series = kept->series.size();
   std::ostringstream out;
   out << "rros node: books kept in " << settings->dir << " ("
       << (opts.sync_per_record ? "fsync per record" : "group commit")
       << "); recovered " << grants << " grants and " << reservations
-      << " reservations (" << replayed << " log records replayed)"
+      << " reservations (" << replayed << " log records replayed), " << alerts
+      << " active alerts, " << degraded << " degraded types and " << series
+      << " forecast series"
       << (grants > 0 ? ", waiting " + format_number(opts.reattach_grace) +
                            " s for their holders to reattach"
                      : std::string{});
@@ -241,11 +266,39 @@ prepare_storage(const NodeOptions& opts, DirectoryLock& lock,
   return std::shared_ptr<const StorageSettings>{std::move(settings)};
 }
 
-int run_node(const NodeOptions& opts) {
+/// The flags, with what they leave unset taken from the configuration
+/// file's keys (a flag wins over a key).
+NodeOptions with_file_settings(NodeOptions opts, const NodeFileSettings& file) {
+  if (opts.node_name.empty())
+    opts.node_name = file.node_name;
+  if (opts.cluster_name == NodeOptions{}.cluster_name &&
+      !file.cluster_name.empty())
+    opts.cluster_name = file.cluster_name;
+  if (opts.join.empty())
+    opts.join = file.join;
+  if (opts.data_dir.empty())
+    opts.data_dir = file.data_dir;
+  if (!opts.heartbeat_from_flag && file.heartbeat_interval > 0)
+    opts.heartbeat_interval = file.heartbeat_interval;
+  if (!opts.timeout_from_flag && file.connection_timeout > 0)
+    opts.connection_timeout = file.connection_timeout;
+  return opts;
+}
+
+int run_node(const NodeOptions& flags) {
   NodeFileSettings file_settings;
-  auto config = load_node_config(opts.config_path, file_settings);
+  auto config = load_node_config(flags.config_path, file_settings);
   if (!config) {
     std::cerr << "rros node: " << describe(config.error()) << "\n";
+    return 2;
+  }
+  auto opts = with_file_settings(flags, file_settings);
+  if (opts.connection_timeout <= opts.heartbeat_interval) {
+    std::cerr << "rros node: the connection timeout ("
+              << format_number(opts.connection_timeout)
+              << " s) must be longer than the heartbeat interval ("
+              << format_number(opts.heartbeat_interval)
+              << " s): a healthy peer would be cut between two heartbeats\n";
     return 2;
   }
   // TLS files from the flags, else from the configuration file.

@@ -148,8 +148,10 @@ using pool_internal_actor = caf::typed_actor<
     // Hands a prepared grant to its holder (monitored from now on; a null
     // handle means an anonymous holder). Until then the leg cannot be
     // released, renewed, preempted, shed or expire; its time-to-live starts
-    // here. Only from the actor that prepared the leg.
-    caf::reacts_to<commit_atom, GrantId, caf::actor>,
+    // here. Only from the actor that prepared the leg (anyone else:
+    // unknown_grant). Answered with the id once the commit is on disk; a
+    // commit that cannot be written takes the leg back (storage_failed).
+    caf::replies_to<commit_atom, GrantId, caf::actor>::with<GrantId>,
     // Takes a prepared grant back as if it had never been made. Only from
     // the actor that prepared the leg.
     caf::reacts_to<abort_atom, GrantId>,

@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,16 +31,27 @@ inline bool file_exists(const std::string& path) {
 }
 
 /// The arguments a test runs the program with: a node keeps its books in
-/// memory unless the test names a data directory (tests share working
-/// directories, and a data directory is locked by one node).
+/// memory unless the test names a data directory, as a flag or as the key
+/// data_dir of the --config file (tests share working directories, and a
+/// data directory is locked by one node).
 inline std::vector<std::string>
 node_args_for_test(std::vector<std::string> args) {
   if (args.empty() || args[0] != "node")
     return args;
-  for (const auto& arg : args)
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
     if (arg == "--data-dir" || arg == "--no-persist" ||
         arg.rfind("--data-dir=", 0) == 0)
       return args;
+    struct stat info;
+    if (arg == "--config" && i + 1 < args.size() &&
+        ::stat(args[i + 1].c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+      std::ifstream file{args[i + 1]};
+      std::string text{std::istreambuf_iterator<char>{file}, {}};
+      if (text.find("\"data_dir\"") != std::string::npos)
+        return args;
+    }
+  }
   args.push_back("--no-persist");
   return args;
 }

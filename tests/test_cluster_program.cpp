@@ -11,6 +11,7 @@
 // Every process is stopped by its pid; every wait is bounded.
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <string>
@@ -369,6 +370,86 @@ TEST_F(ClusterProgram, BadJoinsAreRefusedWithOneLine) {
   // None of these changed a's cluster.
   auto seen = members_seen_by(a);
   EXPECT_EQ(seen.size(), 1u);
+}
+
+TEST_F(ClusterProgram, AMemberTakesItsClusterSettingsFromItsConfigurationFile) {
+  auto& a = member("a");
+  ASSERT_FALSE(HasFailure());
+  // Name, cluster, seeds, timings and data directory as keys, no flags.
+  std::ofstream(dir_ + "/b.json")
+      << R"({"name": "b", "cluster": "rros", "join": [")" << a.endpoint
+      << R"("], "heartbeat_interval": 0.1, "connection_timeout": 0.5,)"
+      << R"( "data_dir": "b-books", "computational_capacity": 50})"
+      << "\n";
+  Node b;
+  b.name = "b";
+  b.process = std::make_unique<ChildProcess>(
+      rros_program(),
+      std::vector<std::string>{"node", "--port", "0", "--log-level", "warning",
+                               "--config", dir_ + "/b.json"},
+      dir_);
+  ASSERT_TRUE(b.process->wait_for(
+      [&] {
+        auto at = b.process->out.find("joined cluster rros");
+        return at != std::string::npos &&
+               b.process->out.find('\n', at) != std::string::npos;
+      },
+      15s))
+      << b.process->out << b.process->err;
+  EXPECT_NE(b.process->out.find("books kept in " + dir_ + "/b-books"),
+            std::string::npos)
+      << b.process->out;
+  nodes_["b"] = std::move(b);
+  EXPECT_TRUE(eventually(a, [](const auto& seen) {
+    return all_alive(seen, {"a", "b"});
+  })) << "a does not see b alive";
+  // b heartbeats every 100 ms as its file says: at the default 1 s, a (which
+  // cuts a peer silent for 500 ms) would lose it. Watched for 1.5 s.
+  auto until = steady::now() + 1500ms;
+  while (steady::now() < until)
+    ASSERT_TRUE(all_alive(members_seen_by(a), {"a", "b"}));
+  EXPECT_EQ(a.process->err.find("member b (incarnation 1) lost"),
+            std::string::npos)
+      << a.process->err;
+
+  // A flag wins over its key.
+  std::ofstream(dir_ + "/c.json") << R"({"name": "from-file"})"
+                                  << "\n";
+  ChildProcess flagged(rros_program(),
+                       {"node", "--port", "0", "--name", "c", "--log-level",
+                        "warning", "--no-persist", "--config",
+                        dir_ + "/c.json"},
+                       dir_);
+  EXPECT_TRUE(flagged.wait_for(
+      [&] {
+        return flagged.out.find("member c of cluster rros") !=
+               std::string::npos;
+      },
+      15s))
+      << flagged.out << flagged.err;
+  flagged.signal(SIGTERM);
+  flagged.finish(15s);
+
+  // Bad values: one line naming the file and the key, exit 2.
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"join": "127.0.0.1:1"})", "'join' must be an array"},
+      {R"({"join": ["127.0.0.1"]})", "'join' must be an array"},
+      {R"({"name": ""})", "'name' must be a non-empty string"},
+      {R"({"heartbeat_interval": -1})",
+       "'heartbeat_interval' must be a number"},
+      {R"({"name": "d", "heartbeat_interval": 1, "connection_timeout": 0.5})",
+       "must be longer than the heartbeat interval"},
+  };
+  for (const auto& [text, expected] : bad) {
+    std::ofstream(dir_ + "/bad.json", std::ios::trunc) << text << "\n";
+    ChildProcess refused(
+        rros_program(),
+        {"node", "--port", "0", "--no-persist", "--config", dir_ + "/bad.json"},
+        dir_);
+    EXPECT_EQ(refused.finish(15s).value_or(-1), 2) << text;
+    EXPECT_NE(refused.err.find(expected), std::string::npos)
+        << text << ": " << refused.err;
+  }
 }
 
 namespace {

@@ -241,9 +241,9 @@ TEST_F(PoolFixture, ReleaseByNameLeavesAPreparedBundleLegAlone) {
                  ec::unknown_grant));
   expect_ledger(u(20), 0);
   // Once committed it is r's like any grant (here the test is its holder).
-  self->send(pool_, commit_atom::value, leg.grant_id,
-             caf::actor_cast<caf::actor>(self));
-  run();
+  EXPECT_EQ(ask_ok<GrantId>(pool_, commit_atom::value, leg.grant_id,
+                            caf::actor_cast<caf::actor>(self)),
+            leg.grant_id);
   EXPECT_EQ(ask_ok<float>(pool_, holding_atom::value, "r"), 20.0f);
   auto back = ask_ok<ReleaseReceipt>(pool_, release_atom::value, leg.grant_id);
   EXPECT_EQ(back.released_amount, 20.0f);
@@ -299,8 +299,8 @@ TEST_F(PoolFixture,
   // The leg is committed to its holder: now it is preempted, with notice to
   // that holder.
   auto [owner, owner_log] = spawn_holder(req("low", 0));
-  self->send(pool_, commit_atom::value, leg.grant_id, owner);
-  run();
+  EXPECT_EQ(ask_ok<GrantId>(pool_, commit_atom::value, leg.grant_id, owner),
+            leg.grant_id);
   ASSERT_EQ(owner_log->notices.size(), 1u);
   EXPECT_EQ(owner_log->notices[0].grant_id, leg.grant_id);
   EXPECT_EQ(owner_log->notices[0].reason, RevokeReason::preempted);
@@ -320,8 +320,8 @@ TEST_F(PoolFixture, APreparedLegsTimeToLiveStartsAtTheCommit) {
   advance(150ms);
   expect_ledger(u(10), 0);
   auto [owner, log] = spawn_holder(req("r", 0));
-  self->send(pool_, commit_atom::value, leg.grant_id, owner);
-  run();
+  EXPECT_EQ(ask_ok<GrantId>(pool_, commit_atom::value, leg.grant_id, owner),
+            leg.grant_id);
   advance(99ms);
   expect_ledger(u(10), 0);
   advance(1ms);

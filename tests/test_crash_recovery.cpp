@@ -1,16 +1,18 @@
 // Crash recovery with real processes (issue 14): an `rros node` with a data
-// directory serves a client on 127.0.0.1 that allocates, releases, renews
-// and reserves at random (seeded) and kills the node with SIGKILL after a
-// seeded number of requests, between a request and its reply. After each
-// restart every acknowledged grant is there exactly once and its holder takes
-// it back (reattach), nothing unacknowledged is there (besides the one
-// operation in flight at the kill), and once the grace period is over each
-// pool's books are exactly the grants taken back, with capacity == held +
-// reserved + available.
+// directory serves a client on 127.0.0.1 that allocates, releases, renews,
+// reserves, takes bundles and sets quotas at random (seeded) and kills the
+// node with SIGKILL after a seeded number of requests, between a request and
+// its reply. After each restart every acknowledged grant (bundle legs
+// included) is there exactly once and its holder takes it back (reattach),
+// nothing unacknowledged is there (besides the one operation in flight at the
+// kill), every acknowledged quota is there as set, and once the grace period
+// is over each pool's books are exactly the grants taken back, with capacity
+// == held + reserved + available.
 #include <csignal>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -34,6 +36,7 @@ namespace {
 // A request to a killed node fails by this timeout.
 constexpr auto reply_timeout = std::chrono::seconds(1);
 constexpr int kill_points = 32;
+constexpr std::size_t max_held = 48;
 
 std::string rros_program() {
   return test_binary_dir() + "/../rros";
@@ -75,10 +78,24 @@ struct Held {
 
 /// What was in flight when the node died (its outcome is unknown).
 struct InFlight {
-  GrantId released = 0; // a release of this grant
-  bool allocating = false;
+  GrantId released = 0;       // a release of this grant
+  std::size_t may_appear = 0; // grants an allocation or bundle may have made
+  std::optional<Quota> quota; // a quota being set
   ResourceType type = ResourceType::COMPUTATIONAL;
 };
+
+/// The quotas a pool lists, by group name.
+std::map<std::string, Quota> quotas_of(const PoolHolders& listing) {
+  std::map<std::string, Quota> result;
+  for (const auto& q : listing.quotas)
+    result[q.quota.name] = q.quota;
+  return result;
+}
+
+bool same_quota(const Quota& a, const Quota& b) {
+  return a.name == b.name && a.members == b.members && a.min == b.min &&
+         a.max == b.max && a.weight == b.weight;
+}
 
 } // namespace
 
@@ -93,10 +110,13 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
   caf::actor_system_config cfg;
   caf::actor_system client{networked(cfg)};
   caf::scoped_actor self{client};
-  std::map<GrantId, Held> held; // acknowledged and not released
+  std::map<GrantId, Held> held;         // acknowledged and not released
+  std::map<ResourceType, Quota> quotas; // acknowledged, by type
   InFlight in_flight;
   std::size_t total_ops = 0;
   std::size_t reattached = 0;
+  std::size_t bundles = 0;
+  std::size_t quota_sets = 0;
   for (int point = 0; point <= kill_points; ++point) {
     SCOPED_TRACE("kill point " + std::to_string(point));
     ChildProcess node(rros_program(),
@@ -124,6 +144,8 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
     auto dir_of = ask<PoolDirectory>(self, *manager, pools_atom::value);
     ASSERT_TRUE(dir_of) << describe(dir_of.error());
     auto& pools = *dir_of;
+    auto bundles_of = ask<bundle_actor>(self, *manager, bundles_atom::value);
+    ASSERT_TRUE(bundles_of) << describe(bundles_of.error());
 
     // 1. What the node kept: every acknowledged grant, nothing else but
     //    what was in flight.
@@ -133,6 +155,20 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
       ASSERT_TRUE(listing) << describe(listing.error());
       for (const auto& h : listing->holders)
         kept.insert(h.grants.begin(), h.grants.end());
+      // The quota as last acknowledged, or as set by the request in flight.
+      auto listed = quotas_of(*listing);
+      auto expected = quotas.find(type);
+      auto& in_flight_quota = in_flight.quota;
+      if (in_flight_quota && in_flight.type == type &&
+          listed.count("batch") != 0 &&
+          same_quota(listed["batch"], *in_flight_quota))
+        quotas[type] = *in_flight_quota;
+      else if (expected == quotas.end())
+        EXPECT_EQ(listed.count("batch"), 0u) << to_string(type);
+      else
+        EXPECT_TRUE(listed.count("batch") != 0 &&
+                    same_quota(listed["batch"], expected->second))
+            << "acknowledged quota on " << to_string(type) << " lost";
     }
     // A release in flight at the kill may or may not have reached the disk.
     if (in_flight.released != 0 && kept.count(in_flight.released) == 0)
@@ -146,7 +182,7 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
     for (auto id : kept)
       if (held.count(id) == 0 && id != in_flight.released)
         ++unexplained;
-    EXPECT_LE(unexplained, in_flight.allocating ? 1u : 0u)
+    EXPECT_LE(unexplained, in_flight.may_appear)
         << "grants nobody was told about came back";
     in_flight = InFlight{};
 
@@ -196,11 +232,15 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
       if (sent == kill_after)
         before_reply = [&node] { node.signal(SIGKILL); };
       auto roll = pick(rng);
+      // At most max_held grants at a time (a release instead of a grant):
+      // every one is reattached within the grace period after each restart.
+      if (held.size() >= max_held && (roll < 40 || (roll >= 90 && roll < 96)))
+        roll = 40 + roll % 35;
       auto type = all_resource_types[static_cast<std::size_t>(roll % 5)];
       caf::error failed;
-      if (roll < 45 || held.empty()) {
+      if (roll < 40 || held.empty()) {
         auto amount = static_cast<float>(1 + roll % 4);
-        in_flight = InFlight{0, true, type};
+        in_flight = InFlight{0, 1, std::nullopt, type};
         auto granted = ask<ResourceAllocation>(
             self, pools[type], allocate_atom::value,
             ResourceRequest{"module-" + std::to_string(roll % 3), type,
@@ -211,19 +251,19 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
                             point, false});
         else
           failed = granted.error(); // no room is fine, see below
-      } else if (roll < 85) {
+      } else if (roll < 75) {
         auto victim = std::next(
             held.begin(),
             static_cast<long>(static_cast<std::size_t>(roll) % held.size()));
         auto id = victim->first;
-        in_flight = InFlight{id, false, victim->second.type};
+        in_flight = InFlight{id, 0, std::nullopt, victim->second.type};
         auto receipt = ask<ReleaseReceipt>(self, pools[victim->second.type],
                                            release_atom::value, id);
         if (receipt)
           held.erase(id);
         else
           failed = receipt.error();
-      } else if (roll < 95) {
+      } else if (roll < 85) {
         // A renewal keeps the grant (a long time-to-live: nothing expires
         // during the test).
         auto victim = held.begin();
@@ -235,13 +275,48 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
           failed = renewed.error();
         else
           victim->second.renewed = true;
-      } else {
+      } else if (roll < 90) {
         // A reservation is the connection's: it returns after the grace.
         in_flight = InFlight{};
         auto reserved = ask<PoolStatus>(self, pools[type], reserve_atom::value,
                                         std::string{"module-r"}, 1.0f);
         if (!reserved)
           failed = reserved.error();
+      } else if (roll < 96) {
+        // A bundle of two types: each leg is a grant of its pool, kept and
+        // taken back like any other.
+        auto other = all_resource_types[static_cast<std::size_t>(
+            (roll % 5 + 1 + roll / 5 % 4) % 5)];
+        BundleRequest bundle;
+        bundle.requester_id = "module-b";
+        bundle.items = {{type, 2.0f}, {other, 1.0f}};
+        in_flight = InFlight{0, 2, std::nullopt, type};
+        auto granted =
+            ask<BundleGrant>(self, *bundles_of, allocate_atom::value, bundle);
+        if (granted) {
+          ++bundles;
+          for (const auto& leg : granted->legs)
+            held.emplace(leg.grant_id,
+                         Held{leg.resource_type, to_units(leg.allocated_amount),
+                              leg.reattach_token, point, false});
+        } else {
+          failed = granted.error();
+        }
+      } else {
+        // A quota on the group of module-0 (what a restart must keep).
+        Quota quota;
+        quota.name = "batch";
+        quota.members = {"module-0"};
+        quota.max = static_cast<float>(40 + roll % 7 * 10);
+        quota.weight = static_cast<float>(1 + roll % 3);
+        in_flight = InFlight{0, 0, quota, type};
+        auto set = ask<Quota>(self, pools[type], quota_atom::value, quota);
+        if (set) {
+          quotas[type] = quota;
+          ++quota_sets;
+        } else {
+          failed = set.error();
+        }
       }
       // A refusal by the node (no room, more than the capacity) is part of
       // the load; an error from the framework means the node is gone.
@@ -252,9 +327,12 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
     }
     node.finish(15s);
   }
-  std::cout << "crash test: " << total_ops << " acknowledged operations, "
+  std::cout << "crash test: " << total_ops << " acknowledged operations ("
+            << bundles << " bundles, " << quota_sets << " quotas set), "
             << reattached << " grants reattached across " << kill_points
             << " kills" << std::endl;
   EXPECT_GT(reattached, 0u);
+  EXPECT_GT(bundles, 0u);
+  EXPECT_GT(quota_sets, 0u);
   std::filesystem::remove_all(dir);
 }

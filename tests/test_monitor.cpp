@@ -4,6 +4,7 @@
 // the utilization a test sets; the virtual clock stands in for time.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <memory>
 
@@ -14,6 +15,8 @@
 
 #include "actors/monitor.hpp"
 #include "actors/pool.hpp"
+#include "core/kept_state.hpp"
+#include "process.hpp"
 
 using namespace rros;
 using namespace rros::test;
@@ -959,4 +962,76 @@ TEST_F(MonitorTest, MessagesSurviveSerializationWithBadFloatsIntact) {
             "rros::monitor_actor");
   EXPECT_EQ(sys.types().portable_name(0, &typeid(TypeMonitorView)),
             "rros::TypeMonitorView");
+}
+
+// -- kept across a restart (issue 14, docs/durability.md) ---------------------
+
+TEST_F(MonitorTest, ARestartedMonitorTakesUpTheAlertStateItKept) {
+  auto dir = rros::test::make_temp_dir("rros-monitor-kept");
+  auto file = monitor_state_file(dir);
+  auto first = spawn_monitor(sys, directory_, Config{}, test_settings(), file);
+  run();
+  AlertRule rule;
+  rule.type = ResourceType::IO;
+  rule.threshold = 0.5f;
+  rule.severity = Severity::CRITICAL;
+  ask_ok<AlertRule>(first, threshold_atom::value, rule);
+  ask_ok<TypeMonitorView>(first, degrade_atom::value, ResourceType::MEMORY,
+                          true);
+  set_utilization(ResourceType::IO, 0.6);
+  auto history = ask_ok<std::vector<ResourceAlert>>(first, history_atom::value);
+  ASSERT_EQ(
+      ask_ok<std::vector<ResourceAlert>>(first, alerts_atom::value).size(), 2u);
+  // The monitor ends (its exit lifts the memory pool's shedding).
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  run();
+  ASSERT_FALSE(fake(ResourceType::MEMORY).sheds.back().degraded);
+
+  auto second = spawn_monitor(sys, directory_, Config{}, test_settings(), file);
+  run();
+  auto views = ask_ok<std::vector<TypeMonitorView>>(second, status_atom::value);
+  const auto& memory = views.at(static_cast<std::size_t>(ResourceType::MEMORY));
+  const auto& io = views.at(static_cast<std::size_t>(ResourceType::IO));
+  EXPECT_TRUE(memory.degraded);
+  EXPECT_TRUE(memory.manual);
+  EXPECT_EQ(io.rule.threshold, 0.5f);
+  EXPECT_EQ(io.rule.severity, Severity::CRITICAL);
+  // The pool sheds again, as before the restart.
+  EXPECT_TRUE(same(fake(ResourceType::MEMORY).sheds.back(),
+                   shedding(test_settings().shed_from)));
+  auto active = ask_ok<std::vector<ResourceAlert>>(second, alerts_atom::value);
+  ASSERT_EQ(active.size(), 2u);
+  auto again = ask_ok<std::vector<ResourceAlert>>(second, history_atom::value);
+  ASSERT_EQ(again.size(), history.size());
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(again[i].message, history[i].message);
+    EXPECT_EQ(again[i].timestamp, history[i].timestamp);
+  }
+  // Entered by hand, it stays until left by hand, also after a restart.
+  set_utilization(ResourceType::MEMORY, 0.0);
+  advance(test_settings().recover_after * 3);
+  views = ask_ok<std::vector<TypeMonitorView>>(second, status_atom::value);
+  EXPECT_TRUE(
+      views.at(static_cast<std::size_t>(ResourceType::MEMORY)).degraded);
+  // The alert clears by the usual rule once utilization is low.
+  set_utilization(ResourceType::IO, 0.1);
+  advance(test_settings().clear_after * 2);
+  active = ask_ok<std::vector<ResourceAlert>>(second, alerts_atom::value);
+  EXPECT_EQ(active.size(), 1u);
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  run();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(MonitorTest, AMonitorWithoutAKeptStateStartsClean) {
+  auto dir = rros::test::make_temp_dir("rros-monitor-kept");
+  auto fresh = spawn_monitor(sys, directory_, Config{}, test_settings(),
+                             monitor_state_file(dir));
+  run();
+  EXPECT_TRUE(
+      ask_ok<std::vector<ResourceAlert>>(fresh, alerts_atom::value).empty());
+  EXPECT_FALSE(ask_ok<bool>(fresh, is_degraded_atom::value));
+  caf::anon_send_exit(fresh, caf::exit_reason::kill);
+  run();
+  std::filesystem::remove_all(dir);
 }

@@ -3,6 +3,7 @@
 // forecasts with one value per step, confidence and intervals, error
 // statistics, reset, and preallocation into expiring pool reservations.
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
@@ -14,7 +15,9 @@
 
 #include "actors/pool.hpp"
 #include "actors/predictor.hpp"
+#include "core/kept_state.hpp"
 #include "messages/predictor_messages.hpp"
+#include "process.hpp"
 
 using namespace rros;
 using namespace rros::test;
@@ -575,4 +578,99 @@ TEST_F(PredictorWireTest, ForecastsStatisticsAndPreallocationsTravel) {
   EXPECT_EQ(q_back.modules, q.modules);
   EXPECT_EQ(q_back.type, io);
   EXPECT_EQ(q_back.horizon, ns(1s));
+}
+
+// -- kept across a restart (issue 14, docs/durability.md) ---------------------
+
+namespace {
+
+/// A predictor keeping its history in `dir`, written after every 10th
+/// observation.
+PredictorSettings kept_in(const std::string& dir) {
+  PredictorSettings settings;
+  settings.state_file = predictor_state_file(dir);
+  settings.save_every = 10;
+  return settings;
+}
+
+} // namespace
+
+TEST_F(PredictorTest, ARestartedPredictorForecastsAsBeforeFromItsKeptHistory) {
+  auto dir = rros::test::make_temp_dir("rros-predictor-kept");
+  auto settings = kept_in(dir);
+  auto first = spawn_predictor(sys, pools_, settings);
+  run();
+  // 40 observations with a trend and a module series: the history is kept
+  // after every 10th (the last one written after the 40th).
+  for (int i = 0; i < 35; ++i)
+    ASSERT_TRUE(ask<std::uint64_t>(first, observe_atom::value,
+                                   ResourceType::MEMORY,
+                                   static_cast<float>(10 + i % 7 + i * 0.5)));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(ask<std::uint64_t>(first, observe_atom::value,
+                                   std::string{"vision"}, ResourceType::IO,
+                                   static_cast<float>(3 + i)));
+  auto before =
+      ask_ok<ResourceForecast>(first, predict_atom::value, ResourceType::MEMORY,
+                               std::chrono::nanoseconds{1s});
+  auto module_before = ask_ok<ResourceForecast>(
+      first, predict_atom::value, std::string{"vision"}, ResourceType::IO,
+      std::chrono::nanoseconds{1s});
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  run();
+
+  auto second = spawn_predictor(sys, pools_, settings);
+  run();
+  auto after = ask_ok<ResourceForecast>(second, predict_atom::value,
+                                        ResourceType::MEMORY,
+                                        std::chrono::nanoseconds{1s});
+  // The same observations replayed into a fresh model: the same forecast.
+  EXPECT_EQ(after.prediction.predicted_usage,
+            before.prediction.predicted_usage);
+  EXPECT_EQ(after.prediction.confidence, before.prediction.confidence);
+  EXPECT_EQ(after.lower, before.lower);
+  EXPECT_EQ(after.upper, before.upper);
+  EXPECT_EQ(after.model, before.model);
+  auto module_after = ask_ok<ResourceForecast>(
+      second, predict_atom::value, std::string{"vision"}, ResourceType::IO,
+      std::chrono::nanoseconds{1s});
+  EXPECT_EQ(module_after.prediction.predicted_usage,
+            module_before.prediction.predicted_usage);
+  // A reset is kept too: the next restart starts with nothing.
+  ask_ok<std::uint64_t>(second, reset_atom::value);
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  run();
+  auto third = spawn_predictor(sys, pools_, settings);
+  run();
+  auto none =
+      ask_ok<ResourceForecast>(third, predict_atom::value, ResourceType::MEMORY,
+                               std::chrono::nanoseconds{1s});
+  EXPECT_EQ(none.prediction.confidence, 0.0f);
+  caf::anon_send_exit(third, caf::exit_reason::kill);
+  run();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(PredictorTest,
+       ObservationsSinceTheLastKeptHistoryAreTheOnesACrashLoses) {
+  auto dir = rros::test::make_temp_dir("rros-predictor-kept");
+  auto settings = kept_in(dir);
+  auto first = spawn_predictor(sys, pools_, settings);
+  run();
+  for (int i = 0; i < 13; ++i)
+    ASSERT_TRUE(ask<std::uint64_t>(first, observe_atom::value,
+                                   ResourceType::NETWORK, 5.0f));
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  run();
+  auto second = spawn_predictor(sys, pools_, settings);
+  run();
+  // 10 were kept; the next observation is the 11th the model has seen.
+  EXPECT_EQ(ask_ok<std::uint64_t>(second, observe_atom::value,
+                                  ResourceType::NETWORK, 5.0f),
+            11u);
+  caf::anon_send_exit(second, caf::exit_reason::kill);
+  run();
+  settings.save_every = 0;
+  EXPECT_THROW(spawn_predictor(sys, pools_, settings), Error);
+  std::filesystem::remove_all(dir);
 }
