@@ -25,6 +25,10 @@ struct Attempt {
   caf::error error; // the first leg that can never be granted
 };
 
+/// How long a pool may take to answer a leg's commit (it answers after its
+/// sync; a pool that died meanwhile never answers).
+constexpr auto commit_timeout = std::chrono::seconds(10);
+
 /// A granted bundle whose legs' commits are on their way.
 struct Commit {
   BundleGrant grant;
@@ -212,21 +216,28 @@ template <class OnReply>
 void return_leg(self_ptr self, ResourceType type, GrantId grant, OnReply reply);
 
 /// One pool's answer to a leg's commit: the bundle is granted when all legs
-/// are committed; a leg its pool could not keep (storage_failed) takes the
-/// whole bundle back and the requester gets the error.
+/// are committed and it is still held; a leg its pool could not keep
+/// (storage_failed), a pool that did not answer in time (it died with the
+/// reply pending) or a reset meanwhile takes the whole bundle back and the
+/// requester gets the error.
 void committed(self_ptr self, std::shared_ptr<Commit> commit, caf::error err) {
   auto& st = self->state;
   if (err && !commit->error)
     commit->error = std::move(err);
   if (--commit->missing > 0)
     return;
+  auto id = commit->grant.bundle_id;
+  if (!commit->error && st.held.count(id) == 0)
+    commit->error =
+        make_error(ec::cancelled, "bundle " + std::to_string(id) +
+                                      " was dropped while its legs were being "
+                                      "committed (a reset)");
   if (!commit->error) {
     ++st.stats.granted;
     commit->promise.deliver(std::move(commit->grant));
     return;
   }
   ++st.stats.refused;
-  auto id = commit->grant.bundle_id;
   auto b = st.held.find(id);
   if (b != st.held.end()) {
     auto legs = b->second.grants;
@@ -279,10 +290,17 @@ void finish(self_ptr self, std::shared_ptr<Attempt> a) {
     // without a data directory), so that a restart knows every leg of a
     // bundle its holder was told about.
     for (const auto& leg : commit->grant.legs)
-      self->request(st.pools[leg.resource_type], caf::infinite,
+      self->request(st.pools[leg.resource_type], commit_timeout,
                     commit_atom::value, leg.grant_id, w.holder)
           .then([=](GrantId) { committed(self, commit, caf::none); },
-                [=](caf::error& err) { committed(self, commit, err); });
+                [=](caf::error& err) {
+                  if (err == caf::sec::request_timeout)
+                    err = make_error(
+                        ec::pool_unavailable,
+                        std::string{"the "} + to_string(leg.resource_type) +
+                            " pool did not confirm a leg's commit in time");
+                  committed(self, commit, err);
+                });
   } else {
     for (const auto& leg : a->legs)
       if (leg.grant_id != 0)

@@ -293,6 +293,9 @@ manager(self_ptr self, Config config,
       ++st.restarts;
       spawn_monitor_actor(self);
       name_peers(self);
+      // Its restored degraded types shed again once the pools take its
+      // sheds (after name_peers): the directory makes it send them anew.
+      self->send(sub.monitor, pools_atom::value, directory_of(st));
       wire_scheduler(self);
     } else if (sub.predictor.address() == msg.source) {
       ++st.restarts;

@@ -222,14 +222,19 @@ ResourceAlert make_alert(Severity severity, ResourceType type,
   return alert;
 }
 
-/// Writes the alert state to the data directory (when there is one) after
-/// each change of it, so that a restart finds the alerts, degraded modes and
-/// rules as they were (docs/durability.md). A failed write is said once on
-/// stderr and tried again at the next change.
+/// Notes a change of the alert state: written by the next poll, so at most
+/// once per sample interval however fast the changes come (an adapt_atom
+/// flood cannot make every message an fsync).
 void keep_state(self_ptr self) {
   auto& st = self->state;
-  if (st.state_file.empty())
-    return;
+  st.state_dirty = !st.state_file.empty();
+}
+
+/// Writes the alert state to the data directory, so that a restart finds
+/// the alerts, degraded modes and rules as they were (docs/durability.md). A
+/// failed write is said once on stderr and tried again at the next poll.
+void write_state(self_ptr self) {
+  auto& st = self->state;
   MonitorKept kept;
   for (const auto& w : st.types) {
     KeptTypeAlerts t;
@@ -253,6 +258,7 @@ void keep_state(self_ptr self) {
     std::cerr << "rros: cannot keep the monitor's alert state: "
               << failed->text() << "\n";
   st.state_failed = failed.has_value();
+  st.state_dirty = failed.has_value();
 }
 
 void record(self_ptr self, const ResourceAlert& alert) {
@@ -927,6 +933,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         auto& st = self->state;
         if (generation != st.poll_generation)
           return; // the interval changed since
+        if (st.state_dirty)
+          write_state(self);
         poll_pools(self);
         self->delayed_send(self, st.settings.sample_interval, poll_atom::value,
                            generation);

@@ -81,8 +81,10 @@ struct monitor_state {
   std::shared_ptr<std::array<pool_actor, resource_type_count>> shedding =
       std::make_shared<std::array<pool_actor, resource_type_count>>();
   // With a data directory: where the alert state is kept (core/kept_state),
-  // and whether the last write of it failed (said once).
+  // whether it changed since it was last written (the next poll writes it)
+  // and whether the last write failed (said once).
   std::string state_file;
+  bool state_dirty = false;
   bool state_failed = false;
 
   static inline const char* name = "rros.monitor";

@@ -38,6 +38,7 @@ struct NodeOptions {
   // Given as flags (else the configuration file's keys may set them).
   bool heartbeat_from_flag = false;
   bool timeout_from_flag = false;
+  bool cluster_from_flag = false;
   TlsFiles tls;          // flags; empty ones come from the config file
   bool insecure = false; // allow plaintext on a non-loopback --host
   // Cluster (docs/cluster.md): with a name the node is a member; with seeds

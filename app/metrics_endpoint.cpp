@@ -138,16 +138,24 @@ caf::expected<Config> load_node_config(const std::string& path,
     }
     doc.RemoveMember("join");
   }
-  std::pair<const char*, double*> durations[] = {
-      {"heartbeat_interval", &node.heartbeat_interval},
-      {"connection_timeout", &node.connection_timeout}};
-  for (auto& [key, field] : durations) {
+  // The flags' bounds (rros node --help).
+  struct Duration {
+    const char* key;
+    double* field;
+    double lo;
+    double hi;
+    const char* range;
+  } durations[] = {{"heartbeat_interval", &node.heartbeat_interval, 0.01, 3600,
+                    "a number of seconds in [0.01, 3600]"},
+                   {"connection_timeout", &node.connection_timeout, 0.02, 86400,
+                    "a number of seconds in [0.02, 86400]"}};
+  for (auto& [key, field, lo, hi, range] : durations) {
     if (!doc.HasMember(key))
       continue;
     const auto& value = doc[key];
-    if (!value.IsNumber() || !(value.GetDouble() > 0) ||
-        value.GetDouble() > 3600)
-      return refuse(key, "a number of seconds in (0, 3600]");
+    if (!value.IsNumber() || !(value.GetDouble() >= lo) ||
+        !(value.GetDouble() <= hi))
+      return refuse(key, range);
     *field = value.GetDouble();
     doc.RemoveMember(key);
   }

@@ -39,7 +39,8 @@ struct NodeFileSettings {
 /// [0, 65535]), the TLS files `tls_certificate`, `tls_key`, `tls_ca` and
 /// `data_dir` (paths, relative ones to the file's directory), the cluster's
 /// `name`, `cluster` and `join` (an array of "HOST:PORT"), and
-/// `heartbeat_interval` and `connection_timeout` (seconds, in (0, 3600]).
+/// `heartbeat_interval` and `connection_timeout` (seconds, within the
+/// bounds of their flags).
 /// Every other key goes to the manager's Config as usual. Errors name the
 /// file and the key.
 caf::expected<Config> load_node_config(const std::string& path,

@@ -271,8 +271,7 @@ prepare_storage(const NodeOptions& opts, DirectoryLock& lock,
 NodeOptions with_file_settings(NodeOptions opts, const NodeFileSettings& file) {
   if (opts.node_name.empty())
     opts.node_name = file.node_name;
-  if (opts.cluster_name == NodeOptions{}.cluster_name &&
-      !file.cluster_name.empty())
+  if (!opts.cluster_from_flag && !file.cluster_name.empty())
     opts.cluster_name = file.cluster_name;
   if (opts.join.empty())
     opts.join = file.join;

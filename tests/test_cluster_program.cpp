@@ -430,6 +430,21 @@ TEST_F(ClusterProgram, AMemberTakesItsClusterSettingsFromItsConfigurationFile) {
   flagged.signal(SIGTERM);
   flagged.finish(15s);
 
+  // A flag and a key together are checked once both are known: a 10 s
+  // interval (flag) under a 60 s timeout (key) is fine.
+  std::ofstream(dir_ + "/d.json") << R"({"connection_timeout": 60})"
+                                  << "\n";
+  ChildProcess mixed(rros_program(),
+                     {"node", "--port", "0", "--no-persist",
+                      "--heartbeat-interval", "10s", "--config",
+                      dir_ + "/d.json"},
+                     dir_);
+  EXPECT_TRUE(mixed.wait_for(
+      [&] { return mixed.out.find("published on") != std::string::npos; }, 15s))
+      << mixed.out << mixed.err;
+  mixed.signal(SIGTERM);
+  mixed.finish(15s);
+
   // Bad values: one line naming the file and the key, exit 2.
   const std::pair<std::string, std::string> bad[] = {
       {R"({"join": "127.0.0.1:1"})", "'join' must be an array"},

@@ -303,16 +303,20 @@ TEST(CrashRecovery, EveryAcknowledgedGrantSurvivesSigkillAtRandomPoints) {
           failed = granted.error();
         }
       } else {
-        // A quota on the group of module-0 (what a restart must keep).
+        // A quota on the group of module-0 (what a restart must keep), its
+        // type and values drawn on their own.
+        auto q = std::uniform_int_distribution<int>{0, 104}(rng);
+        auto quota_type = all_resource_types[static_cast<std::size_t>(q % 5)];
         Quota quota;
         quota.name = "batch";
         quota.members = {"module-0"};
-        quota.max = static_cast<float>(40 + roll % 7 * 10);
-        quota.weight = static_cast<float>(1 + roll % 3);
-        in_flight = InFlight{0, 0, quota, type};
-        auto set = ask<Quota>(self, pools[type], quota_atom::value, quota);
+        quota.max = static_cast<float>(40 + q / 5 % 7 * 10);
+        quota.weight = static_cast<float>(1 + q / 35);
+        in_flight = InFlight{0, 0, quota, quota_type};
+        auto set =
+            ask<Quota>(self, pools[quota_type], quota_atom::value, quota);
         if (set) {
-          quotas[type] = quota;
+          quotas[quota_type] = quota;
           ++quota_sets;
         } else {
           failed = set.error();

@@ -153,8 +153,7 @@ TEST(ProgramLiveness, ATimeoutNotLongerThanTheIntervalIsRefused) {
   ChildProcess node(rros_program(), {"node", "--heartbeat-interval", "1s",
                                      "--connection-timeout", "500ms"});
   EXPECT_EQ(node.finish(15s).value_or(-1), 2);
-  EXPECT_NE(node.err.find("--connection-timeout must be longer than "
-                          "--heartbeat-interval"),
+  EXPECT_NE(node.err.find("must be longer than the heartbeat interval"),
             std::string::npos)
       << node.err;
 }

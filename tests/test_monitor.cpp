@@ -982,7 +982,9 @@ TEST_F(MonitorTest, ARestartedMonitorTakesUpTheAlertStateItKept) {
   auto history = ask_ok<std::vector<ResourceAlert>>(first, history_atom::value);
   ASSERT_EQ(
       ask_ok<std::vector<ResourceAlert>>(first, alerts_atom::value).size(), 2u);
-  // The monitor ends (its exit lifts the memory pool's shedding).
+  // Written by the next poll; then the monitor ends (its exit lifts the
+  // memory pool's shedding).
+  advance(test_settings().sample_interval);
   caf::anon_send_exit(first, caf::exit_reason::kill);
   run();
   ASSERT_FALSE(fake(ResourceType::MEMORY).sheds.back().degraded);
