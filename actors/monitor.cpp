@@ -222,6 +222,17 @@ ResourceAlert make_alert(Severity severity, ResourceType type,
   return alert;
 }
 
+/// Drops the oldest alerts past settings.history_limit; true when it did.
+bool trim_history(monitor_state& st) {
+  if (st.history.size() <= st.settings.history_limit)
+    return false;
+  st.history.erase(st.history.begin(),
+                   st.history.begin() +
+                       static_cast<std::ptrdiff_t>(st.history.size() -
+                                                   st.settings.history_limit));
+  return true;
+}
+
 /// Notes a change of the alert state: written by the next poll, so at most
 /// once per sample interval however fast the changes come (an adapt_atom
 /// flood cannot make every message an fsync).
@@ -264,11 +275,7 @@ void write_state(self_ptr self) {
 void record(self_ptr self, const ResourceAlert& alert) {
   auto& st = self->state;
   st.history.push_back(alert);
-  if (st.history.size() > st.settings.history_limit)
-    st.history.erase(st.history.begin(),
-                     st.history.begin() +
-                         static_cast<std::ptrdiff_t>(
-                             st.history.size() - st.settings.history_limit));
+  trim_history(st);
   keep_state(self);
 }
 
@@ -599,11 +606,7 @@ void restore_state(self_ptr self, const MonitorKept& kept) {
   }
   for (const auto& alert : kept.history)
     st.history.push_back(alert_of(alert));
-  if (st.history.size() > st.settings.history_limit)
-    st.history.erase(st.history.begin(),
-                     st.history.begin() +
-                         static_cast<std::ptrdiff_t>(
-                             st.history.size() - st.settings.history_limit));
+  trim_history(st);
 }
 
 } // namespace
@@ -737,11 +740,8 @@ resource_monitor(monitor_actor::stateful_pointer<monitor_state> self,
         st.settings = update;
         if (before.sample_interval != update.sample_interval)
           restart_polling(self);
-        if (st.history.size() > update.history_limit)
-          st.history.erase(st.history.begin(),
-                           st.history.begin() +
-                               static_cast<std::ptrdiff_t>(
-                                   st.history.size() - update.history_limit));
+        if (trim_history(st))
+          keep_state(self);
         auto now = self->clock().now();
         for (auto& w : st.types) {
           trim_window(w, now, update);
