@@ -1,6 +1,8 @@
 #include "actors/cluster_client.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -62,6 +64,12 @@ bool ends_placement(const caf::error& err) {
          !is(err, ec::exceeds_quota);
 }
 
+/// The run of `node` the client reaches now (0 when it reaches none).
+std::uint64_t run_of(self_pointer self, const std::string& node) {
+  auto i = self->state.nodes.find(node);
+  return i == self->state.nodes.end() ? 0 : i->second.incarnation;
+}
+
 /// Asks `node` for a single grant; `done` gets the grant or the refusal.
 template <class OnGrant, class OnError>
 void ask_node(self_pointer self, const std::string& node,
@@ -71,7 +79,8 @@ void ask_node(self_pointer self, const std::string& node,
   self->request(pool, node_timeout, allocate_atom::value, request)
       .then(
           [=](ResourceAllocation& grant) {
-            self->state.grants[node][grant.grant_id] = grant;
+            self->state.grants[node][grant.grant_id] =
+                HeldGrant{grant, run_of(self, node)};
             on_grant(std::move(grant));
           },
           on_error);
@@ -93,7 +102,8 @@ void ask_node(self_pointer self, const std::string& node, BundleRequest request,
                 request)
       .then(
           [=](BundleGrant& grant) {
-            self->state.bundles[node][grant.bundle_id] = grant;
+            self->state.bundles[node][grant.bundle_id] =
+                HeldBundle{grant, run_of(self, node), false};
             on_grant(std::move(grant));
           },
           on_error);
@@ -127,9 +137,7 @@ void try_next(self_pointer self, std::shared_ptr<Placement<Request, Grant>> p) {
   ask_node(
       self, name, p->request,
       [=](auto grant) {
-        auto& nodes = self->state.nodes;
-        auto incarnation = nodes.count(name) ? nodes.at(name).incarnation : 0;
-        p->promise.deliver(placed(name, incarnation, std::move(grant)));
+        p->promise.deliver(placed(name, run_of(self, name), std::move(grant)));
       },
       [=](caf::error& err) {
         if (ends_placement(err)) {
@@ -240,13 +248,13 @@ void learn_extras(self_pointer self, const ClusterNode& node) {
           [](caf::error&) {});
 }
 
-ClusterNotice node_lost_notice(const std::string& node,
-                               std::uint64_t incarnation,
-                               const ResourceAllocation& grant) {
+ClusterNotice grant_notice(const std::string& node, std::uint64_t incarnation,
+                           const char* reason,
+                           const ResourceAllocation& grant) {
   ClusterNotice notice;
   notice.node = node;
   notice.incarnation = incarnation;
-  notice.reason = node_lost_reason;
+  notice.reason = reason;
   notice.grant.grant_id = grant.grant_id;
   notice.grant.requester_id = grant.requester_id;
   notice.grant.resource_type = grant.resource_type;
@@ -254,30 +262,205 @@ ClusterNotice node_lost_notice(const std::string& node,
   return notice;
 }
 
-/// The node's down: its grants and bundles' legs become node_lost notices.
+/// Whether a later run of the node may give the grant back.
+bool reattachable(const ResourceAllocation& grant) {
+  return grant.reattach_token != 0;
+}
+
+bool reattachable(const BundleGrant& bundle) {
+  return !bundle.legs.empty() &&
+         std::all_of(bundle.legs.begin(), bundle.legs.end(),
+                     [](const auto& leg) { return reattachable(leg); });
+}
+
+/// The node's down: its grants and bundles' legs become node_lost notices;
+/// those a later run may give back wait for it in `awaited`.
 void lose_node(self_pointer self, const std::string& name) {
   auto& st = self->state;
   auto node = st.nodes.find(name);
   if (node == st.nodes.end())
     return;
-  auto incarnation = node->second.incarnation;
+  auto run = node->second.incarnation;
   st.nodes.erase(node);
   st.extras.erase(name);
+  auto& awaited = st.awaited[name];
+  awaited.incarnation = run;
   if (auto held = st.grants.find(name); held != st.grants.end()) {
     for (const auto& [id, grant] : held->second) {
-      st.lost.emplace(name, incarnation, id);
-      st.notices.push_back(node_lost_notice(name, incarnation, grant));
+      st.lost.emplace(name, grant.incarnation, id);
+      st.notices.push_back(grant_notice(name, grant.incarnation,
+                                        node_lost_reason, grant.allocation));
+      if (reattachable(grant.allocation))
+        awaited.grants[id] = grant;
     }
     st.grants.erase(held);
   }
   if (auto held = st.bundles.find(name); held != st.bundles.end()) {
     for (const auto& [id, bundle] : held->second) {
-      st.lost_bundles.emplace(name, incarnation, id);
-      for (const auto& leg : bundle.legs)
-        st.notices.push_back(node_lost_notice(name, incarnation, leg));
+      st.lost_bundles.emplace(name, bundle.incarnation, id);
+      for (const auto& leg : bundle.bundle.legs)
+        st.notices.push_back(
+            grant_notice(name, bundle.incarnation, node_lost_reason, leg));
+      if (reattachable(bundle.bundle))
+        awaited.bundles[id] = bundle;
     }
     st.bundles.erase(held);
   }
+  if (awaited.grants.empty() && awaited.bundles.empty())
+    st.awaited.erase(name);
+}
+
+/// Takes one lost grant back from the node's current run; `done` gets the
+/// grant as the pool now holds it, or nothing when it is gone.
+template <class Done>
+void take_back_one(self_pointer self, const pool_actor& pool,
+                   const ResourceAllocation& grant, Done done) {
+  self->request(pool, node_timeout, reattach_atom::value, grant.grant_id,
+                grant.reattach_token)
+      .then([=](ResourceAllocation& back) mutable { done(std::move(back)); },
+            [=](caf::error&) mutable { done(std::nullopt); });
+}
+
+/// Gives back, one by one, grants the client took back but no longer wants.
+void return_grants(self_pointer self, const PoolDirectory& pools,
+                   const std::vector<ResourceAllocation>& grants) {
+  for (const auto& grant : grants)
+    self->request(pools[grant.resource_type], node_timeout, release_atom::value,
+                  grant.grant_id)
+        .then([](ReleaseReceipt&) {}, [](caf::error&) {});
+}
+
+/// A later run of a lost node is reached: asks its pools for every grant
+/// and bundle leg the lost runs left (with their tokens). What comes back is
+/// held again (a reattached notice); what does not stays lost (not_reattached).
+/// A bundle is taken back whole or not at all. A grant released by the user
+/// meanwhile is given back to the pool at once.
+void take_back(self_pointer self, const std::string& name) {
+  auto& st = self->state;
+  auto run = st.awaited.find(name);
+  auto node = st.nodes.find(name);
+  if (run == st.awaited.end() || node == st.nodes.end() ||
+      node->second.incarnation <= run->second.incarnation)
+    return;
+  auto awaited = std::move(run->second);
+  st.awaited.erase(run);
+  auto pools = node->second.pools;
+  auto manager = node->second.manager;
+  // Still the run the reattach was sent to?
+  auto same_run = [=] {
+    auto i = self->state.nodes.find(name);
+    return i != self->state.nodes.end() && i->second.manager == manager;
+  };
+  for (const auto& [id, held] : awaited.grants) {
+    auto key = std::make_tuple(name, held.incarnation, id);
+    take_back_one(self, pools[held.allocation.resource_type], held.allocation,
+                  [=](std::optional<ResourceAllocation> back) {
+                    auto& st = self->state;
+                    if (!back) {
+                      st.notices.push_back(grant_notice(name, held.incarnation,
+                                                        not_reattached_reason,
+                                                        held.allocation));
+                      return;
+                    }
+                    if (!same_run() || st.given_up.erase(key) > 0) {
+                      return_grants(self, pools, {*back}); // released meanwhile
+                      return;
+                    }
+                    st.lost.erase(key);
+                    st.grants[name][id] = HeldGrant{*back, held.incarnation};
+                    st.notices.push_back(grant_notice(
+                        name, held.incarnation, reattached_reason, *back));
+                  });
+  }
+  for (const auto& [id, held] : awaited.bundles) {
+    struct Gather {
+      std::vector<ResourceAllocation> back;
+      std::size_t pending = 0;
+      bool failed = false;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->pending = held.bundle.legs.size();
+    auto key = std::make_tuple(name, held.incarnation, id);
+    for (const auto& leg : held.bundle.legs)
+      take_back_one(
+          self, pools[leg.resource_type], leg,
+          [=](std::optional<ResourceAllocation> back) {
+            if (back)
+              gather->back.push_back(std::move(*back));
+            else
+              gather->failed = true;
+            if (--gather->pending > 0)
+              return;
+            auto& st = self->state;
+            if (gather->failed || !same_run() ||
+                st.given_up_bundles.erase(key) > 0) {
+              return_grants(self, pools, gather->back);
+              if (gather->failed)
+                for (const auto& leg : held.bundle.legs)
+                  st.notices.push_back(grant_notice(
+                      name, held.incarnation, not_reattached_reason, leg));
+              return;
+            }
+            st.lost_bundles.erase(key);
+            auto bundle = held.bundle;
+            bundle.legs = gather->back;
+            st.bundles[name][id] = HeldBundle{bundle, held.incarnation, true};
+            for (const auto& leg : bundle.legs)
+              st.notices.push_back(
+                  grant_notice(name, held.incarnation, reattached_reason, leg));
+          });
+  }
+}
+
+/// Stops waiting for a lost grant (or bundle) the user released: `erase`
+/// removes it from the node's awaited run. False when it was not awaited
+/// (already asked for, or never reattachable): the caller marks it given up.
+template <class Erase>
+bool forget_awaited(self_pointer self, const std::string& node, Erase erase) {
+  auto run = self->state.awaited.find(node);
+  if (run == self->state.awaited.end())
+    return false;
+  bool erased = erase(run->second);
+  if (run->second.grants.empty() && run->second.bundles.empty())
+    self->state.awaited.erase(run);
+  return erased;
+}
+
+/// Releases a taken-back bundle's legs one by one (the coordinator of the
+/// node's new run does not know the bundle).
+void release_legs(
+    self_pointer self, const PoolDirectory& pools, const BundleGrant& bundle,
+    caf::typed_response_promise<std::vector<ReleaseReceipt>> promise,
+    std::function<void()> forget) {
+  struct Gather {
+    std::vector<ReleaseReceipt> receipts;
+    std::size_t pending = 0;
+    caf::error failure;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->pending = bundle.legs.size();
+  for (const auto& leg : bundle.legs)
+    self->request(pools[leg.resource_type], node_timeout, release_atom::value,
+                  leg.grant_id)
+        .then(
+            [=](ReleaseReceipt& receipt) mutable {
+              gather->receipts.push_back(std::move(receipt));
+              if (--gather->pending == 0) {
+                forget();
+                if (gather->failure)
+                  promise.deliver(gather->failure);
+                else
+                  promise.deliver(std::move(gather->receipts));
+              }
+            },
+            [=](caf::error& err) mutable {
+              if (!gather->failure)
+                gather->failure = std::move(err);
+              if (--gather->pending == 0) {
+                forget();
+                promise.deliver(gather->failure);
+              }
+            });
 }
 
 } // namespace
@@ -320,18 +503,22 @@ cluster_client_actor::behavior_type cluster_client(
           -> caf::result<std::vector<ReleaseReceipt>> {
         auto& st = self->state;
         auto id = placed.bundle.bundle_id;
-        if (st.lost_bundles.count({placed.node, placed.incarnation, id}))
+        if (st.lost_bundles.count({placed.node, placed.incarnation, id})) {
+          if (!forget_awaited(self, placed.node, [id](AwaitedRun& run) {
+                return run.bundles.erase(id) > 0;
+              }))
+            st.given_up_bundles.emplace(placed.node, placed.incarnation, id);
           return make_error(ec::unknown_bundle,
                             "bundle " + std::to_string(id) + " lived on node " +
                                 placed.node +
                                 ", which was lost: it went with the node and "
                                 "nothing is returned");
+        }
         auto held = st.bundles.find(placed.node);
         auto extras = st.extras.find(placed.node);
         if (held == st.bundles.end() || !held->second.count(id) ||
-            !st.nodes.count(placed.node) ||
-            st.nodes.at(placed.node).incarnation != placed.incarnation ||
-            extras == st.extras.end())
+            held->second.at(id).incarnation != placed.incarnation ||
+            !st.nodes.count(placed.node) || extras == st.extras.end())
           return make_error(ec::unknown_bundle,
                             "bundle " + std::to_string(id) + " on node " +
                                 placed.node +
@@ -344,6 +531,11 @@ cluster_client_actor::behavior_type cluster_client(
           if (i != self->state.bundles.end())
             i->second.erase(id);
         };
+        if (const auto& bundle = held->second.at(id); bundle.reattached) {
+          release_legs(self, st.nodes.at(node).pools, bundle.bundle, promise,
+                       forget);
+          return promise;
+        }
         self->request(extras->second.bundles, node_timeout, release_atom::value,
                       id)
             .then(
@@ -362,22 +554,28 @@ cluster_client_actor::behavior_type cluster_client(
           const ClusterGrant& grant) -> caf::result<ReleaseReceipt> {
         auto& st = self->state;
         auto id = grant.allocation.grant_id;
-        if (st.lost.count({grant.node, grant.incarnation, id}))
+        if (st.lost.count({grant.node, grant.incarnation, id})) {
+          if (!forget_awaited(self, grant.node, [id](AwaitedRun& run) {
+                return run.grants.erase(id) > 0;
+              }))
+            st.given_up.emplace(grant.node, grant.incarnation,
+                                id); // in flight?
           return make_error(ec::unknown_grant,
                             "grant " + std::to_string(id) + " lived on node " +
                                 grant.node +
                                 ", which was lost: it went with the node and "
                                 "nothing is returned");
+        }
         auto held = st.grants.find(grant.node);
         if (held == st.grants.end() || !held->second.count(id) ||
-            !st.nodes.count(grant.node) ||
-            st.nodes.at(grant.node).incarnation != grant.incarnation)
+            held->second.at(id).incarnation != grant.incarnation ||
+            !st.nodes.count(grant.node))
           return make_error(ec::unknown_grant,
                             "grant " + std::to_string(id) + " on node " +
                                 grant.node +
                                 " is not held by this cluster client");
-        auto pool =
-            st.nodes.at(grant.node).pools[held->second.at(id).resource_type];
+        auto pool = st.nodes.at(grant.node)
+                        .pools[held->second.at(id).allocation.resource_type];
         auto promise = self->make_response_promise<ReleaseReceipt>();
         auto node = grant.node;
         self->request(pool, node_timeout, release_atom::value, id)
@@ -410,6 +608,12 @@ cluster_client_actor::behavior_type cluster_client(
           result.push_back(node);
         return result;
       },
+      [=](reattach_atom) {
+        std::vector<std::string> names;
+        for (const auto& [name, run] : self->state.awaited)
+          names.push_back(name);
+        return names;
+      },
       [=](nodes_atom, std::vector<ClusterNode>& nodes) {
         if (!from_local(self))
           return;
@@ -428,6 +632,7 @@ cluster_client_actor::behavior_type cluster_client(
           auto name = node.name;
           st.nodes[name] = std::move(node);
           learn_extras(self, st.nodes.at(name));
+          take_back(self, name);
         }
       },
       [=](revoke_atom, const GrantNotice& notice) {
@@ -437,20 +642,27 @@ cluster_client_actor::behavior_type cluster_client(
         for (auto& [name, node] : st.nodes)
           for (const auto& pool : node.pools.pools)
             if (pool.address() == sender) {
+              // The run the holder was told of (a grant taken back after a
+              // restart keeps its first run's).
+              std::optional<std::uint64_t> run;
               auto held = st.grants.find(name);
-              bool known = held != st.grants.end() &&
-                           held->second.count(notice.grant_id);
-              if (known && notice.reason == RevokeReason::expired)
-                held->second.erase(notice.grant_id);
-              if (!known) // a leg of one of its bundles?
+              if (held != st.grants.end())
+                if (auto g = held->second.find(notice.grant_id);
+                    g != held->second.end()) {
+                  run = g->second.incarnation;
+                  if (notice.reason == RevokeReason::expired)
+                    held->second.erase(g);
+                }
+              if (!run) // a leg of one of its bundles?
                 if (auto bundles = st.bundles.find(name);
                     bundles != st.bundles.end())
                   for (const auto& [id, bundle] : bundles->second)
-                    for (const auto& leg : bundle.legs)
-                      known = known || leg.grant_id == notice.grant_id;
-              if (known)
+                    for (const auto& leg : bundle.bundle.legs)
+                      if (leg.grant_id == notice.grant_id)
+                        run = bundle.incarnation;
+              if (run)
                 st.notices.push_back(ClusterNotice{
-                    name, node.incarnation, to_string(notice.reason), notice});
+                    name, *run, to_string(notice.reason), notice});
               return;
             }
       },

@@ -1,6 +1,7 @@
 #include "facade/cluster.hpp"
 
 #include <map>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -76,18 +77,38 @@ caf::expected<ClusterView> view_of(caf::actor_system& sys,
 } // namespace
 
 Cluster::Cluster(caf::actor_system& sys, Connector connector,
-                 cluster_client_actor client)
+                 std::vector<std::string> seeds, cluster_client_actor client)
   : sys_(sys)
   , connector_(std::move(connector))
+  , seeds_(std::move(seeds))
   , client_(std::move(client)) {}
 
 Cluster::~Cluster() {
+  {
+    std::lock_guard<std::mutex> guard{watch_mutex_};
+    stopping_ = true;
+  }
+  watch_wake_.notify_all();
+  if (watcher_.joinable())
+    watcher_.join();
   caf::anon_send_exit(client_, caf::exit_reason::user_shutdown);
+}
+
+void Cluster::watch_for_rejoins(std::chrono::nanoseconds poll) {
+  std::unique_lock<std::mutex> lock{watch_mutex_};
+  while (!watch_wake_.wait_for(lock, poll, [this] { return stopping_; })) {
+    lock.unlock();
+    auto awaited =
+        call<std::vector<std::string>>(sys_, client_, reattach_atom::value);
+    if (awaited && !awaited->empty())
+      refresh();
+    lock.lock();
+  }
 }
 
 caf::expected<std::unique_ptr<Cluster>>
 Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
-                 Connector connector) {
+                 Connector connector, std::chrono::nanoseconds rejoin_poll) {
   if (!connector)
     connector = [&sys](const std::string& host, std::uint16_t port) {
       return sys.middleman().remote_actor<manager_actor>(host, port);
@@ -105,7 +126,7 @@ Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
     }
     auto client = sys.spawn(cluster_client);
     std::unique_ptr<Cluster> result{
-        new Cluster(sys, std::move(connector), client)};
+        new Cluster(sys, std::move(connector), seeds, client)};
     node->name = view->self;
     node->incarnation = view->members.front().info.incarnation; // itself
     // The other members alive in the seed's view.
@@ -124,6 +145,11 @@ Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
     caf::scoped_actor self{sys};
     self->send(client, nodes_atom::value, std::vector<ClusterNode>{*node});
     self->send(client, nodes_atom::value, std::move(others));
+    if (rejoin_poll.count() > 0) {
+      auto* cluster = result.get();
+      cluster->watcher_ = std::thread{
+          [cluster, rejoin_poll] { cluster->watch_for_rejoins(rejoin_poll); }};
+    }
     return result;
   }
   return make_error(ec::not_connected,
@@ -208,33 +234,41 @@ std::vector<std::string> Cluster::nodes() {
 }
 
 std::size_t Cluster::refresh() {
+  std::lock_guard<std::mutex> guard{refresh_mutex_};
   auto known = call<std::vector<ClusterNode>>(sys_, client_, nodes_atom::value);
-  if (!known || known->empty())
-    return 0;
   std::map<std::string, std::uint64_t> have; // name -> incarnation
-  for (const auto& node : *known)
-    have[node.name] = node.incarnation;
-  for (const auto& node : *known) {
-    auto view = view_of(sys_, node.manager);
-    if (!view)
-      continue;
-    std::vector<ClusterNode> added;
-    for (const auto& m : view->members) {
-      auto i = have.find(m.info.name);
-      if ((i != have.end() && i->second >= m.info.incarnation) ||
-          m.info.state != MemberState::alive)
-        continue;
-      auto other = reach(sys_, connector_, m.info.name, m.info.incarnation,
-                         m.info.host + ":" + std::to_string(m.info.port));
-      if (other)
-        added.push_back(std::move(*other));
-    }
-    auto count = added.size();
-    caf::scoped_actor self{sys_};
-    self->send(client_, nodes_atom::value, std::move(added));
-    return count;
+  std::optional<ClusterView> view;
+  if (known) {
+    for (const auto& node : *known)
+      have[node.name] = node.incarnation;
+    for (const auto& node : *known)
+      if (auto found = view_of(sys_, node.manager)) {
+        view = std::move(*found);
+        break;
+      }
   }
-  return 0;
+  // No usable node (all lost, or the only one restarted): ask the seeds.
+  for (std::size_t i = 0; !view && i < seeds_.size(); ++i)
+    if (auto seed = reach(sys_, connector_, seeds_[i], 0, seeds_[i]))
+      if (auto found = view_of(sys_, seed->manager))
+        view = std::move(*found);
+  if (!view)
+    return 0;
+  std::vector<ClusterNode> added;
+  for (const auto& m : view->members) {
+    auto i = have.find(m.info.name);
+    if ((i != have.end() && i->second >= m.info.incarnation) ||
+        m.info.state != MemberState::alive)
+      continue;
+    auto other = reach(sys_, connector_, m.info.name, m.info.incarnation,
+                       m.info.host + ":" + std::to_string(m.info.port));
+    if (other)
+      added.push_back(std::move(*other));
+  }
+  auto count = added.size();
+  caf::scoped_actor self{sys_};
+  self->send(client_, nodes_atom::value, std::move(added));
+  return count;
 }
 
 } // namespace rros

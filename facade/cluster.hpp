@@ -7,10 +7,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -55,12 +58,20 @@ public:
   /// none answered or none is a cluster member. `sys` must have the
   /// middleman loaded and rros's types registered (register_types), and
   /// send heartbeats more often than the nodes' connection timeout.
+  ///
+  /// While grants of a lost node wait to be taken back (they carry a
+  /// reattach token: the node keeps its books in a data directory), a
+  /// background thread calls refresh() every `rejoin_poll`: when the node's
+  /// next run is up, the client takes them back by itself and notices()
+  /// says "reattached" (docs/durability.md, "Reattaching"). Zero: only an
+  /// explicit refresh() does.
   static caf::expected<std::unique_ptr<Cluster>>
   connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
-          Connector connector = {});
+          Connector connector = {},
+          std::chrono::nanoseconds rejoin_poll = std::chrono::seconds(1));
 
-  /// Stops the client actor: every grant it still holds returns to its
-  /// pool (the pools monitor it).
+  /// Stops the background thread and the client actor: every grant it
+  /// still holds returns to its pool (the pools monitor it).
   ~Cluster();
 
   Cluster(const Cluster&) = delete;
@@ -91,23 +102,36 @@ public:
   caf::expected<ClusterTaskResult> run_task(const ClusterTask& task);
 
   /// Notices since the last call: "node_lost" for grants of a lost node,
-  /// the pools' own revoke notices otherwise.
+  /// then "reattached" or "not_reattached" when its next run is reached
+  /// (see connect), the pools' own revoke notices otherwise.
   std::vector<ClusterNotice> notices();
 
   /// The names of the nodes still usable, by name.
   std::vector<std::string> nodes();
 
-  /// Connects to members that joined since (read from a usable node's
-  /// view); returns how many were added.
+  /// Connects to members that joined since, and to later runs of members
+  /// that were lost (read from a usable node's view, or from a seed's when
+  /// no node is usable); returns how many were added. A later run of a lost
+  /// node gives back the grants the client held there when it still keeps
+  /// them (see connect).
   std::size_t refresh();
 
 private:
   Cluster(caf::actor_system& sys, Connector connector,
-          cluster_client_actor client);
+          std::vector<std::string> seeds, cluster_client_actor client);
+
+  /// The background thread's loop (see connect).
+  void watch_for_rejoins(std::chrono::nanoseconds poll);
 
   caf::actor_system& sys_;
   Connector connector_;
+  std::vector<std::string> seeds_;
   cluster_client_actor client_;
+  std::mutex refresh_mutex_; // one refresh at a time
+  std::mutex watch_mutex_;
+  std::condition_variable watch_wake_;
+  bool stopping_ = false;
+  std::thread watcher_;
 };
 
 } // namespace rros

@@ -221,6 +221,13 @@ typename Inspector::result_type inspect(Inspector& f, ClusterNotice& x) {
 
 /// The reason of a ClusterNotice for a grant of a lost node.
 constexpr const char* node_lost_reason = "node_lost";
+/// The reasons of the notices that follow a node_lost one when a later run
+/// of that node, restarted from its data directory, is reached: the grant
+/// was taken back with its reattach_token (the client holds it again and
+/// releases it as before), or the node no longer had it (its grace ended, or
+/// it runs without --data-dir): it stays lost.
+constexpr const char* reattached_reason = "reattached";
+constexpr const char* not_reattached_reason = "not_reattached";
 
 /// A bundle placed somewhere in the cluster: all of its legs on one node.
 struct ClusterBundle {
@@ -262,8 +269,10 @@ using cluster_client_actor = caf::typed_actor<
     caf::replies_to<allocate_atom, ResourceRequest>::with<ClusterGrant>,
     // Returns a grant placed by this client. unknown_grant when it is not
     // this client's, was returned already, or lived on a node (run) that
-    // was lost (its notice said node_lost; nothing is credited anywhere,
-    // also not on a later run of that node).
+    // was lost (its notice said node_lost; nothing is credited anywhere)
+    // and was not taken back since (a reattached notice). Releasing a lost
+    // grant also gives up taking it back: a later run of the node returns
+    // it to its pool when its grace ends.
     caf::replies_to<release_atom, ClusterGrant>::with<ReleaseReceipt>,
     // Places a bundle all-or-nothing on one node: the nodes where every
     // item fits, ranked by their worst type, asked in order through their
@@ -272,7 +281,8 @@ using cluster_client_actor = caf::typed_actor<
     caf::replies_to<allocate_atom, BundleRequest>::with<ClusterBundle>,
     // Returns every leg of a bundle placed by this client; unknown_bundle
     // when it is not this client's, was returned already, or lived on a
-    // lost node (run), whose legs came as node_lost notices.
+    // lost node (run), whose legs came as node_lost notices, and was not
+    // taken back since (all its legs or none are taken back).
     caf::replies_to<release_atom,
                     ClusterBundle>::with<std::vector<ReleaseReceipt>>,
     // The notices received so far, oldest first (node_lost ones from the
@@ -280,6 +290,11 @@ using cluster_client_actor = caf::typed_actor<
     caf::replies_to<notices_atom>::with<std::vector<ClusterNotice>>,
     // The nodes still usable, by name.
     caf::replies_to<nodes_atom>::with<std::vector<ClusterNode>>,
+    // The names of lost nodes whose grants (or bundles) the client would
+    // take back from a later run of the node: they carried a reattach_token
+    // and were not released since. Reaching such a run (nodes_atom below)
+    // takes them back at once (docs/durability.md, "Reattaching").
+    caf::replies_to<reattach_atom>::with<std::vector<std::string>>,
     // Adds nodes (from the client's own node only; a known name is
     // replaced).
     caf::reacts_to<nodes_atom, std::vector<ClusterNode>>,

@@ -3,14 +3,21 @@
 // (least utilized after placement, then name), a node that refuses passes
 // the request to the next, bad input is refused once, and a lost node's
 // grants become node_lost notices whose late release is refused without
-// crediting anything.
+// crediting anything, unless a later run of the node, started from the same
+// data directory, gives them back (the client reattaches by itself).
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "actors/cluster_client.hpp"
 #include "actors/manager.hpp"
+#include "core/pool_journal.hpp"
 #include "fixture.hpp"
+#include "messages/validate.hpp"
+#include "process.hpp"
 
 using namespace rros;
+using rros::test::fails_with;
 
 namespace {
 
@@ -261,4 +268,193 @@ TEST_F(ClusterClient, ANodeThatExpectsToBeBusyRanksAfterOneThatDoesNot) {
   ASSERT_TRUE(grant) << describe(grant.error());
   EXPECT_EQ(grant->node, "b");
   EXPECT_EQ(held_on("a"), 0);
+}
+
+namespace {
+
+/// A node "d" that keeps its books in a data directory, placed on by a
+/// client of its own: it is crashed and started again from its books.
+class ClusterClientReattach : public rros::test::DeterministicFixture {
+protected:
+  ClusterClientReattach() {
+    dir = rros::test::make_temp_dir("rros-cluster-reattach");
+    StorageSettings settings;
+    settings.dir = dir;
+    settings.journal.sync = SyncMode::per_record;
+    settings.reattach_grace = std::chrono::seconds(5);
+    storage = std::make_shared<const StorageSettings>(settings);
+    client = sys.spawn(cluster_client);
+    start_node(1);
+  }
+
+  ~ClusterClientReattach() override {
+    caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager, caf::exit_reason::kill);
+    run();
+    std::filesystem::remove_all(dir);
+  }
+
+  void start_node(std::uint64_t incarnation) {
+    manager = spawn_manager(sys, Config{}, storage);
+    run();
+    auto pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
+    self->send(client, nodes_atom::value,
+               std::vector<ClusterNode>{
+                   ClusterNode{"d", incarnation, manager, pools}});
+    run();
+  }
+
+  void crash_node() {
+    caf::anon_send_exit(manager, caf::exit_reason::kill);
+    run();
+  }
+
+  caf::expected<ClusterGrant> place(const std::string& requester,
+                                    float amount) {
+    return ask<ClusterGrant>(client, allocate_atom::value,
+                             ResourceRequest{requester,
+                                             ResourceType::COMPUTATIONAL,
+                                             Priority::NORMAL, amount});
+  }
+
+  PoolStatus status_of(ResourceType type) {
+    return ask_ok<std::vector<PoolStatus>>(manager, status_atom::value)
+        .at(static_cast<std::size_t>(type));
+  }
+
+  std::vector<ClusterNotice> notices_with(const char* reason) {
+    std::vector<ClusterNotice> matching;
+    for (auto& notice :
+         ask_ok<std::vector<ClusterNotice>>(client, notices_atom::value))
+      if (notice.reason == reason)
+        matching.push_back(notice);
+    return matching;
+  }
+
+  std::string dir;
+  std::shared_ptr<const StorageSettings> storage;
+  cluster_client_actor client;
+  manager_actor manager;
+};
+
+} // namespace
+
+TEST_F(ClusterClientReattach, ALaterRunOfTheNodeGivesTheLostGrantsBack) {
+  auto grant = place("r1", 30);
+  auto given_up = place("r2", 20);
+  auto bundle =
+      ask<ClusterBundle>(client, allocate_atom::value, two_types("job", 10, 5));
+  ASSERT_TRUE(grant && given_up && bundle);
+  ASSERT_NE(grant->allocation.reattach_token, 0u);
+  crash_node();
+  EXPECT_EQ(notices_with("node_lost").size(), 4u);
+  EXPECT_EQ(ask_ok<std::vector<std::string>>(client, reattach_atom::value),
+            std::vector<std::string>{"d"});
+  // Released while the node is down: refused, and no longer taken back.
+  auto stale = ask<ReleaseReceipt>(client, release_atom::value, *given_up);
+  ASSERT_FALSE(stale);
+  EXPECT_TRUE(is(stale.error(), ec::unknown_grant));
+
+  start_node(2);
+  auto back = notices_with("reattached");
+  ASSERT_EQ(back.size(), 3u); // the grant and the bundle's two legs
+  for (const auto& notice : back)
+    EXPECT_EQ(notice.incarnation, 1u); // the run its holder was told of
+  EXPECT_TRUE(
+      ask_ok<std::vector<std::string>>(client, reattach_atom::value).empty());
+  // r2's 20 wait for the grace period; the rest is the client's again.
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, to_units(60));
+  auto receipt = ask<ReleaseReceipt>(client, release_atom::value, *grant);
+  ASSERT_TRUE(receipt) << describe(receipt.error());
+  EXPECT_FLOAT_EQ(receipt->released_amount, 30.0f);
+  auto legs =
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *bundle);
+  ASSERT_TRUE(legs) << describe(legs.error());
+  EXPECT_EQ(legs->size(), 2u);
+  // Exactly once.
+  EXPECT_TRUE(
+      fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
+                 ec::unknown_grant));
+  EXPECT_TRUE(fails_with(
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *bundle),
+      ec::unknown_bundle));
+  EXPECT_EQ(status_of(ResourceType::IO).held, 0);
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, to_units(20));
+  advance(storage->reattach_grace);
+  auto computational = status_of(ResourceType::COMPUTATIONAL);
+  EXPECT_EQ(computational.held, 0);
+  EXPECT_EQ(computational.capacity, computational.available);
+}
+
+TEST_F(ClusterClientReattach, GrantsTheNextRunNoLongerKeepsStayLost) {
+  auto grant = place("r1", 30);
+  ASSERT_TRUE(grant);
+  crash_node();
+  // The node's books are gone (another data directory, or none).
+  std::filesystem::remove_all(dir);
+  start_node(2);
+  auto gone = notices_with("not_reattached");
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].grant.grant_id, grant->allocation.grant_id);
+  EXPECT_TRUE(
+      fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
+                 ec::unknown_grant));
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
+  EXPECT_TRUE(
+      ask_ok<std::vector<std::string>>(client, reattach_atom::value).empty());
+}
+
+TEST_F(ClusterClientReattach, TheSameRunReachedAgainTakesNothingBack) {
+  auto grant = place("r1", 30);
+  ASSERT_TRUE(grant);
+  crash_node();
+  // A stale view still naming run 1: the grants wait for a later run.
+  start_node(1);
+  EXPECT_TRUE(notices_with("reattached").empty());
+  EXPECT_EQ(ask_ok<std::vector<std::string>>(client, reattach_atom::value),
+            std::vector<std::string>{"d"});
+  EXPECT_TRUE(
+      fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
+                 ec::unknown_grant));
+}
+
+TEST_F(ClusterClientReattach,
+       AReleaseWhileTheNextRunIsAskedReturnsWhatComesBack) {
+  auto grant = place("r1", 30);
+  auto bundle =
+      ask<ClusterBundle>(client, allocate_atom::value, two_types("job", 10, 5));
+  ASSERT_TRUE(grant && bundle);
+  crash_node();
+  // The next run is reached and, before its pools answer the reattach
+  // requests, the user releases both: refused (they are lost), and what the
+  // pools give back is returned to them at once instead of held.
+  manager = spawn_manager(sys, Config{}, storage);
+  run();
+  auto pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
+  self->send(client, nodes_atom::value,
+             std::vector<ClusterNode>{ClusterNode{"d", 2, manager, pools}});
+  auto released =
+      self->request(client, caf::infinite, release_atom::value, *grant);
+  auto released_bundle =
+      self->request(client, caf::infinite, release_atom::value, *bundle);
+  run();
+  bool refused = false;
+  released.receive(
+      [](ReleaseReceipt&) {},
+      [&](caf::error& err) { refused = is(err, ec::unknown_grant); });
+  EXPECT_TRUE(refused);
+  refused = false;
+  released_bundle.receive(
+      [](std::vector<ReleaseReceipt>&) {},
+      [&](caf::error& err) { refused = is(err, ec::unknown_bundle); });
+  EXPECT_TRUE(refused);
+  EXPECT_TRUE(notices_with("reattached").empty());
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
+  EXPECT_EQ(status_of(ResourceType::IO).held, 0);
+  // Nothing is left for the client to take back or to release.
+  EXPECT_TRUE(
+      ask_ok<std::vector<std::string>>(client, reattach_atom::value).empty());
+  EXPECT_TRUE(
+      fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
+                 ec::unknown_grant));
 }

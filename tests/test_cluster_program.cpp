@@ -595,6 +595,73 @@ TEST_F(ClusterProgram, TheClusterClientPlacesInOrderAndHearsOfALostNode) {
     EXPECT_TRUE(all_pools_free(*node)) << node->name;
 }
 
+TEST_F(ClusterProgram, TheClusterClientTakesItsGrantsBackFromARestartedNode) {
+  auto& a = member("a");
+  // b keeps its books (test nodes run with --no-persist unless given a
+  // directory).
+  auto start_b = [&] {
+    auto node = start("b", a.endpoint, {"--data-dir", dir_ + "/books-b"});
+    EXPECT_FALSE(node.endpoint.empty() || node.process->exited())
+        << node.process->out << node.process->err;
+    nodes_["b"] = std::move(node);
+    return &nodes_["b"];
+  };
+  start_b();
+  ASSERT_FALSE(HasFailure());
+  ASSERT_TRUE(eventually(a, [](const std::map<std::string, Seen>& s) {
+    return all_alive(s, {"a", "b"});
+  }));
+  caf::actor_system_config cfg;
+  caf::actor_system sys{client_config(cfg)};
+  auto cluster = rros::Cluster::connect(sys, {a.endpoint}, {}, 200ms);
+  ASSERT_TRUE(cluster) << rros::describe(cluster.error());
+  auto& client = **cluster;
+  auto on_a = client.allocate(computational("p0", 10));
+  auto on_b = client.allocate(computational("p1", 10));
+  ASSERT_TRUE(on_a && on_b);
+  ASSERT_EQ(on_b->node, "b");
+  ASSERT_NE(on_b->allocation.reattach_token, 0u) << "b keeps no books";
+
+  // b is killed and restarts from its data directory (same name, same
+  // working directory): the client takes its grant back by itself.
+  nodes_["b"].process->signal(SIGKILL);
+  nodes_["b"].process->finish(5s);
+  auto wait_for = [&](const char* reason, std::chrono::seconds limit) {
+    for (auto until = steady::now() + limit; steady::now() < until;) {
+      for (const auto& notice : client.notices())
+        if (notice.reason == reason)
+          return notice;
+      std::this_thread::sleep_for(20ms); // notices come asynchronously
+    }
+    return rros::ClusterNotice{};
+  };
+  auto lost = wait_for("node_lost", 10s);
+  EXPECT_EQ(lost.grant.grant_id, on_b->allocation.grant_id);
+  ASSERT_TRUE(eventually(a, [](const std::map<std::string, Seen>& s) {
+    return !s.count("b") || s.at("b").state == "lost";
+  })) << "a did not see b lost"; // a name still alive is refused
+  auto& b2 = *start_b();
+  ASSERT_FALSE(HasFailure());
+  auto restarted = steady::now();
+  auto back = wait_for("reattached", 15s);
+  std::cout << "[ reattach ] the client took its grant back "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(
+                   steady::now() - restarted)
+                   .count()
+            << " ms after b's restart (poll 200 ms)\n";
+  EXPECT_EQ(back.grant.grant_id, on_b->allocation.grant_id);
+  EXPECT_EQ(back.incarnation, 1u); // the run the grant was placed on
+  EXPECT_EQ(client.nodes(), (std::vector<std::string>{"a", "b"}));
+  // Released through the grant the caller was given at first, exactly once.
+  auto receipt = client.release(*on_b);
+  ASSERT_TRUE(receipt) << rros::describe(receipt.error());
+  EXPECT_EQ(receipt->released_amount, 10.0f);
+  EXPECT_FALSE(client.release(*on_b));
+  EXPECT_TRUE(all_pools_free(b2));
+  ASSERT_TRUE(client.release(*on_a));
+  EXPECT_TRUE(all_pools_free(a));
+}
+
 TEST(ClusterBench, PlacesThroughThreeNodesAndMeasuresDetection) {
   if (!file_exists(rros_program()))
     GTEST_SKIP() << "the rros program is not built at " << rros_program();
