@@ -1,8 +1,10 @@
 #include "core/write_ahead_log.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -173,6 +175,9 @@ WriteAheadLog::WriteAheadLog(WriteAheadLog&& other) noexcept
   , mode_(other.mode_)
   , fd_(std::exchange(other.fd_, -1))
   , end_(other.end_)
+  , pending_(std::move(other.pending_))
+  , reserved_(other.reserved_)
+  , can_fallocate_(other.can_fallocate_)
   , next_seq_(other.next_seq_)
   , unsynced_(other.unsynced_)
   , broken_(std::move(other.broken_)) {
@@ -186,6 +191,9 @@ WriteAheadLog& WriteAheadLog::operator=(WriteAheadLog&& other) noexcept {
     mode_ = other.mode_;
     fd_ = std::exchange(other.fd_, -1);
     end_ = other.end_;
+    pending_ = std::move(other.pending_);
+    reserved_ = other.reserved_;
+    can_fallocate_ = other.can_fallocate_;
     next_seq_ = other.next_seq_;
     unsynced_ = other.unsynced_;
     broken_ = std::move(other.broken_);
@@ -246,6 +254,66 @@ WriteAheadLog::append(std::string_view payload) {
                             " bytes is over the limit of " +
                             std::to_string(max_log_record_bytes)};
   auto bytes = log_record(next_seq_, payload);
+  if (mode_ == SyncMode::group) {
+    auto target = end_ + pending_.size() + bytes.size();
+    if (auto failed = reserve(target))
+      return *failed;
+    pending_ += bytes;
+    unsynced_ = true;
+    return next_seq_++;
+  }
+  if (auto failed = write_at_end(bytes))
+    return *failed;
+  if (::fdatasync(fd_) != 0) {
+    // After a failed fsync the kernel may have dropped the dirty pages:
+    // what is on disk is unknown, so the log stops here.
+    broken_ = storage_error_from_errno(path_, end_, "sync", errno);
+    return *broken_;
+  }
+  end_ += bytes.size();
+  return next_seq_++;
+}
+
+std::optional<StorageError> WriteAheadLog::reserve(std::uint64_t target) {
+  // The kernel checks the file size limit when a write extends the file;
+  // the write comes later here, so the limit is checked now.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY && target > limit.rlim_cur)
+    return storage_error_from_errno(path_, end_ + pending_.size(), "append",
+                                    EFBIG);
+  if (target <= reserved_ || !can_fallocate_)
+    return std::nullopt;
+  auto from = end_ + pending_.size();
+  auto upto = std::max(target, from + reserve_step);
+  int rc = 0;
+  do
+    rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                     static_cast<off_t>(upto - from));
+  while (rc != 0 && errno == EINTR);
+  if (rc == 0) {
+    reserved_ = upto;
+    return std::nullopt;
+  }
+  if (errno == EOPNOTSUPP || errno == ENOSYS) {
+    // A file system without fallocate: a full disk shows at sync (the
+    // group's callers get storage_failed then).
+    can_fallocate_ = false;
+    return std::nullopt;
+  }
+  if (errno == ENOSPC && target < upto) {
+    // No room for a whole step: try for just this record.
+    if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                    static_cast<off_t>(target - from)) == 0) {
+      reserved_ = target;
+      return std::nullopt;
+    }
+  }
+  return storage_error_from_errno(path_, from, "append", errno);
+}
+
+std::optional<StorageError>
+WriteAheadLog::write_at_end(const std::string& bytes) {
   std::size_t written = 0;
   while (written < bytes.size()) {
     auto n = ::pwrite(fd_, bytes.data() + written, bytes.size() - written,
@@ -262,15 +330,7 @@ WriteAheadLog::append(std::string_view payload) {
     }
     written += static_cast<std::size_t>(n);
   }
-  if (mode_ == SyncMode::per_record && ::fdatasync(fd_) != 0) {
-    // After a failed fsync the kernel may have dropped the dirty pages:
-    // what is on disk is unknown, so the log stops here.
-    broken_ = storage_error_from_errno(path_, end_, "sync", errno);
-    return *broken_;
-  }
-  end_ += bytes.size();
-  unsynced_ = mode_ == SyncMode::group;
-  return next_seq_++;
+  return std::nullopt;
 }
 
 std::optional<StorageError> WriteAheadLog::sync() {
@@ -278,6 +338,16 @@ std::optional<StorageError> WriteAheadLog::sync() {
     return broken_;
   if (!unsynced_)
     return std::nullopt;
+  if (!pending_.empty()) {
+    if (auto failed = write_at_end(pending_)) {
+      // The group's records were never acknowledged; their callers get
+      // this error. What the pool changed for them is not on disk.
+      broken_ = failed;
+      return broken_;
+    }
+    end_ += pending_.size();
+    pending_.clear();
+  }
   if (::fdatasync(fd_) != 0) {
     broken_ = storage_error_from_errno(path_, end_, "sync", errno);
     return broken_;
@@ -299,6 +369,8 @@ std::optional<StorageError> WriteAheadLog::restart() {
   close_file();
   fd_ = fd;
   end_ = log_header_bytes;
+  reserved_ = 0; // a new file
+
   return std::nullopt;
 }
 

@@ -260,6 +260,46 @@ TEST_F(LogTest, GroupCommitSyncsOnRequest) {
   EXPECT_EQ(read_ok(path).records.size(), 2u);
 }
 
+TEST_F(LogTest, GroupCommitWritesTheGroupAtItsSync) {
+  auto log = open_log(path, SyncMode::group);
+  append(log, "a");
+  append(log, "b");
+  // Nothing is acknowledged before the sync, so nothing needs to be in the
+  // file yet: the group is written with one write at the sync.
+  EXPECT_EQ(file_size(path), log_header_bytes);
+  EXPECT_FALSE(log.sync());
+  EXPECT_EQ(payloads_of(read_ok(path)), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST_F(LogTest, GroupCommitRefusesARecordPastAFullDiskAtOnce) {
+  auto log = open_log(path, SyncMode::group);
+  append(log, "before");
+  ASSERT_FALSE(log.sync());
+  auto size_before = file_size(path);
+  append(log, "pending");
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit small = old_limit;
+  small.rlim_cur = size_before + log_record_header_bytes + 7 + 10;
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &small), 0);
+  // The record is refused when it is appended, not at the group's sync:
+  // its caller is told now, and the records before it are not harmed.
+  auto refused = log.append(std::string(100, 'z'));
+  auto synced = log.sync();
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::signal(SIGXFSZ, old_handler);
+  auto failed = std::get_if<StorageError>(&refused);
+  ASSERT_NE(failed, nullptr) << "the append was not refused";
+  EXPECT_NE(failed->message.find("the disk is full"), std::string::npos)
+      << failed->message;
+  EXPECT_FALSE(synced) << synced->message;
+  EXPECT_EQ(append(log, "after"), 3u);
+  ASSERT_FALSE(log.sync());
+  EXPECT_EQ(payloads_of(read_ok(path)),
+            (std::vector<std::string>{"before", "pending", "after"}));
+}
+
 TEST_F(LogTest, RestartEmptiesTheLogAndKeepsNumbering) {
   auto log = open_log(path);
   append(log, "a");

@@ -20,6 +20,7 @@ struct Mode {
   std::string name;
   bool persist = false;
   SyncMode sync = SyncMode::group;
+  std::chrono::nanoseconds group_interval{0};
 };
 
 /// A fresh directory under the working directory.
@@ -33,16 +34,18 @@ std::string make_data_dir() {
 } // namespace
 
 std::string bench_durability(int runs, int operations) {
-  const std::vector<Mode> modes{{"memory", false, SyncMode::group},
-                                {"group", true, SyncMode::group},
-                                {"record", true, SyncMode::per_record}};
-  const auto group_interval = std::chrono::milliseconds(0);
+  using std::chrono::milliseconds;
+  const std::vector<Mode> modes{
+      {"memory", false, SyncMode::group, milliseconds(0)},
+      {"group", true, SyncMode::group, milliseconds(0)},
+      {"record", true, SyncMode::per_record, milliseconds(0)},
+      {"group_2ms", true, SyncMode::group, milliseconds(2)}};
   print("settings.durability",
         "pool=computational capacity=1000000 cycle=alloc+release "
         "seq.clients=1 in_flight=1 pipelined.clients=" +
             std::to_string(pipelined_clients) +
             " pipelined.in_flight=" + std::to_string(pipelined_in_flight) +
-            " group_commit_ms=" + std::to_string(group_interval.count()) +
+            " group_commit_ms=0 (group) and 2 (group_2ms)" +
             " snapshot_every=10000 data_dir=./rros-bench-data-*");
   caf::actor_system_config cfg;
   register_types(cfg);
@@ -69,7 +72,7 @@ std::string bench_durability(int runs, int operations) {
         settings->dir = dir;
         settings->journal.sync = mode.sync;
         settings->journal.snapshot_every = 10000;
-        settings->group_interval = group_interval;
+        settings->group_interval = mode.group_interval;
         storage = std::move(settings);
       }
       auto pool =
@@ -106,6 +109,9 @@ std::string bench_durability(int runs, int operations) {
   print("ratio.pipelined.memory_over_group", ratio(pipelined[0], pipelined[1]));
   print("ratio.pipelined.memory_over_record",
         ratio(pipelined[0], pipelined[2]));
+  print("ratio.seq.memory_over_group_2ms", ratio(seq[0], seq[3]));
+  print("ratio.pipelined.memory_over_group_2ms",
+        ratio(pipelined[0], pipelined[3]));
   return {};
 }
 
