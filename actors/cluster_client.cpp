@@ -310,18 +310,36 @@ void lose_node(self_pointer self, const std::string& name) {
     st.awaited.erase(name);
 }
 
-/// Takes one lost grant back from the node's current run; `done` gets the
-/// grant as the pool now holds it, or nothing when it is gone.
+void take_back(self_pointer self, const std::string& name);
+
+/// What became of one reattach request.
+enum class TakeBack {
+  held,    // the pool gave the grant back: the client holds it
+  gone,    // the pool does not have it (grace ended, no books): lost
+  unknown, // no answer (a timeout, the node ended): maybe held, maybe not
+};
+
+/// Asks the node's current run for one lost grant; `done` gets the outcome
+/// and, when held, the grant as the pool now holds it.
 template <class Done>
 void take_back_one(self_pointer self, const pool_actor& pool,
                    const ResourceAllocation& grant, Done done) {
   self->request(pool, node_timeout, reattach_atom::value, grant.grant_id,
                 grant.reattach_token)
-      .then([=](ResourceAllocation& back) mutable { done(std::move(back)); },
-            [=](caf::error&) mutable { done(std::nullopt); });
+      .then(
+          [=](ResourceAllocation& back) mutable {
+            done(TakeBack::held, std::move(back));
+          },
+          [=](caf::error& err) mutable {
+            done(is(err, ec::unknown_grant) ? TakeBack::gone
+                                            : TakeBack::unknown,
+                 grant);
+          });
 }
 
-/// Gives back, one by one, grants the client took back but no longer wants.
+/// Gives back, one by one, grants the client took back but no longer wants
+/// (also those whose reattach went unanswered: the pool may have made the
+/// client their holder; it refuses the release when it did not).
 void return_grants(self_pointer self, const PoolDirectory& pools,
                    const std::vector<ResourceAllocation>& grants) {
   for (const auto& grant : grants)
@@ -332,9 +350,10 @@ void return_grants(self_pointer self, const PoolDirectory& pools,
 
 /// A later run of a lost node is reached: asks its pools for every grant
 /// and bundle leg the lost runs left (with their tokens). What comes back is
-/// held again (a reattached notice); what does not stays lost (not_reattached).
-/// A bundle is taken back whole or not at all. A grant released by the user
-/// meanwhile is given back to the pool at once.
+/// held again (a reattached notice); what the run does not have stays lost
+/// (not_reattached). A bundle is taken back whole or not at all. A grant the
+/// user released meanwhile is given back to the pool at once. When the run
+/// ends before it answers, the grants wait for the next run again.
 void take_back(self_pointer self, const std::string& name) {
   auto& st = self->state;
   auto run = st.awaited.find(name);
@@ -346,59 +365,95 @@ void take_back(self_pointer self, const std::string& name) {
   st.awaited.erase(run);
   auto pools = node->second.pools;
   auto manager = node->second.manager;
+  auto asked_run = node->second.incarnation;
   // Still the run the reattach was sent to?
   auto same_run = [=] {
     auto i = self->state.nodes.find(name);
     return i != self->state.nodes.end() && i->second.manager == manager;
   };
+  // The run asked ended or was replaced before its answer counted: what
+  // it had, its next run restores again, so ask that one (now, if the
+  // client reaches it already).
+  auto wait_again = [=](auto add) {
+    auto& again = self->state.awaited[name];
+    again.incarnation = std::max(again.incarnation, asked_run);
+    add(again);
+    take_back(self, name);
+  };
   for (const auto& [id, held] : awaited.grants) {
     auto key = std::make_tuple(name, held.incarnation, id);
-    take_back_one(self, pools[held.allocation.resource_type], held.allocation,
-                  [=](std::optional<ResourceAllocation> back) {
-                    auto& st = self->state;
-                    if (!back) {
-                      st.notices.push_back(grant_notice(name, held.incarnation,
-                                                        not_reattached_reason,
-                                                        held.allocation));
-                      return;
-                    }
-                    if (!same_run() || st.given_up.erase(key) > 0) {
-                      return_grants(self, pools, {*back}); // released meanwhile
-                      return;
-                    }
-                    st.lost.erase(key);
-                    st.grants[name][id] = HeldGrant{*back, held.incarnation};
-                    st.notices.push_back(grant_notice(
-                        name, held.incarnation, reattached_reason, *back));
-                  });
+    st.asking.insert(key);
+    take_back_one(
+        self, pools[held.allocation.resource_type], held.allocation,
+        [=](TakeBack outcome, ResourceAllocation back) {
+          auto& st = self->state;
+          st.asking.erase(key);
+          if (st.given_up.erase(key) > 0) { // released meanwhile
+            if (outcome != TakeBack::gone)
+              return_grants(self, pools, {back});
+            return;
+          }
+          if (outcome != TakeBack::gone && !same_run()) {
+            auto grant = held;
+            wait_again([&](AwaitedRun& run) { run.grants[id] = grant; });
+            return;
+          }
+          if (outcome != TakeBack::held) {
+            if (outcome == TakeBack::unknown)
+              return_grants(self, pools, {back}); // in case it was given
+            st.notices.push_back(grant_notice(name, held.incarnation,
+                                              not_reattached_reason,
+                                              held.allocation));
+            return;
+          }
+          st.lost.erase(key);
+          st.grants[name][id] = HeldGrant{back, held.incarnation};
+          st.notices.push_back(
+              grant_notice(name, held.incarnation, reattached_reason, back));
+        });
   }
   for (const auto& [id, held] : awaited.bundles) {
     struct Gather {
-      std::vector<ResourceAllocation> back;
+      std::vector<ResourceAllocation> back;            // in the legs' order
+      std::vector<ResourceAllocation> answered_or_not; // to return
       std::size_t pending = 0;
-      bool failed = false;
+      bool gone = false;    // a leg the run does not have
+      bool unknown = false; // a leg not answered
     };
     auto gather = std::make_shared<Gather>();
     gather->pending = held.bundle.legs.size();
+    gather->back.resize(held.bundle.legs.size());
     auto key = std::make_tuple(name, held.incarnation, id);
-    for (const auto& leg : held.bundle.legs)
+    st.asking_bundles.insert(key);
+    for (std::size_t leg_index = 0; leg_index < held.bundle.legs.size();
+         ++leg_index)
       take_back_one(
-          self, pools[leg.resource_type], leg,
-          [=](std::optional<ResourceAllocation> back) {
-            if (back)
-              gather->back.push_back(std::move(*back));
-            else
-              gather->failed = true;
+          self, pools[held.bundle.legs[leg_index].resource_type],
+          held.bundle.legs[leg_index],
+          [=](TakeBack outcome, ResourceAllocation back) {
+            gather->gone |= outcome == TakeBack::gone;
+            gather->unknown |= outcome == TakeBack::unknown;
+            if (outcome != TakeBack::gone)
+              gather->answered_or_not.push_back(back);
+            gather->back[leg_index] = std::move(back);
             if (--gather->pending > 0)
               return;
             auto& st = self->state;
-            if (gather->failed || !same_run() ||
-                st.given_up_bundles.erase(key) > 0) {
-              return_grants(self, pools, gather->back);
-              if (gather->failed)
-                for (const auto& leg : held.bundle.legs)
-                  st.notices.push_back(grant_notice(
-                      name, held.incarnation, not_reattached_reason, leg));
+            st.asking_bundles.erase(key);
+            if (st.given_up_bundles.erase(key) > 0) { // released meanwhile
+              return_grants(self, pools, gather->answered_or_not);
+              return;
+            }
+            if (!gather->gone && !same_run()) {
+              auto bundle = held;
+              wait_again([&](AwaitedRun& run) { run.bundles[id] = bundle; });
+              return;
+            }
+            if (gather->gone || gather->unknown) {
+              return_grants(self, pools, gather->answered_or_not);
+              for (const auto& leg : held.bundle.legs)
+                st.notices.push_back(grant_notice(name, held.incarnation,
+                                                  not_reattached_reason, leg));
               return;
             }
             st.lost_bundles.erase(key);
@@ -427,7 +482,8 @@ bool forget_awaited(self_pointer self, const std::string& node, Erase erase) {
 }
 
 /// Releases a taken-back bundle's legs one by one (the coordinator of the
-/// node's new run does not know the bundle).
+/// node's new run does not know the bundle); the receipts of the legs still
+/// held, in the order the pools answered.
 void release_legs(
     self_pointer self, const PoolDirectory& pools, const BundleGrant& bundle,
     caf::typed_response_promise<std::vector<ReleaseReceipt>> promise,
@@ -454,11 +510,16 @@ void release_legs(
               }
             },
             [=](caf::error& err) mutable {
-              if (!gather->failure)
+              // A leg the pool no longer has (it expired) is not a failure
+              // of the others' release.
+              if (!gather->failure && !is(err, ec::unknown_grant))
                 gather->failure = std::move(err);
               if (--gather->pending == 0) {
                 forget();
-                promise.deliver(gather->failure);
+                if (gather->failure)
+                  promise.deliver(gather->failure);
+                else
+                  promise.deliver(std::move(gather->receipts));
               }
             });
 }
@@ -507,7 +568,8 @@ cluster_client_actor::behavior_type cluster_client(
           if (!forget_awaited(self, placed.node, [id](AwaitedRun& run) {
                 return run.bundles.erase(id) > 0;
               }))
-            st.given_up_bundles.emplace(placed.node, placed.incarnation, id);
+            if (st.asking_bundles.count({placed.node, placed.incarnation, id}))
+              st.given_up_bundles.emplace(placed.node, placed.incarnation, id);
           return make_error(ec::unknown_bundle,
                             "bundle " + std::to_string(id) + " lived on node " +
                                 placed.node +
@@ -555,11 +617,11 @@ cluster_client_actor::behavior_type cluster_client(
         auto& st = self->state;
         auto id = grant.allocation.grant_id;
         if (st.lost.count({grant.node, grant.incarnation, id})) {
-          if (!forget_awaited(self, grant.node, [id](AwaitedRun& run) {
-                return run.grants.erase(id) > 0;
-              }))
-            st.given_up.emplace(grant.node, grant.incarnation,
-                                id); // in flight?
+          if (!forget_awaited(
+                  self, grant.node,
+                  [id](AwaitedRun& run) { return run.grants.erase(id) > 0; }) &&
+              st.asking.count({grant.node, grant.incarnation, id}))
+            st.given_up.emplace(grant.node, grant.incarnation, id);
           return make_error(ec::unknown_grant,
                             "grant " + std::to_string(id) + " lived on node " +
                                 grant.node +
@@ -623,7 +685,8 @@ cluster_client_actor::behavior_type cluster_client(
             continue;
           auto old = st.nodes.find(node.name);
           if (old != st.nodes.end() &&
-              old->second.incarnation != node.incarnation) {
+              old->second.incarnation != node.incarnation &&
+              old->second.manager != node.manager) {
             st.by_manager.erase(old->second.manager.address());
             lose_node(self, node.name); // an earlier run's grants are gone
           }

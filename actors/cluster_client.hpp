@@ -67,8 +67,11 @@ struct cluster_client_state {
   std::set<std::tuple<std::string, std::uint64_t, BundleId>> lost_bundles;
   // Lost node -> what its next run may give back.
   std::map<std::string, AwaitedRun> awaited;
-  // Lost grants and bundles the user released (gave up on) while a later
-  // run was being asked for them: what that run gives back is returned.
+  // Lost grants and bundles being asked back from a later run, and those of
+  // them the user released (gave up on) meanwhile: what comes back of these
+  // is returned to the pool.
+  std::set<std::tuple<std::string, std::uint64_t, GrantId>> asking;
+  std::set<std::tuple<std::string, std::uint64_t, BundleId>> asking_bundles;
   std::set<std::tuple<std::string, std::uint64_t, GrantId>> given_up;
   std::set<std::tuple<std::string, std::uint64_t, BundleId>> given_up_bundles;
   std::vector<ClusterNotice> notices;

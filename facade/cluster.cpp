@@ -43,6 +43,17 @@ caf::expected<Result> call(caf::actor_system& sys, const Handle& dest,
   return result;
 }
 
+caf::expected<ClusterView> view_of(caf::actor_system& sys,
+                                   const manager_actor& manager) {
+  auto found =
+      sys.middleman().remote_lookup(membership_registry_name, manager.node());
+  if (!found)
+    return make_error(ec::not_connected,
+                      "not a cluster member (started without --name)");
+  return call<ClusterView>(sys, caf::actor_cast<membership_peer_actor>(found),
+                           view_atom::value);
+}
+
 /// A member reached: its manager, pools and (for the seed) view.
 caf::expected<ClusterNode> reach(caf::actor_system& sys,
                                  const Cluster::Connector& connector,
@@ -60,18 +71,16 @@ caf::expected<ClusterNode> reach(caf::actor_system& sys,
   auto pools = call<PoolDirectory>(sys, *manager, pools_atom::value);
   if (!pools)
     return std::move(pools.error());
-  return ClusterNode{name, incarnation, *manager, std::move(*pools)};
-}
-
-caf::expected<ClusterView> view_of(caf::actor_system& sys,
-                                   const manager_actor& manager) {
-  auto found =
-      sys.middleman().remote_lookup(membership_registry_name, manager.node());
-  if (!found)
-    return make_error(ec::not_connected,
-                      "not a cluster member (started without --name)");
-  return call<ClusterView>(sys, caf::actor_cast<membership_peer_actor>(found),
-                           view_atom::value);
+  ClusterNode node{name, incarnation, *manager, std::move(*pools)};
+  // The run listening there now says which run it is: a view may be stale
+  // (a restart it has not seen yet).
+  if (auto own = view_of(sys, node.manager))
+    for (const auto& m : own->members)
+      if (m.info.name == own->self) {
+        node.name = own->self;
+        node.incarnation = m.info.incarnation;
+      }
+  return node;
 }
 
 } // namespace
@@ -92,6 +101,11 @@ Cluster::~Cluster() {
   if (watcher_.joinable())
     watcher_.join();
   caf::anon_send_exit(client_, caf::exit_reason::user_shutdown);
+}
+
+bool Cluster::stopping() {
+  std::lock_guard<std::mutex> guard{watch_mutex_};
+  return stopping_;
 }
 
 void Cluster::watch_for_rejoins(std::chrono::nanoseconds poll) {
@@ -248,7 +262,7 @@ std::size_t Cluster::refresh() {
       }
   }
   // No usable node (all lost, or the only one restarted): ask the seeds.
-  for (std::size_t i = 0; !view && i < seeds_.size(); ++i)
+  for (std::size_t i = 0; !view && i < seeds_.size() && !stopping(); ++i)
     if (auto seed = reach(sys_, connector_, seeds_[i], 0, seeds_[i]))
       if (auto found = view_of(sys_, seed->manager))
         view = std::move(*found);

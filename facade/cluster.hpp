@@ -63,7 +63,8 @@ public:
   /// reattach token: the node keeps its books in a data directory), a
   /// background thread calls refresh() every `rejoin_poll`: when the node's
   /// next run is up, the client takes them back by itself and notices()
-  /// says "reattached" (docs/durability.md, "Reattaching"). Zero: only an
+  /// says "reattached" (docs/cluster.md,
+  /// "Taking grants back from a restarted node"). Zero: only an
   /// explicit refresh() does.
   static caf::expected<std::unique_ptr<Cluster>>
   connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
@@ -122,6 +123,8 @@ private:
 
   /// The background thread's loop (see connect).
   void watch_for_rejoins(std::chrono::nanoseconds poll);
+  /// True once the destructor began (refresh() stops trying seeds).
+  bool stopping();
 
   caf::actor_system& sys_;
   Connector connector_;

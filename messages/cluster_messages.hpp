@@ -224,8 +224,10 @@ constexpr const char* node_lost_reason = "node_lost";
 /// The reasons of the notices that follow a node_lost one when a later run
 /// of that node, restarted from its data directory, is reached: the grant
 /// was taken back with its reattach_token (the client holds it again and
-/// releases it as before), or the node no longer had it (its grace ended, or
-/// it runs without --data-dir): it stays lost.
+/// releases it as before), or it could not be (the node no longer had it:
+/// its grace ended, or it runs without --data-dir; or the run did not answer
+/// in time, when the client gives back whatever the run may have handed
+/// it): it stays lost.
 constexpr const char* reattached_reason = "reattached";
 constexpr const char* not_reattached_reason = "not_reattached";
 
@@ -293,7 +295,8 @@ using cluster_client_actor = caf::typed_actor<
     // The names of lost nodes whose grants (or bundles) the client would
     // take back from a later run of the node: they carried a reattach_token
     // and were not released since. Reaching such a run (nodes_atom below)
-    // takes them back at once (docs/durability.md, "Reattaching").
+    // takes them back at once (docs/cluster.md, "Taking grants
+    // back from a restarted node").
     caf::replies_to<reattach_atom>::with<std::vector<std::string>>,
     // Adds nodes (from the client's own node only; a known name is
     // replaced).

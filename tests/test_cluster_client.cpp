@@ -294,19 +294,36 @@ protected:
     std::filesystem::remove_all(dir);
   }
 
-  void start_node(std::uint64_t incarnation) {
+  /// Starts run `incarnation` of the node from its directory and hands it
+  /// to the client, without running what the client does next.
+  void reach_node(std::uint64_t incarnation) {
     manager = spawn_manager(sys, Config{}, storage);
     run();
     auto pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
     self->send(client, nodes_atom::value,
                std::vector<ClusterNode>{
                    ClusterNode{"d", incarnation, manager, pools}});
+  }
+
+  void start_node(std::uint64_t incarnation) {
+    reach_node(incarnation);
     run();
   }
 
   void crash_node() {
     caf::anon_send_exit(manager, caf::exit_reason::kill);
     run();
+  }
+
+  /// A grant of 30 computational and a bundle (10 computational, 5 I/O)
+  /// placed on the node, which then crashes.
+  std::pair<caf::expected<ClusterGrant>, caf::expected<ClusterBundle>>
+  hold_then_crash() {
+    auto grant = place("r1", 30);
+    auto bundle = ask<ClusterBundle>(client, allocate_atom::value,
+                                     two_types("job", 10, 5));
+    crash_node();
+    return {std::move(grant), std::move(bundle)};
   }
 
   caf::expected<ClusterGrant> place(const std::string& requester,
@@ -420,19 +437,12 @@ TEST_F(ClusterClientReattach, TheSameRunReachedAgainTakesNothingBack) {
 
 TEST_F(ClusterClientReattach,
        AReleaseWhileTheNextRunIsAskedReturnsWhatComesBack) {
-  auto grant = place("r1", 30);
-  auto bundle =
-      ask<ClusterBundle>(client, allocate_atom::value, two_types("job", 10, 5));
+  auto [grant, bundle] = hold_then_crash();
   ASSERT_TRUE(grant && bundle);
-  crash_node();
   // The next run is reached and, before its pools answer the reattach
   // requests, the user releases both: refused (they are lost), and what the
   // pools give back is returned to them at once instead of held.
-  manager = spawn_manager(sys, Config{}, storage);
-  run();
-  auto pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
-  self->send(client, nodes_atom::value,
-             std::vector<ClusterNode>{ClusterNode{"d", 2, manager, pools}});
+  reach_node(2);
   auto released =
       self->request(client, caf::infinite, release_atom::value, *grant);
   auto released_bundle =
@@ -457,4 +467,29 @@ TEST_F(ClusterClientReattach,
   EXPECT_TRUE(
       fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
                  ec::unknown_grant));
+}
+
+TEST_F(ClusterClientReattach,
+       ARunThatEndsBeforeAnsweringLeavesTheGrantsToTheNext) {
+  auto [grant, bundle] = hold_then_crash();
+  ASSERT_TRUE(grant && bundle);
+  // Run 2 is reached and crashes before its answers count.
+  reach_node(2);
+  caf::anon_send_exit(manager, caf::exit_reason::kill);
+  run();
+  EXPECT_TRUE(notices_with("not_reattached").empty());
+  EXPECT_EQ(ask_ok<std::vector<std::string>>(client, reattach_atom::value),
+            std::vector<std::string>{"d"});
+  // Run 3 restores them again from the same books and gives them back.
+  start_node(3);
+  EXPECT_EQ(notices_with("reattached").size(), 3u);
+  auto receipt = ask<ReleaseReceipt>(client, release_atom::value, *grant);
+  ASSERT_TRUE(receipt) << describe(receipt.error());
+  EXPECT_FLOAT_EQ(receipt->released_amount, 30.0f);
+  auto legs =
+      ask<std::vector<ReleaseReceipt>>(client, release_atom::value, *bundle);
+  ASSERT_TRUE(legs) << describe(legs.error());
+  EXPECT_EQ(legs->size(), 2u);
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
+  EXPECT_EQ(status_of(ResourceType::IO).held, 0);
 }

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "actors/manager.hpp"
 #include "actors/pool.hpp"
 #include "fixture.hpp"
 #include "messages/validate.hpp"
@@ -269,4 +270,63 @@ TEST_F(PoolDurable,
   self->send(pool, orphans_atom::value);
   run();
   EXPECT_EQ(status(pool).held, to_units(30));
+}
+
+TEST_F(PoolDurable, ABundleWithALegThatCannotBeWrittenIsRefusedWhole) {
+  // A whole manager on the directory; the logs keep growing (no snapshot).
+  settings.journal.snapshot_every = 100000;
+  auto storage = std::make_shared<const StorageSettings>(settings);
+  auto manager = spawn_manager(sys, Config{}, storage);
+  run();
+  auto pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
+  auto bundles = ask_ok<bundle_actor>(manager, bundles_atom::value);
+  constexpr auto io = ResourceType::IO;
+  // The I/O pool's log grows well past the computational pool's, so that a
+  // file size limit between the two lets one leg be written and not the
+  // other.
+  for (int i = 0; i < 20; ++i) {
+    auto filler = ask_ok<ResourceAllocation>(pools[io], allocate_atom::value,
+                                             request("filler", io, 1));
+    ask_ok<ReleaseReceipt>(pools[io], release_atom::value, filler.grant_id);
+  }
+  auto compute_log = std::filesystem::file_size(pool_files(dir, compute).log);
+  auto io_log = std::filesystem::file_size(pool_files(dir, io).log);
+  ASSERT_GT(io_log, compute_log + 1000);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit old_limit;
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  rlimit between = old_limit;
+  between.rlim_cur = io_log; // I/O cannot grow; computational can
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &between), 0);
+  BundleRequest both;
+  both.requester_id = "job";
+  both.items = {BundleItem{compute, 10}, BundleItem{io, 5}};
+  auto refused = ask<BundleGrant>(bundles, allocate_atom::value, both);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_TRUE(fails_with(refused, ec::storage_failed));
+  EXPECT_GT(std::filesystem::file_size(pool_files(dir, compute).log),
+            compute_log)
+      << "the computational leg was never written: only one leg was tried";
+  // The computational leg, written, was given back: nobody holds part of
+  // the bundle, in memory or on disk.
+  for (auto type : {compute, io}) {
+    auto ledger = ask_ok<PoolStatus>(pools[type], status_atom::value);
+    EXPECT_EQ(ledger.held, 0) << to_string(type);
+    EXPECT_EQ(ledger.capacity, ledger.available) << to_string(type);
+  }
+  // With room again the bundle is granted, and a restart keeps exactly it.
+  auto granted = ask<BundleGrant>(bundles, allocate_atom::value, both);
+  ASSERT_TRUE(granted) << describe(granted.error());
+  caf::anon_send_exit(manager, caf::exit_reason::kill);
+  run();
+  manager = spawn_manager(sys, Config{}, storage);
+  run();
+  pools = ask_ok<PoolDirectory>(manager, pools_atom::value);
+  EXPECT_EQ(ask_ok<PoolStatus>(pools[compute], status_atom::value).held,
+            to_units(10));
+  EXPECT_EQ(ask_ok<PoolStatus>(pools[io], status_atom::value).held,
+            to_units(5));
+  caf::anon_send_exit(manager, caf::exit_reason::kill);
+  run();
 }
