@@ -350,6 +350,15 @@ predictor_actor::behavior_type predictor(self_ptr self, PoolDirectory pools,
     else if (const auto& kept = std::get<std::optional<PredictorKept>>(loaded))
       restore_history(st, *kept);
   }
+  // A clean stop (the node shutting down, the manager replacing its
+  // children) keeps the observations since the last write; a kill cannot.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // as CAF's default: a normal exit of a linked actor is ignored
+    if (self->state.unsaved > 0)
+      keep_history(self->state);
+    self->quit(msg.reason);
+  });
   return {
       [=](sample_atom, const UtilizationSample& sample) {
         // The monitor expects no reply: a bad sample is dropped.

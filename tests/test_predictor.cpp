@@ -652,7 +652,7 @@ TEST_F(PredictorTest, ARestartedPredictorForecastsAsBeforeFromItsKeptHistory) {
 }
 
 TEST_F(PredictorTest,
-       ObservationsSinceTheLastKeptHistoryAreTheOnesACrashLoses) {
+       ObservationsSinceTheLastKeptHistoryAreTheOnesACrashLosesAndAStopKeeps) {
   auto dir = rros::test::make_temp_dir("rros-predictor-kept");
   auto settings = kept_in(dir);
   auto first = spawn_predictor(sys, pools_, settings);
@@ -668,7 +668,18 @@ TEST_F(PredictorTest,
   EXPECT_EQ(ask_ok<std::uint64_t>(second, observe_atom::value,
                                   ResourceType::NETWORK, 5.0f),
             11u);
-  caf::anon_send_exit(second, caf::exit_reason::kill);
+  // A clean stop keeps what a crash loses.
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(ask<std::uint64_t>(second, observe_atom::value,
+                                   ResourceType::NETWORK, 5.0f));
+  caf::anon_send_exit(second, caf::exit_reason::user_shutdown);
+  run();
+  auto third = spawn_predictor(sys, pools_, settings);
+  run();
+  EXPECT_EQ(ask_ok<std::uint64_t>(third, observe_atom::value,
+                                  ResourceType::NETWORK, 5.0f),
+            15u);
+  caf::anon_send_exit(third, caf::exit_reason::kill);
   run();
   settings.save_every = 0;
   EXPECT_THROW(spawn_predictor(sys, pools_, settings), Error);
