@@ -64,24 +64,62 @@ bool ends_placement(const caf::error& err) {
          !is(err, ec::exceeds_quota);
 }
 
-/// The run of `node` the client reaches now (0 when it reaches none).
-std::uint64_t run_of(self_pointer self, const std::string& node) {
+ClusterNotice grant_notice(const std::string& node, std::uint64_t incarnation,
+                           const char* reason, const ResourceAllocation& grant);
+bool reattachable(const ResourceAllocation& grant);
+bool reattachable(const BundleGrant& bundle);
+void take_back(self_pointer self, const std::string& name);
+
+/// Whether `node` is still the run (manager) that was asked.
+bool still_run(self_pointer self, const std::string& node,
+               const manager_actor& manager) {
   auto i = self->state.nodes.find(node);
-  return i == self->state.nodes.end() ? 0 : i->second.incarnation;
+  return i != self->state.nodes.end() && i->second.manager == manager;
 }
 
-/// Asks `node` for a single grant; `done` gets the grant or the refusal.
+/// A grant (or a bundle's legs) that arrived from a run the client has
+/// lost since it asked: lost like the run's other grants (node_lost
+/// notices), and asked back from a later run when it carries a token.
+template <class AddAwaited>
+void lost_on_arrival(self_pointer self, const std::string& node,
+                     std::uint64_t run,
+                     const std::vector<ResourceAllocation>& legs,
+                     bool can_come_back, AddAwaited add) {
+  auto& st = self->state;
+  for (const auto& leg : legs)
+    st.notices.push_back(grant_notice(node, run, node_lost_reason, leg));
+  if (!can_come_back)
+    return;
+  auto& awaited = st.awaited[node];
+  awaited.incarnation = std::max(awaited.incarnation, run);
+  add(awaited);
+  take_back(self, node); // at once when a later run is reached already
+}
+
+/// Asks `node` for a single grant; `on_grant` gets the grant and the run
+/// that granted it, `on_error` the refusal.
 template <class OnGrant, class OnError>
 void ask_node(self_pointer self, const std::string& node,
               ResourceRequest request, OnGrant on_grant, OnError on_error) {
-  auto pool = self->state.nodes.at(node).pools[request.resource_type];
+  const auto& asked = self->state.nodes.at(node);
+  auto pool = asked.pools[request.resource_type];
+  auto manager = asked.manager;
+  auto run = asked.incarnation;
   request.deadline = std::chrono::milliseconds{0}; // placement never waits
   self->request(pool, node_timeout, allocate_atom::value, request)
       .then(
           [=](ResourceAllocation& grant) {
-            self->state.grants[node][grant.grant_id] =
-                HeldGrant{grant, run_of(self, node)};
-            on_grant(std::move(grant));
+            HeldGrant held{grant, run};
+            if (still_run(self, node, manager)) {
+              self->state.grants[node][grant.grant_id] = held;
+            } else {
+              self->state.lost.emplace(node, run, grant.grant_id);
+              lost_on_arrival(self, node, run, {grant}, reattachable(grant),
+                              [&](AwaitedRun& awaited) {
+                                awaited.grants[grant.grant_id] = held;
+                              });
+            }
+            on_grant(std::move(grant), run);
           },
           on_error);
 }
@@ -98,13 +136,23 @@ void ask_node(self_pointer self, const std::string& node, BundleRequest request,
     return;
   }
   request.deadline = std::chrono::nanoseconds{0}; // placement never waits
+  auto manager = self->state.nodes.at(node).manager;
+  auto run = self->state.nodes.at(node).incarnation;
   self->request(extras->second.bundles, node_timeout, allocate_atom::value,
                 request)
       .then(
           [=](BundleGrant& grant) {
-            self->state.bundles[node][grant.bundle_id] =
-                HeldBundle{grant, run_of(self, node), false};
-            on_grant(std::move(grant));
+            HeldBundle held{grant, run, false};
+            if (still_run(self, node, manager)) {
+              self->state.bundles[node][grant.bundle_id] = held;
+            } else {
+              self->state.lost_bundles.emplace(node, run, grant.bundle_id);
+              lost_on_arrival(self, node, run, grant.legs, reattachable(grant),
+                              [&](AwaitedRun& awaited) {
+                                awaited.bundles[grant.bundle_id] = held;
+                              });
+            }
+            on_grant(std::move(grant), run);
           },
           on_error);
 }
@@ -136,8 +184,8 @@ void try_next(self_pointer self, std::shared_ptr<Placement<Request, Grant>> p) {
   auto name = p->ranked[p->next++].name;
   ask_node(
       self, name, p->request,
-      [=](auto grant) {
-        p->promise.deliver(placed(name, run_of(self, name), std::move(grant)));
+      [=](auto grant, std::uint64_t run) {
+        p->promise.deliver(placed(name, run, std::move(grant)));
       },
       [=](caf::error& err) {
         if (ends_placement(err)) {
@@ -309,8 +357,6 @@ void lose_node(self_pointer self, const std::string& name) {
   if (awaited.grants.empty() && awaited.bundles.empty())
     st.awaited.erase(name);
 }
-
-void take_back(self_pointer self, const std::string& name);
 
 /// What became of one reattach request.
 enum class TakeBack {

@@ -493,3 +493,91 @@ TEST_F(ClusterClientReattach,
   EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
   EXPECT_EQ(status_of(ResourceType::IO).held, 0);
 }
+
+namespace {
+
+using answer_atom = caf::atom_constant<caf::atom("answer")>;
+
+/// A node's manager that only reports five empty pools of 100.
+caf::behavior reporting_manager(caf::event_based_actor*) {
+  return {
+      [](status_atom) {
+        std::vector<PoolStatus> pools;
+        for (auto type : all_resource_types) {
+          PoolStatus status;
+          status.type = type;
+          status.capacity = status.available = to_units(100);
+          pools.push_back(status);
+        }
+        return pools;
+      },
+  };
+}
+
+/// A pool that answers an allocation only when told (answer_atom), with a
+/// grant that carries a reattach token.
+caf::behavior slow_pool(caf::event_based_actor* self) {
+  auto promise = std::make_shared<caf::response_promise>();
+  auto grant = std::make_shared<ResourceAllocation>();
+  return {
+      [=](allocate_atom, const ResourceRequest& req) {
+        *promise = self->make_response_promise();
+        grant->requester_id = req.requester_id;
+        grant->resource_type = req.resource_type;
+        grant->allocated_amount = req.amount;
+        grant->fully_satisfied = true;
+        grant->grant_id = 5;
+        grant->reattach_token = 7;
+      },
+      [=](answer_atom) { promise->deliver(*grant); },
+  };
+}
+
+} // namespace
+
+TEST_F(ClusterClient, AGrantFromARunLostWhileItWasAskedIsLostWithIt) {
+  auto pool = sys.spawn(slow_pool);
+  auto first = caf::actor_cast<manager_actor>(sys.spawn(reporting_manager));
+  PoolDirectory directory;
+  directory.pools.assign(resource_type_count,
+                         caf::actor_cast<pool_actor>(pool));
+  auto solo = sys.spawn(cluster_client);
+  self->send(solo, nodes_atom::value,
+             std::vector<ClusterNode>{ClusterNode{"f", 1, first, directory}});
+  run();
+  auto placing = self->request(
+      solo, caf::infinite, allocate_atom::value,
+      ResourceRequest{"r", ResourceType::COMPUTATIONAL, Priority::NORMAL, 10});
+  run(); // run 1's pool holds the request
+  // Run 2 of the node (without books) replaces run 1, then run 1 answers.
+  auto second = spawn_manager(sys);
+  run();
+  auto pools = ask_ok<PoolDirectory>(second, pools_atom::value);
+  self->send(solo, nodes_atom::value,
+             std::vector<ClusterNode>{ClusterNode{"f", 2, second, pools}});
+  run();
+  self->send(pool, answer_atom::value);
+  run();
+  ClusterGrant placed;
+  placing.receive([&](ClusterGrant& grant) { placed = grant; },
+                  [&](caf::error& err) { FAIL() << describe(err); });
+  // The grant belongs to run 1, which is lost: said so, asked back from run
+  // 2 (which does not have it), and never releasable through run 2.
+  EXPECT_EQ(placed.node, "f");
+  EXPECT_EQ(placed.incarnation, 1u);
+  auto notices = ask_ok<std::vector<ClusterNotice>>(solo, notices_atom::value);
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_EQ(notices[0].reason, "node_lost");
+  EXPECT_EQ(notices[0].grant.grant_id, 5u);
+  EXPECT_EQ(notices[1].reason, "not_reattached");
+  EXPECT_TRUE(fails_with(ask<ReleaseReceipt>(solo, release_atom::value, placed),
+                         ec::unknown_grant));
+  EXPECT_EQ(
+      ask_ok<std::vector<PoolStatus>>(second, status_atom::value).at(0).held,
+      0);
+  for (const auto& actor :
+       {caf::actor_cast<caf::actor>(solo), caf::actor_cast<caf::actor>(first),
+        pool, caf::actor_cast<caf::actor>(second)})
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  run();
+}
