@@ -541,32 +541,30 @@ void release_legs(
   };
   auto gather = std::make_shared<Gather>();
   gather->pending = bundle.legs.size();
+  // After the last leg's answer: the receipts, or the first real failure.
+  auto finish = [=]() mutable {
+    if (--gather->pending > 0)
+      return;
+    forget();
+    if (gather->failure)
+      promise.deliver(gather->failure);
+    else
+      promise.deliver(std::move(gather->receipts));
+  };
   for (const auto& leg : bundle.legs)
     self->request(pools[leg.resource_type], node_timeout, release_atom::value,
                   leg.grant_id)
         .then(
             [=](ReleaseReceipt& receipt) mutable {
               gather->receipts.push_back(std::move(receipt));
-              if (--gather->pending == 0) {
-                forget();
-                if (gather->failure)
-                  promise.deliver(gather->failure);
-                else
-                  promise.deliver(std::move(gather->receipts));
-              }
+              finish();
             },
             [=](caf::error& err) mutable {
               // A leg the pool no longer has (it expired) is not a failure
               // of the others' release.
               if (!gather->failure && !is(err, ec::unknown_grant))
                 gather->failure = std::move(err);
-              if (--gather->pending == 0) {
-                forget();
-                if (gather->failure)
-                  promise.deliver(gather->failure);
-                else
-                  promise.deliver(std::move(gather->receipts));
-              }
+              finish();
             });
 }
 
