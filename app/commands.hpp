@@ -124,6 +124,8 @@ struct SimulateOptions {
   double duration = 0;     // virtual seconds; 0: the workload's
   bool print_workload = false;
   bool progress = true;
+  int nodes = 1;    // 2 or more: a simulated cluster of that many nodes
+  std::string lose; // NODE@SECONDS: a node lost mid-run (cluster runs)
 };
 
 int run_node(const NodeOptions& opts);

@@ -617,6 +617,14 @@ int main(int argc, char** argv) {
   value_option(simulate, "--report", sim_opts.report_path,
                "where the HTML report goes (\"\": none)")
       ->capture_default_str();
+  value_option(simulate, "--nodes", sim_opts.nodes,
+               "simulate a cluster of this many nodes (a, b, ...) in the "
+               "process; each module places through a cluster client of its "
+               "own (default 1: one node)")
+      ->check(whole_number(1, 8));
+  value_option(simulate, "--lose", sim_opts.lose,
+               "NODE@SECONDS: kill that node at that virtual time, as a crash "
+               "(with --nodes)");
   simulate->add_flag("!--no-progress", sim_opts.progress,
                      "no progress lines on stderr");
   simulate->add_flag("--print-workload", sim_opts.print_workload,
@@ -626,6 +634,7 @@ int main(int argc, char** argv) {
       "  rros simulate\n"
       "  rros simulate --seed 7 --duration 600 --report out/run7.html\n"
       "  rros simulate --workload config/workloads/default.json\n"
+      "  rros simulate --nodes 3 --lose b@150   a cluster losing a node\n"
       "  rros simulate --print-workload > my.json   a starting point for your "
       "own");
 

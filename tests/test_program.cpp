@@ -564,6 +564,104 @@ TEST(ProgramSimulate, UnwritableReportIsOneLineAndNonZero) {
                           "cannot write the report");
 }
 
+namespace {
+
+/// The number before `label` in `text` ("12 lost with their node"), or -1.
+long count_before(const std::string& text, const std::string& label) {
+  std::smatch m;
+  if (!std::regex_search(text, m, std::regex("(\\d+) " + label)))
+    return -1;
+  return std::stol(m[1]);
+}
+
+/// The summary's row of `node` in the Nodes table.
+std::string node_row(const std::string& out, const std::string& node) {
+  auto table = out.find("\nNodes\n");
+  if (table == std::string::npos)
+    return {};
+  auto at = out.find("\n" + node + " ", table + 1);
+  if (at == std::string::npos)
+    return {};
+  return out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+}
+
+} // namespace
+
+TEST(ProgramSimulate, AClusterRunShowsEachNodeAndTheSurvivorsBooksAreExact) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  std::vector<std::string> args{"simulate", "--nodes",      "3", "--lose",
+                                "b@60",     "--seed",       "4", "--duration",
+                                "120",      "--no-progress"};
+  auto with_report = args;
+  with_report.insert(with_report.end(), {"--report", dir + "/c.html"});
+  auto first = run(with_report);
+  args.insert(args.end(), {"--report", ""});
+  auto second = run(args);
+  ASSERT_EQ(first.code, 0) << first.err << first.out;
+  ASSERT_EQ(second.code, 0) << second.err;
+  EXPECT_EQ(first.out, second.out); // one seed, one summary
+  EXPECT_NE(first.out.find("on 3 nodes, seed 4, 120 s of virtual time, node b "
+                           "lost at 60 s"),
+            std::string::npos)
+      << first.out;
+  // b held grants when it was killed: they are reported lost with it, and
+  // the survivors' pools list exactly the grants their tasks hold.
+  auto row_b = node_row(first.out, "b");
+  EXPECT_NE(row_b.find("lost at 60.0 s"), std::string::npos) << first.out;
+  auto lost = count_before(first.out, "lost with their node");
+  EXPECT_GT(lost, 0) << first.out;
+  EXPECT_NE(first.out.find("node b lost with " + std::to_string(lost) +
+                           " tasks holding grants there"),
+            std::string::npos)
+      << first.out;
+  for (auto node : {"a", "c"}) {
+    auto row = node_row(first.out, node);
+    EXPECT_NE(row.find("alive"), std::string::npos) << first.out;
+    EXPECT_NE(row.find("exact ("), std::string::npos) << first.out;
+    // Something was placed on every node.
+    std::istringstream cells(row);
+    std::string name, state;
+    long grants = -1;
+    cells >> name >> state >> grants;
+    EXPECT_GT(grants, 0) << row;
+  }
+  EXPECT_EQ(first.out.find("MISMATCH"), std::string::npos) << first.out;
+
+  auto html = read_file(dir + "/c.html");
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  for (auto title :
+       {"Node a (alive)", "Node b (lost at 60.0 s)", "Node c (alive)"})
+    EXPECT_NE(html.find(title), std::string::npos) << title;
+  EXPECT_NE(html.find("class=\"node-line\""), std::string::npos);
+  ASSERT_GE(html.size(), 8u);
+  EXPECT_EQ(html.substr(html.size() - 8), "</html>\n");
+}
+
+TEST(ProgramSimulate, BadClusterOptionsAreOneLineAndNonZero) {
+  REQUIRE_PROGRAM();
+  auto dir = temp_dir();
+  auto report = dir + "/never.html";
+  expect_one_line_failure(run({"simulate", "--nodes", "9", "--report", report}),
+                          "--nodes");
+  expect_one_line_failure(
+      run({"simulate", "--nodes", "3", "--lose", "z@10", "--report", report}),
+      "no node 'z' (the nodes are a to c)");
+  expect_one_line_failure(
+      run({"simulate", "--nodes", "3", "--lose", "b", "--report", report}),
+      "'b' is not NODE@SECONDS");
+  expect_one_line_failure(
+      run({"simulate", "--nodes", "3", "--lose", "b@x", "--report", report}),
+      "is not NODE@SECONDS");
+  expect_one_line_failure(
+      run({"simulate", "--lose", "b@10", "--report", report}),
+      "--lose needs a cluster");
+  expect_one_line_failure(run({"simulate", "--nodes", "2", "--duration", "100",
+                               "--lose", "b@500", "--report", report}),
+                          "not within the run");
+  EXPECT_FALSE(exists(report));
+}
+
 // -- help and the command line
 // -------------------------------------------------
 

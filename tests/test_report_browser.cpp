@@ -139,3 +139,21 @@ TEST_F(ReportInBrowser, AnErrorInThePageIsCaught) {
   EXPECT_NE(errors->find("broken on purpose"), std::string::npos) << *errors;
   EXPECT_NE(errors->find("notDefinedAnywhere"), std::string::npos) << *errors;
 }
+
+TEST_F(ReportInBrowser, TheClusterReportRendersAChartPerNode) {
+  auto report =
+      simulate({"--nodes", "3", "--lose", "b@100", "--duration", "200"});
+  auto dom =
+      chromium("file://" + report, {"--window-size=1280,900", "--dump-dom"});
+  expect_rendered_cleanly(dom);
+  // One chart per node, the lost one marked, every type drawn on a survivor.
+  std::size_t charts = 0;
+  for (auto at = dom.find("aria-label=\"utilization of node");
+       at != std::string::npos;
+       at = dom.find("aria-label=\"utilization of node", at + 1))
+    ++charts;
+  EXPECT_EQ(charts, 3u);
+  EXPECT_NE(dom.find("Node b (lost at 100.0 s)"), std::string::npos);
+  EXPECT_NE(dom.find(">lost</text>"), std::string::npos);
+  EXPECT_EQ(dom.find("MISMATCH"), std::string::npos);
+}

@@ -2,7 +2,9 @@
 // default), checks that the report can be written before spending the run on
 // it, runs the simulation with a progress line on stderr, prints the summary
 // and writes the HTML report. Bad input exits with status 2 and one line.
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "app/commands.hpp"
+#include "app/simulate/cluster_report.hpp"
+#include "app/simulate/cluster_simulation.hpp"
 #include "app/simulate/html_report.hpp"
 #include "app/simulate/simulation.hpp"
 #include "app/simulate/summary.hpp"
@@ -21,6 +25,74 @@
 namespace rros::app {
 
 using sim::fixed;
+
+namespace {
+
+/// Reads `--nodes N [--lose NODE@SECONDS]`; false with `error` set when
+/// they make no cluster run.
+bool parse_cluster(const SimulateOptions& opts, double duration,
+                   ClusterSimOptions& cluster, std::string& error) {
+  cluster.nodes = opts.nodes;
+  if (!opts.lose.empty()) {
+    auto at = opts.lose.find('@');
+    char* end = nullptr;
+    double when = 0;
+    if (at != std::string::npos && at + 1 < opts.lose.size()) {
+      errno = 0;
+      when = std::strtod(opts.lose.c_str() + at + 1, &end);
+    }
+    if (at == std::string::npos || at == 0 || end == nullptr || *end != '\0' ||
+        errno != 0 || !(when >= 0)) {
+      error =
+          "--lose: '" + opts.lose + "' is not NODE@SECONDS (for example b@150)";
+      return false;
+    }
+    cluster.lose = opts.lose.substr(0, at);
+    cluster.lose_at = when;
+  }
+  if (opts.nodes < 2) {
+    error = "--lose needs a cluster: give --nodes 2 or more";
+    return false;
+  }
+  error = check_cluster_options(cluster, duration);
+  return error.empty();
+}
+
+/// `--nodes N [--lose NODE@SECONDS]`: the workload on a simulated cluster.
+int run_cluster(const SimulateOptions& opts, const ClusterSimOptions& cluster,
+                const Workload& workload, std::uint64_t seed, double duration,
+                const ProgressFn& progress) {
+  ClusterSimResult result;
+  std::string error;
+  try {
+    if (!simulate_cluster(workload, seed, duration, cluster, progress, result,
+                          error)) {
+      std::cerr << "rros simulate: " << error << "\n";
+      return 2;
+    }
+  } catch (const std::exception& err) {
+    std::cerr << "rros simulate: " << err.what() << "\n";
+    return 1;
+  }
+  print_cluster_summary(std::cout, result);
+  std::cout << std::flush;
+  if (!opts.report_path.empty()) {
+    if (!write_cluster_report(opts.report_path, result, error)) {
+      std::cerr << "rros simulate: " << error << "\n";
+      return 2;
+    }
+    std::cerr << "rros simulate: report written to " << opts.report_path
+              << "\n";
+  }
+  // A node whose books do not match its tasks is a defect: say so in the
+  // exit status too.
+  for (const auto& node : result.nodes)
+    if (node.lost_at < 0 && !node.books_exact)
+      return 1;
+  return 0;
+}
+
+} // namespace
 
 int run_simulate(const SimulateOptions& opts) {
   if (opts.print_workload) {
@@ -59,7 +131,14 @@ int run_simulate(const SimulateOptions& opts) {
   }
   auto seed = opts.seed_given ? opts.seed : workload.seed;
   auto duration = opts.duration > 0 ? opts.duration : workload.duration;
-  // Check the report's place before spending the run on it.
+  // A cluster run's options, and the report's place, are checked before the
+  // run is spent on them.
+  ClusterSimOptions cluster;
+  bool cluster_run = opts.nodes > 1 || !opts.lose.empty();
+  if (cluster_run && !parse_cluster(opts, duration, cluster, error)) {
+    std::cerr << "rros simulate: " << error << "\n";
+    return 2;
+  }
   if (!opts.report_path.empty()) {
     std::ofstream probe(opts.report_path, std::ios::app);
     if (!probe) {
@@ -86,6 +165,8 @@ int run_simulate(const SimulateOptions& opts) {
                 << fixed(wall, 1) << " s wall" << left << ")"
                 << (tty && done < total ? "          " : "\n") << std::flush;
     };
+  if (cluster_run)
+    return run_cluster(opts, cluster, workload, seed, duration, progress);
   SimResult result;
   try {
     if (!simulate(workload, seed, duration, progress, result, error)) {

@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <sstream>
@@ -723,12 +724,18 @@ window.addEventListener('unhandledrejection', function (e) { rrosRecord(e.reason
 })();
 )js";
 
-const char* body_script = R"js(
+const char* forecast_switch_script = R"js(
 (function () {
   var box = document.getElementById('show-forecasts');
   function apply() { document.body.classList.toggle('noforecast', !box.checked); }
   box.addEventListener('change', apply);
   apply();
+})();
+)js";
+
+// Last on the page: whether it fits the window, and that the scripts ran.
+const char* fit_script = R"js(
+(function () {
   function fit() {
     var page = document.documentElement.scrollWidth;
     document.body.setAttribute('data-fits', page <= window.innerWidth ? 'yes' : 'no');
@@ -741,6 +748,22 @@ const char* body_script = R"js(
 )js";
 
 } // namespace
+
+std::string html_escape(const std::string& text) {
+  return escape(text);
+}
+
+const char* report_css() {
+  return style;
+}
+
+const char* report_error_recorder() {
+  return head_script;
+}
+
+const char* report_fit_script() {
+  return fit_script;
+}
 
 void render_html_report(std::ostream& out, const SimResult& r) {
   const auto& w = r.workload;
@@ -859,10 +882,12 @@ void render_html_report(std::ostream& out, const SimResult& r) {
 
   out << "<h2>Events</h2>\n";
   event_log(out, events);
-  out << "<script>" << body_script << "</script>\n</body>\n</html>\n";
+  out << "<script>" << forecast_switch_script << fit_script
+      << "</script>\n</body>\n</html>\n";
 }
 
-bool write_html_report(const std::string& path, const SimResult& result,
+bool write_report_file(const std::string& path,
+                       const std::function<void(std::ostream&)>& render,
                        std::string& error) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) {
@@ -870,13 +895,19 @@ bool write_html_report(const std::string& path, const SimResult& result,
         "cannot write the report to '" + path + "': " + std::strerror(errno);
     return false;
   }
-  render_html_report(out, result);
+  render(out);
   out.close();
   if (!out) {
     error = "writing the report to '" + path + "' failed";
     return false;
   }
   return true;
+}
+
+bool write_html_report(const std::string& path, const SimResult& result,
+                       std::string& error) {
+  return write_report_file(
+      path, [&](std::ostream& out) { render_html_report(out, result); }, error);
 }
 
 } // namespace rros::app

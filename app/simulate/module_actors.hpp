@@ -47,6 +47,7 @@ enum class Outcome : std::uint8_t {
   shed_refused,    // refused because its type was degraded
   lost,            // the module died before the reply
   killed,          // the module died while holding it
+  node_lost,       // the cluster node holding it was lost (cluster runs)
   failed,          // any other error
 };
 
@@ -60,9 +61,60 @@ struct TaskRecord {
   Outcome outcome = Outcome::pending;
   bool partial = false;
   caf::timespan issued{0}, granted{0};
-  GrantId grant = 0;   // single-type tasks
-  BundleId bundle = 0; // bundles
+  GrantId grant = 0;         // single-type tasks
+  BundleId bundle = 0;       // bundles
+  int node = -1;             // cluster runs: the node it was placed on
+  std::vector<GrantId> legs; // cluster runs: a bundle's legs, item order
 };
+
+/// True when the task was granted at some point (whatever happened after).
+inline bool was_granted(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::held:
+    case Outcome::completed:
+    case Outcome::preempted:
+    case Outcome::shed_revoked:
+    case Outcome::expired:
+    case Outcome::killed:
+    case Outcome::node_lost:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/// Counts a task in its priority's request outcomes.
+inline void tally_request(const TaskRecord& task, PriorityCounts& counts) {
+  ++counts.issued;
+  if (was_granted(task.outcome)) {
+    if (task.partial)
+      ++counts.partial;
+    else
+      ++counts.granted;
+    auto wait = seconds_of(task.granted - task.issued);
+    if (wait > 0) {
+      ++counts.waited;
+      counts.wait_total += wait;
+    }
+  }
+  switch (task.outcome) {
+    case Outcome::refused:
+    case Outcome::failed:
+      ++counts.refused;
+      break;
+    case Outcome::deadline_missed:
+      ++counts.deadline_missed;
+      break;
+    case Outcome::shed_refused:
+      ++counts.shed;
+      break;
+    case Outcome::lost:
+      ++counts.lost;
+      break;
+    default:
+      break;
+  }
+}
 
 /// What the driver shares with the actors it spawns. Safe without locks: on
 /// the test coordinator every actor runs on the driver's thread.

@@ -31,6 +31,42 @@ double degraded_seconds(const TypeSeries& series) {
 
 } // namespace
 
+void print_priority_table(std::ostream& out,
+                          const std::array<PriorityCounts, 5>& by_priority) {
+  out << "Requests by priority (a bundle counts once)\n"
+      << std::left << std::setw(10) << "priority" << std::right << std::setw(8)
+      << "issued" << std::setw(9) << "granted" << std::setw(9) << "partial"
+      << std::setw(8) << "waited" << std::setw(11) << "mean wait"
+      << std::setw(9) << "refused" << std::setw(10) << "deadline"
+      << std::setw(7) << "shed" << std::setw(7) << "lost"
+      << "\n";
+  PriorityCounts total;
+  auto row = [&](const std::string& name, const PriorityCounts& c) {
+    out << std::left << std::setw(10) << name << std::right << std::setw(8)
+        << c.issued << std::setw(9) << c.granted << std::setw(9) << c.partial
+        << std::setw(8) << c.waited << std::setw(11)
+        << (c.waited ? fixed(c.wait_total / c.waited * 1000, 1) + " ms" : "-")
+        << std::setw(9) << c.refused << std::setw(10) << c.deadline_missed
+        << std::setw(7) << c.shed << std::setw(7) << c.lost << "\n";
+  };
+  for (std::size_t i = 0; i < by_priority.size(); ++i) {
+    const auto& c = by_priority[i];
+    row(to_string(static_cast<Priority>(i)), c);
+    total.issued += c.issued;
+    total.granted += c.granted;
+    total.partial += c.partial;
+    total.waited += c.waited;
+    total.wait_total += c.wait_total;
+    total.refused += c.refused;
+    total.deadline_missed += c.deadline_missed;
+    total.shed += c.shed;
+    total.lost += c.lost;
+  }
+  row("total", total);
+  out << "  deadline: deadline misses (waited, not granted in time); shed: "
+         "refused while the type was degraded\n";
+}
+
 void print_summary(std::ostream& out, const SimResult& r) {
   const auto& w = r.workload;
   out << "rros simulate: workload \"" << w.name << "\" (" << w.modules.size()
@@ -53,38 +89,8 @@ void print_summary(std::ostream& out, const SimResult& r) {
         << s.escalations << "\n";
   }
 
-  out << "\nRequests by priority (a bundle counts once)\n"
-      << std::left << std::setw(10) << "priority" << std::right << std::setw(8)
-      << "issued" << std::setw(9) << "granted" << std::setw(9) << "partial"
-      << std::setw(8) << "waited" << std::setw(11) << "mean wait"
-      << std::setw(9) << "refused" << std::setw(10) << "deadline"
-      << std::setw(7) << "shed" << std::setw(7) << "lost"
-      << "\n";
-  PriorityCounts total;
-  auto row = [&](const std::string& name, const PriorityCounts& c) {
-    out << std::left << std::setw(10) << name << std::right << std::setw(8)
-        << c.issued << std::setw(9) << c.granted << std::setw(9) << c.partial
-        << std::setw(8) << c.waited << std::setw(11)
-        << (c.waited ? fixed(c.wait_total / c.waited * 1000, 1) + " ms" : "-")
-        << std::setw(9) << c.refused << std::setw(10) << c.deadline_missed
-        << std::setw(7) << c.shed << std::setw(7) << c.lost << "\n";
-  };
-  for (std::size_t i = 0; i < r.by_priority.size(); ++i) {
-    const auto& c = r.by_priority[i];
-    row(to_string(static_cast<Priority>(i)), c);
-    total.issued += c.issued;
-    total.granted += c.granted;
-    total.partial += c.partial;
-    total.waited += c.waited;
-    total.wait_total += c.wait_total;
-    total.refused += c.refused;
-    total.deadline_missed += c.deadline_missed;
-    total.shed += c.shed;
-    total.lost += c.lost;
-  }
-  row("total", total);
-  out << "  deadline: deadline misses (waited, not granted in time); shed: "
-         "refused while the type was degraded\n";
+  out << "\n";
+  print_priority_table(out, r.by_priority);
 
   out << "\nGrants taken back: " << r.preempted << " preempted, "
       << r.shed_revoked << " shed while degraded, " << r.expired
