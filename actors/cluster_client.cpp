@@ -356,6 +356,27 @@ void lose_node(self_pointer self, const std::string& name) {
   }
   if (awaited.grants.empty() && awaited.bundles.empty())
     st.awaited.erase(name);
+  else
+    self->delayed_send(self, st.give_up_after, reattach_atom::value, name, run);
+}
+
+/// The end of the wait for run `run` of node `name`: what no later run gave
+/// back is given up (a late release of it stays refused: it is in `lost`).
+void give_up(self_pointer self, const std::string& name, std::uint64_t run) {
+  auto& st = self->state;
+  auto awaited = st.awaited.find(name);
+  // Taken back meanwhile (or being asked for), or a later run was lost
+  // since: that loss has its own timer.
+  if (awaited == st.awaited.end() || awaited->second.incarnation != run)
+    return;
+  for (const auto& [id, held] : awaited->second.grants)
+    st.notices.push_back(grant_notice(name, held.incarnation,
+                                      not_reattached_reason, held.allocation));
+  for (const auto& [id, held] : awaited->second.bundles)
+    for (const auto& leg : held.bundle.legs)
+      st.notices.push_back(
+          grant_notice(name, held.incarnation, not_reattached_reason, leg));
+  st.awaited.erase(awaited);
 }
 
 /// What became of one reattach request.
@@ -719,6 +740,21 @@ cluster_client_actor::behavior_type cluster_client(
         for (const auto& [name, run] : self->state.awaited)
           names.push_back(name);
         return names;
+      },
+      [=](reattach_atom, caf::timespan wait) -> caf::result<caf::timespan> {
+        if (!from_local(self))
+          return make_error(ec::not_permitted,
+                            "only the client's own node sets its wait");
+        if (wait.count() <= 0)
+          return make_error(ec::invalid_duration,
+                            "the wait for a lost node's grants must be "
+                            "positive");
+        self->state.give_up_after = wait;
+        return wait;
+      },
+      [=](reattach_atom, const std::string& name, std::uint64_t run) {
+        if (from_self(self))
+          give_up(self, name, run);
       },
       [=](nodes_atom, std::vector<ClusterNode>& nodes) {
         if (!from_local(self))

@@ -75,6 +75,8 @@ struct cluster_client_state {
   std::set<std::tuple<std::string, std::uint64_t, GrantId>> given_up;
   std::set<std::tuple<std::string, std::uint64_t, BundleId>> given_up_bundles;
   std::vector<ClusterNotice> notices;
+  // How long a lost run's grants are awaited before they are given up.
+  caf::timespan give_up_after = default_give_up_after;
 
   static inline const char* name = "rros.cluster_client";
 };

@@ -122,7 +122,8 @@ void Cluster::watch_for_rejoins(std::chrono::nanoseconds poll) {
 
 caf::expected<std::unique_ptr<Cluster>>
 Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
-                 Connector connector, std::chrono::nanoseconds rejoin_poll) {
+                 Connector connector, std::chrono::nanoseconds rejoin_poll,
+                 std::chrono::nanoseconds give_up_after) {
   if (!connector)
     connector = [&sys](const std::string& host, std::uint16_t port) {
       return sys.middleman().remote_actor<manager_actor>(host, port);
@@ -157,6 +158,9 @@ Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
     // anon_send from this thread counts as local (no sender): the client
     // takes node lists from its own node only, so send from a local actor.
     caf::scoped_actor self{sys};
+    if (give_up_after.count() > 0)
+      self->send(client, reattach_atom::value,
+                 std::chrono::duration_cast<caf::timespan>(give_up_after));
     self->send(client, nodes_atom::value, std::vector<ClusterNode>{*node});
     self->send(client, nodes_atom::value, std::move(others));
     if (rejoin_poll.count() > 0) {

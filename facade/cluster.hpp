@@ -65,11 +65,14 @@ public:
   /// next run is up, the client takes them back by itself and notices()
   /// says "reattached" (docs/cluster.md,
   /// "Taking grants back from a restarted node"). Zero: only an
-  /// explicit refresh() does.
+  /// explicit refresh() does. Grants whose node's next run has not come
+  /// back within `give_up_after` of the loss are given up (notices() says
+  /// "not_reattached"), and the polling for that node stops.
   static caf::expected<std::unique_ptr<Cluster>>
   connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
           Connector connector = {},
-          std::chrono::nanoseconds rejoin_poll = std::chrono::seconds(1));
+          std::chrono::nanoseconds rejoin_poll = std::chrono::seconds(1),
+          std::chrono::nanoseconds give_up_after = default_give_up_after);
 
   /// Stops the background thread and the client actor: every grant it
   /// still holds returns to its pool (the pools monitor it).

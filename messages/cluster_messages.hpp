@@ -10,6 +10,7 @@
 
 #include <caf/atom.hpp>
 #include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -259,6 +260,11 @@ typename Inspector::result_type inspect(Inspector& f, ClusterNode& x) {
            x.manager, x.pools);
 }
 
+/// How long the cluster client awaits a lost node's grants by default: a
+/// node whose next run does not come back by then (retired, its disk gone)
+/// no longer keeps the client asking.
+inline constexpr caf::timespan default_give_up_after = std::chrono::minutes(10);
+
 /// Places requests somewhere in a cluster (docs/cluster.md, "Placement").
 /// The grants are held by the client actor itself (each pool monitors it).
 using cluster_client_actor = caf::typed_actor<
@@ -298,6 +304,14 @@ using cluster_client_actor = caf::typed_actor<
     // takes them back at once (docs/cluster.md, "Taking grants
     // back from a restarted node").
     caf::replies_to<reattach_atom>::with<std::vector<std::string>>,
+    // From the client's own node: how long the grants of a lost run are
+    // awaited, counted from the loss (default 10 minutes; positive);
+    // answers the value now in force. Past it they are given up
+    // (not_reattached notices) and a later run is not asked for them.
+    caf::replies_to<reattach_atom, caf::timespan>::with<caf::timespan>,
+    // The client's own timer for run `incarnation` of node `name` (above).
+    // Sent by anyone else: ignored.
+    caf::reacts_to<reattach_atom, std::string, std::uint64_t>,
     // Adds nodes (from the client's own node only; a known name is
     // replaced).
     caf::reacts_to<nodes_atom, std::vector<ClusterNode>>,

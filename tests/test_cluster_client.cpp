@@ -581,3 +581,38 @@ TEST_F(ClusterClient, AGrantFromARunLostWhileItWasAskedIsLostWithIt) {
     caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   run();
 }
+
+TEST_F(ClusterClientReattach, GrantsOfANodeThatDoesNotComeBackAreGivenUp) {
+  auto wait = ask<caf::timespan>(client, reattach_atom::value,
+                                 caf::timespan{std::chrono::minutes(1)});
+  ASSERT_TRUE(wait) << describe(wait.error());
+  EXPECT_TRUE(fails_with(
+      ask<caf::timespan>(client, reattach_atom::value, caf::timespan{0}),
+      ec::invalid_duration));
+  auto [grant, bundle] = hold_then_crash();
+  ASSERT_TRUE(grant && bundle);
+  EXPECT_EQ(notices_with("node_lost").size(), 3u);
+  // The client's timer, forged by another actor: ignored.
+  self->send(client, reattach_atom::value, std::string{"d"}, std::uint64_t{1});
+  advance(std::chrono::seconds(59));
+  EXPECT_EQ(ask_ok<std::vector<std::string>>(client, reattach_atom::value),
+            std::vector<std::string>{"d"});
+  EXPECT_TRUE(notices_with("not_reattached").empty());
+  advance(std::chrono::seconds(1));
+  // The grant and both legs of the bundle are given up, and no longer
+  // awaited: nothing keeps the facade's watcher polling.
+  EXPECT_EQ(notices_with("not_reattached").size(), 3u);
+  EXPECT_TRUE(
+      ask_ok<std::vector<std::string>>(client, reattach_atom::value).empty());
+  EXPECT_TRUE(
+      fails_with(ask<ReleaseReceipt>(client, release_atom::value, *grant),
+                 ec::unknown_grant));
+  // A run that comes back later is not asked for them: its grace period
+  // returns them to its pools.
+  start_node(2);
+  EXPECT_TRUE(notices_with("reattached").empty());
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, to_units(40));
+  advance(storage->reattach_grace);
+  EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
+  EXPECT_EQ(status_of(ResourceType::IO).held, 0);
+}
