@@ -582,6 +582,92 @@ TEST_F(ClusterClient, AGrantFromARunLostWhileItWasAskedIsLostWithIt) {
   run();
 }
 
+namespace {
+
+/// A later run's pool that answers a reattach only when told (answer_atom)
+/// and notes the ids it is asked to release.
+caf::behavior late_pool(caf::event_based_actor* self,
+                        std::shared_ptr<std::vector<GrantId>> released) {
+  auto promise = std::make_shared<caf::response_promise>();
+  auto grant = std::make_shared<ResourceAllocation>();
+  return {
+      [=](reattach_atom, GrantId id, std::uint64_t token) {
+        *promise = self->make_response_promise();
+        grant->requester_id = "r";
+        grant->resource_type = ResourceType::COMPUTATIONAL;
+        grant->allocated_amount = 10;
+        grant->fully_satisfied = true;
+        grant->grant_id = id;
+        grant->reattach_token = token;
+      },
+      [=](answer_atom) { promise->deliver(*grant); },
+      [=](release_atom, GrantId id) {
+        released->push_back(id);
+        return ReleaseReceipt{"r", ResourceType::COMPUTATIONAL, 10.0f, 0.0f};
+      },
+  };
+}
+
+} // namespace
+
+TEST_F(ClusterClient, AReattachAnsweredAfterTheTimeoutIsGivenUpAndReturned) {
+  // Run 1 of node f grants 10 with a reattach token, then crashes.
+  auto first_pool = sys.spawn(slow_pool);
+  auto first = caf::actor_cast<manager_actor>(sys.spawn(reporting_manager));
+  PoolDirectory run1;
+  run1.pools.assign(resource_type_count,
+                    caf::actor_cast<pool_actor>(first_pool));
+  auto solo = sys.spawn(cluster_client);
+  self->send(solo, nodes_atom::value,
+             std::vector<ClusterNode>{ClusterNode{"f", 1, first, run1}});
+  run();
+  auto placing = self->request(
+      solo, caf::infinite, allocate_atom::value,
+      ResourceRequest{"r", ResourceType::COMPUTATIONAL, Priority::NORMAL, 10});
+  run();
+  self->send(first_pool, answer_atom::value);
+  run();
+  ClusterGrant placed;
+  placing.receive([&](ClusterGrant& grant) { placed = grant; },
+                  [&](caf::error& err) { FAIL() << describe(err); });
+  ASSERT_EQ(placed.allocation.reattach_token, 7u);
+  caf::anon_send_exit(first, caf::exit_reason::kill);
+  run();
+  // Run 2's pool is asked for the grant and holds its answer past the
+  // client's 5 s.
+  auto released = std::make_shared<std::vector<GrantId>>();
+  auto second_pool = sys.spawn(late_pool, released);
+  auto second = caf::actor_cast<manager_actor>(sys.spawn(reporting_manager));
+  PoolDirectory run2;
+  run2.pools.assign(resource_type_count,
+                    caf::actor_cast<pool_actor>(second_pool));
+  self->send(solo, nodes_atom::value,
+             std::vector<ClusterNode>{ClusterNode{"f", 2, second, run2}});
+  run();
+  EXPECT_TRUE(released->empty());
+  advance(std::chrono::seconds(5));
+  // Given up: said so, and released at the pool in case it handed the
+  // grant over after all.
+  auto notices = ask_ok<std::vector<ClusterNotice>>(solo, notices_atom::value);
+  ASSERT_EQ(notices.size(), 2u);
+  EXPECT_EQ(notices[0].reason, "node_lost");
+  EXPECT_EQ(notices[1].reason, "not_reattached");
+  EXPECT_EQ(notices[1].grant.grant_id, 5u);
+  EXPECT_EQ(*released, std::vector<GrantId>{5});
+  // The late answer changes nothing: not held, not releasable, no notice.
+  self->send(second_pool, answer_atom::value);
+  run();
+  EXPECT_TRUE(fails_with(ask<ReleaseReceipt>(solo, release_atom::value, placed),
+                         ec::unknown_grant));
+  EXPECT_TRUE(
+      ask_ok<std::vector<ClusterNotice>>(solo, notices_atom::value).empty());
+  EXPECT_EQ(*released, std::vector<GrantId>{5});
+  for (const auto& actor : {caf::actor_cast<caf::actor>(solo), first_pool,
+                            second_pool, caf::actor_cast<caf::actor>(second)})
+    caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  run();
+}
+
 TEST_F(ClusterClientReattach, GrantsOfANodeThatDoesNotComeBackAreGivenUp) {
   auto wait = ask<caf::timespan>(client, reattach_atom::value,
                                  caf::timespan{std::chrono::minutes(1)});
