@@ -69,6 +69,7 @@ ClusterNotice grant_notice(const std::string& node, std::uint64_t incarnation,
 bool reattachable(const ResourceAllocation& grant);
 bool reattachable(const BundleGrant& bundle);
 void take_back(self_pointer self, const std::string& name);
+void arm_give_up(self_pointer self, const std::string& name);
 
 /// Whether `node` is still the run (manager) that was asked.
 bool still_run(self_pointer self, const std::string& node,
@@ -93,6 +94,7 @@ void lost_on_arrival(self_pointer self, const std::string& node,
   auto& awaited = st.awaited[node];
   awaited.incarnation = std::max(awaited.incarnation, run);
   add(awaited);
+  arm_give_up(self, node);
   take_back(self, node); // at once when a later run is reached already
 }
 
@@ -321,6 +323,18 @@ bool reattachable(const BundleGrant& bundle) {
                      [](const auto& leg) { return reattachable(leg); });
 }
 
+/// (Re)starts the wait for the grants `name`'s next run may give back:
+/// give_up_after from now (only the latest timer armed counts).
+void arm_give_up(self_pointer self, const std::string& name) {
+  auto& st = self->state;
+  auto awaited = st.awaited.find(name);
+  if (awaited == st.awaited.end())
+    return;
+  awaited->second.wait = ++st.waits;
+  self->delayed_send(self, st.give_up_after, reattach_atom::value, name,
+                     awaited->second.wait);
+}
+
 /// The node's down: its grants and bundles' legs become node_lost notices;
 /// those a later run may give back wait for it in `awaited`.
 void lose_node(self_pointer self, const std::string& name) {
@@ -357,17 +371,18 @@ void lose_node(self_pointer self, const std::string& name) {
   if (awaited.grants.empty() && awaited.bundles.empty())
     st.awaited.erase(name);
   else
-    self->delayed_send(self, st.give_up_after, reattach_atom::value, name, run);
+    arm_give_up(self, name);
 }
 
-/// The end of the wait for run `run` of node `name`: what no later run gave
-/// back is given up (a late release of it stays refused: it is in `lost`).
-void give_up(self_pointer self, const std::string& name, std::uint64_t run) {
+/// The end of wait number `wait` for node `name`'s lost grants: what no
+/// later run gave back is given up (a late release of it stays refused: it
+/// is in `lost`).
+void give_up(self_pointer self, const std::string& name, std::uint64_t wait) {
   auto& st = self->state;
   auto awaited = st.awaited.find(name);
-  // Taken back meanwhile (or being asked for), or a later run was lost
-  // since: that loss has its own timer.
-  if (awaited == st.awaited.end() || awaited->second.incarnation != run)
+  // Taken back meanwhile (or being asked for), or grants were added since,
+  // which restarted the wait.
+  if (awaited == st.awaited.end() || awaited->second.wait != wait)
     return;
   for (const auto& [id, held] : awaited->second.grants)
     st.notices.push_back(grant_notice(name, held.incarnation,
@@ -445,6 +460,7 @@ void take_back(self_pointer self, const std::string& name) {
     auto& again = self->state.awaited[name];
     again.incarnation = std::max(again.incarnation, asked_run);
     add(again);
+    arm_give_up(self, name);
     take_back(self, name);
   };
   for (const auto& [id, held] : awaited.grants) {
@@ -745,16 +761,16 @@ cluster_client_actor::behavior_type cluster_client(
         if (!from_local(self))
           return make_error(ec::not_permitted,
                             "only the client's own node sets its wait");
-        if (wait.count() <= 0)
+        if (wait.count() <= 0 || wait > max_give_up_after)
           return make_error(ec::invalid_duration,
-                            "the wait for a lost node's grants must be "
-                            "positive");
+                            "the wait for a lost node's grants must be above "
+                            "0 and at most 365 days");
         self->state.give_up_after = wait;
         return wait;
       },
-      [=](reattach_atom, const std::string& name, std::uint64_t run) {
+      [=](reattach_atom, const std::string& name, std::uint64_t wait) {
         if (from_self(self))
-          give_up(self, name, run);
+          give_up(self, name, wait);
       },
       [=](nodes_atom, std::vector<ClusterNode>& nodes) {
         if (!from_local(self))

@@ -49,6 +49,7 @@ struct HeldBundle {
 /// bundles whose legs carry a reattach_token), until released by the user.
 struct AwaitedRun {
   std::uint64_t incarnation = 0; // the latest run lost
+  std::uint64_t wait = 0; // the give-up timer in force (the latest armed)
   std::map<GrantId, HeldGrant> grants;
   std::map<BundleId, HeldBundle> bundles;
 };
@@ -75,8 +76,10 @@ struct cluster_client_state {
   std::set<std::tuple<std::string, std::uint64_t, GrantId>> given_up;
   std::set<std::tuple<std::string, std::uint64_t, BundleId>> given_up_bundles;
   std::vector<ClusterNotice> notices;
-  // How long a lost run's grants are awaited before they are given up.
+  // How long a lost run's grants are awaited before they are given up, and
+  // the number of the last give-up timer armed.
   caf::timespan give_up_after = default_give_up_after;
+  std::uint64_t waits = 0;
 
   static inline const char* name = "rros.cluster_client";
 };

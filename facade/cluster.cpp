@@ -1,5 +1,6 @@
 #include "facade/cluster.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 
@@ -159,8 +160,10 @@ Cluster::connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
     // takes node lists from its own node only, so send from a local actor.
     caf::scoped_actor self{sys};
     if (give_up_after.count() > 0)
-      self->send(client, reattach_atom::value,
-                 std::chrono::duration_cast<caf::timespan>(give_up_after));
+      self->send(
+          client, reattach_atom::value,
+          std::min(std::chrono::duration_cast<caf::timespan>(give_up_after),
+                   max_give_up_after));
     self->send(client, nodes_atom::value, std::vector<ClusterNode>{*node});
     self->send(client, nodes_atom::value, std::move(others));
     if (rejoin_poll.count() > 0) {

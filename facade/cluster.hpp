@@ -67,7 +67,8 @@ public:
   /// "Taking grants back from a restarted node"). Zero: only an
   /// explicit refresh() does. Grants whose node's next run has not come
   /// back within `give_up_after` of the loss are given up (notices() says
-  /// "not_reattached"), and the polling for that node stops.
+  /// "not_reattached"), and the polling for that node stops (zero or less:
+  /// the default; at most a year).
   static caf::expected<std::unique_ptr<Cluster>>
   connect(caf::actor_system& sys, const std::vector<std::string>& seeds,
           Connector connector = {},

@@ -265,6 +265,10 @@ typename Inspector::result_type inspect(Inspector& f, ClusterNode& x) {
 /// no longer keeps the client asking.
 inline constexpr caf::timespan default_give_up_after = std::chrono::minutes(10);
 
+/// The longest wait the cluster client accepts (a year: longer ones would
+/// overflow the clock's time points).
+inline constexpr caf::timespan max_give_up_after = std::chrono::hours(24 * 365);
+
 /// Places requests somewhere in a cluster (docs/cluster.md, "Placement").
 /// The grants are held by the client actor itself (each pool monitors it).
 using cluster_client_actor = caf::typed_actor<
@@ -304,13 +308,15 @@ using cluster_client_actor = caf::typed_actor<
     // takes them back at once (docs/cluster.md, "Taking grants
     // back from a restarted node").
     caf::replies_to<reattach_atom>::with<std::vector<std::string>>,
-    // From the client's own node: how long the grants of a lost run are
-    // awaited, counted from the loss (default 10 minutes; positive);
-    // answers the value now in force. Past it they are given up
-    // (not_reattached notices) and a later run is not asked for them.
+    // From the client's own node: how long a lost node's grants are
+    // awaited, counted from the last loss that left grants to take back
+    // (default 10 minutes; above 0 and at most max_give_up_after, else
+    // invalid_duration); answers the value now in force. Past
+    // it they are given up (not_reattached notices) and a later run is not
+    // asked for them.
     caf::replies_to<reattach_atom, caf::timespan>::with<caf::timespan>,
-    // The client's own timer for run `incarnation` of node `name` (above).
-    // Sent by anyone else: ignored.
+    // The client's own timer (wait number `n` for node `name`; only the
+    // latest counts). Sent by anyone else: ignored.
     caf::reacts_to<reattach_atom, std::string, std::uint64_t>,
     // Adds nodes (from the client's own node only; a known name is
     // replaced).

@@ -675,6 +675,10 @@ TEST_F(ClusterClientReattach, GrantsOfANodeThatDoesNotComeBackAreGivenUp) {
   EXPECT_TRUE(fails_with(
       ask<caf::timespan>(client, reattach_atom::value, caf::timespan{0}),
       ec::invalid_duration));
+  EXPECT_TRUE(
+      fails_with(ask<caf::timespan>(client, reattach_atom::value,
+                                    max_give_up_after + caf::timespan{1}),
+                 ec::invalid_duration));
   auto [grant, bundle] = hold_then_crash();
   ASSERT_TRUE(grant && bundle);
   EXPECT_EQ(notices_with("node_lost").size(), 3u);
@@ -701,4 +705,26 @@ TEST_F(ClusterClientReattach, GrantsOfANodeThatDoesNotComeBackAreGivenUp) {
   advance(storage->reattach_grace);
   EXPECT_EQ(status_of(ResourceType::COMPUTATIONAL).held, 0);
   EXPECT_EQ(status_of(ResourceType::IO).held, 0);
+}
+
+TEST_F(ClusterClientReattach,
+       GrantsLeftByARunThatEndedWaitAgainForTheFullWait) {
+  ASSERT_TRUE(ask<caf::timespan>(client, reattach_atom::value,
+                                 caf::timespan{std::chrono::minutes(1)}));
+  auto [grant, bundle] = hold_then_crash();
+  ASSERT_TRUE(grant && bundle);
+  advance(std::chrono::seconds(50));
+  // Run 2 is reached and crashes before its answers count: the grants
+  // wait for the next run again, a full minute from now.
+  reach_node(2);
+  caf::anon_send_exit(manager, caf::exit_reason::kill);
+  run();
+  advance(std::chrono::seconds(30)); // past the first loss's minute
+  EXPECT_TRUE(notices_with("not_reattached").empty());
+  EXPECT_EQ(ask_ok<std::vector<std::string>>(client, reattach_atom::value),
+            std::vector<std::string>{"d"});
+  advance(std::chrono::seconds(30));
+  EXPECT_EQ(notices_with("not_reattached").size(), 3u);
+  EXPECT_TRUE(
+      ask_ok<std::vector<std::string>>(client, reattach_atom::value).empty());
 }
