@@ -9,6 +9,7 @@
 #include "app/simulate/cluster_simulation.hpp"
 
 #include <algorithm>
+#include <map>
 #include <queue>
 #include <set>
 #include <sstream>
@@ -37,23 +38,35 @@ struct SimNode {
   bool alive = true;
 };
 
-/// Compares every node alive with the tasks: the grants its pools list (by
-/// holder and id) are exactly those of the tasks holding grants there, and
-/// every pool's capacity == held + reserved + available.
+/// Compares every node alive with the tasks: its pools list exactly the
+/// grants (by holder and id) of the tasks holding grants there; each pool's
+/// held units are the sum of its holders'; and each holder holds exactly
+/// what its tasks there were granted (in units, as the pool converts the
+/// amounts asked; a holder with a partial grant is compared by ids only).
 void check_books(Driver& drv, const std::vector<SimNode>& nodes,
                  const ClusterShared& shared, ClusterSimResult& result) {
   using Key = std::tuple<ResourceType, std::string, GrantId>;
-  std::vector<std::set<Key>> expected(nodes.size());
+  using Holder = std::pair<ResourceType, std::string>;
+  struct Expected {
+    std::set<Key> grants;
+    std::map<Holder, units> held; // -1: a partial grant, ids only
+  };
+  std::vector<Expected> expected(nodes.size());
   for (const auto& task : shared.tasks) {
     if (task.outcome != Outcome::held || task.node < 0)
       continue;
     auto& want = expected[static_cast<std::size_t>(task.node)];
     const auto& requester = shared.module_names[task.module];
-    if (task.bundle == 0)
-      want.insert({task.items[0].type, requester, task.grant});
-    else
-      for (std::size_t k = 0; k < task.legs.size(); ++k)
-        want.insert({task.items[k].type, requester, task.legs[k]});
+    for (std::size_t k = 0; k < task.items.size(); ++k) {
+      auto type = task.items[k].type;
+      auto id = task.bundle == 0 ? task.grant : task.legs.at(k);
+      want.grants.insert({type, requester, id});
+      auto& held = want.held[{type, requester}];
+      if (task.partial || held < 0)
+        held = -1;
+      else
+        held += to_units(static_cast<double>(task.items[k].amount));
+    }
   }
   for (std::size_t n = 0; n < nodes.size(); ++n) {
     auto& series = result.nodes[n];
@@ -61,27 +74,33 @@ void check_books(Driver& drv, const std::vector<SimNode>& nodes,
       continue;
     std::set<Key> found;
     bool exact = true;
+    auto pools =
+        drv.ask<std::vector<PoolStatus>>(nodes[n].manager, status_atom::value);
+    if (!pools || pools->size() != resource_type_count)
+      exact = false;
     for (auto type : all_resource_types) {
       auto holders =
           drv.ask<PoolHolders>(nodes[n].pools[type], holders_atom::value);
-      if (!holders) {
+      if (!holders || !pools || pools->size() != resource_type_count) {
         exact = false;
         continue;
       }
-      for (const auto& entry : holders->holders)
+      units sum = 0;
+      for (const auto& entry : holders->holders) {
+        sum += entry.held;
         for (auto id : entry.grants)
           found.insert({type, entry.requester, id});
+        auto want = expected[n].held.find({type, entry.requester});
+        auto want_units = want == expected[n].held.end() ? 0 : want->second;
+        if (want_units >= 0 && entry.held != want_units)
+          exact = false;
+      }
+      if (sum != (*pools)[static_cast<std::size_t>(type)].held)
+        exact = false;
     }
-    auto pools =
-        drv.ask<std::vector<PoolStatus>>(nodes[n].manager, status_atom::value);
-    if (!pools)
-      exact = false;
-    else
-      for (const auto& p : *pools)
-        exact = exact && p.capacity == p.held + p.reserved + p.available;
     series.grants_at_end = found.size();
-    series.task_grants_at_end = expected[n].size();
-    series.books_exact = exact && found == expected[n];
+    series.task_grants_at_end = expected[n].grants.size();
+    series.books_exact = exact && found == expected[n].grants;
   }
 }
 
@@ -216,8 +235,11 @@ bool simulate_cluster(const Workload& workload, std::uint64_t seed,
           if (task.outcome == Outcome::held &&
               task.node == static_cast<int>(ev.module))
             ++held;
-        // Killed like a crashed process: no goodbye to anyone.
+        // Killed like a crashed process: no goodbye to anyone. The clients
+        // talk to its manager and pools; both end.
         caf::anon_send_exit(node.manager, caf::exit_reason::kill);
+        for (const auto& pool : node.pools.pools)
+          caf::anon_send_exit(pool, caf::exit_reason::kill);
         result.events.push_back(
             {now_s,
              "node " + names[ev.module] + " lost with " + std::to_string(held) +
@@ -253,6 +275,9 @@ bool simulate_cluster(const Workload& workload, std::uint64_t seed,
 
   add_bursts(workload, duration, result.events);
   timeline.run(drv, shared.t0, progress, handle);
+  std::stable_sort(
+      result.events.begin(), result.events.end(),
+      [](const SimEvent& x, const SimEvent& y) { return x.at < y.at; });
 
   // Notices since the last poll (an expiry, a preemption) settle their
   // tasks before the books are compared.

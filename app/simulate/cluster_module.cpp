@@ -15,29 +15,16 @@ int node_index(const ClusterShared* shared, const std::string& node) {
   return i == names.end() ? -1 : static_cast<int>(i - names.begin());
 }
 
-/// A task that ended before its module read the node_lost notice: the
-/// client refuses the release (the grant went with its node), and the task
-/// counts as lost with the node, not completed.
-void lost_before_release(ClusterShared* shared, std::uint64_t id,
-                         const caf::error& err) {
-  auto& task = shared->tasks[id];
-  if (task.outcome == Outcome::completed &&
-      (is(err, ec::unknown_grant) || is(err, ec::unknown_bundle)))
-    task.outcome = Outcome::node_lost;
-}
-
 /// Forgets a task's legs and grant; returns them to the cluster when
 /// `release` (the replies are of no interest: a grant that is gone already
 /// answers unknown_grant).
-void forget(cluster_module_actor* self, ClusterShared* shared, std::uint64_t id,
-            bool release) {
+void forget(cluster_module_actor* self, std::uint64_t id, bool release) {
   auto& st = self->state;
   if (auto g = st.grants.find(id); g != st.grants.end()) {
     st.legs.erase({g->second.node, g->second.allocation.grant_id});
     if (release)
       self->request(st.client, caf::infinite, release_atom::value, g->second)
-          .then([](ReleaseReceipt&) {},
-                [=](caf::error& err) { lost_before_release(shared, id, err); });
+          .then([](ReleaseReceipt&) {}, [](caf::error&) {});
     st.grants.erase(g);
   }
   if (auto b = st.bundles.find(id); b != st.bundles.end()) {
@@ -45,8 +32,7 @@ void forget(cluster_module_actor* self, ClusterShared* shared, std::uint64_t id,
       st.legs.erase({b->second.node, leg.grant_id});
     if (release)
       self->request(st.client, caf::infinite, release_atom::value, b->second)
-          .then([](std::vector<ReleaseReceipt>&) {},
-                [=](caf::error& err) { lost_before_release(shared, id, err); });
+          .then([](std::vector<ReleaseReceipt>&) {}, [](caf::error&) {});
     st.bundles.erase(b);
   }
 }
@@ -96,7 +82,16 @@ void on_notice(cluster_module_actor* self, ClusterShared* shared,
   } else {
     return; // reattached / not_reattached: no restarts in a simulation
   }
-  forget(self, shared, id, give_back);
+  forget(self, id, give_back);
+}
+
+/// The end of a task's work: a grant still held is returned.
+void complete(cluster_module_actor* self, ClusterShared* shared,
+              std::uint64_t id) {
+  if (shared->tasks[id].outcome != Outcome::held)
+    return;
+  shared->tasks[id].outcome = Outcome::completed;
+  forget(self, id, true);
 }
 
 } // namespace
@@ -159,11 +154,19 @@ caf::behavior sim_cluster_module(cluster_module_actor* self,
                 [=](caf::error& err) { on_refused(shared, id, err); });
       },
       [=](sim_done_atom, std::uint64_t id) {
-        auto& task = shared->tasks[id];
-        if (task.outcome != Outcome::held)
+        if (shared->tasks[id].outcome != Outcome::held)
           return;
-        task.outcome = Outcome::completed;
-        forget(self, shared, id, true);
+        // What happened to the grant since the last poll (an expiry, a
+        // preemption, its node lost) settles the task first: only a grant
+        // still held completes.
+        self->request(self->state.client, caf::infinite, notices_atom::value)
+            .then(
+                [=](std::vector<ClusterNotice>& notices) {
+                  for (const auto& notice : notices)
+                    on_notice(self, shared, notice);
+                  complete(self, shared, id);
+                },
+                [=](caf::error&) { complete(self, shared, id); });
       },
       [=](sim_poll_atom, bool again) {
         self->request(self->state.client, caf::infinite, notices_atom::value)
